@@ -1,0 +1,61 @@
+# A thin wrapper around meson, so that a fresh Debian 12 machine needs two commands:
+# `make run` and `make test`.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+CONFIG     ?= config/tandem.toml
+FUZZ_SECONDS ?= 300
+JOBS       ?= $(shell nproc)
+
+MESON_COMMON = -Dwerror=true
+
+.PHONY: all deps build run test bench asan fuzz fuzz-smoke format lint clean
+
+all: build
+
+deps:
+	@./install-dependencies.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=release $(MESON_COMMON)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/tandem --config $(CONFIG)
+
+test: build
+	meson test -C $(BUILD) --print-errorlogs --num-processes $(JOBS)
+
+bench: build
+	meson test -C $(BUILD) --benchmark --print-errorlogs --verbose
+	./bench/cps/run.sh
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) --buildtype=debugoptimized -Db_sanitize=address,undefined \
+	    -Db_lundef=false -Djemalloc=disabled -Dbenchmarks=false $(MESON_COMMON)
+
+asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes $(JOBS) --timeout-multiplier 3
+
+$(FUZZ_BUILD)/build.ninja:
+	CXX=clang++ CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized \
+	    -Db_sanitize=address,undefined -Db_lundef=false -Djemalloc=disabled \
+	    -Dbenchmarks=false -Dfuzz=true
+
+# libFuzzer over every target, FUZZ_SECONDS each, seeded from the checked-in corpus.
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD) -j $(JOBS)
+	./tests/fuzz/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+lint:
+	git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,2 @@
+#pragma once
+// placeholder while the loader is written
