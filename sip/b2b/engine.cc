@@ -1,0 +1,1698 @@
+#include "sip/b2b/engine.h"
+
+#include <array>
+#include <cstring>
+#include <vector>
+
+#include "sip/b2b/msg_store.h"
+#include "sip/builder.h"
+#include "sip/dialog/dialog_layer.h"
+#include "sip/txn/ack_2xx.h"
+#include "sip/txn/message_keys.h"
+#include "sip/txn/transaction_layer.h"
+#include "sip/uri.h"
+#include "sip/util/ids.h"
+#include "sip/util/pool.h"
+#include "sip/validate.h"
+
+namespace tandem::sip::b2b {
+
+std::string_view to_string(leg_state s) noexcept {
+    static constexpr std::string_view names[] = {"idle",        "incoming",    "establishing",
+                                                 "established", "terminating", "terminated"};
+    return names[static_cast<int>(s)];
+}
+
+std::string_view to_string(call_state s) noexcept {
+    return to_string(static_cast<leg_state>(s));
+}
+
+call_state combine(leg_state a, leg_state b) noexcept {
+    auto both = [&](leg_state s) { return a == s && b == s; };
+    auto either = [&](leg_state s) { return a == s || b == s; };
+    if (both(leg_state::terminated)) return call_state::terminated;
+    if (either(leg_state::terminating) || either(leg_state::terminated)) return call_state::terminating;
+    if (both(leg_state::established)) return call_state::established;
+    if (either(leg_state::establishing)) return call_state::establishing;
+    if (either(leg_state::incoming)) return call_state::incoming;
+    return call_state::idle;
+}
+
+void default_scenario::on_initial_invite(engine& e, call_handle call, const message& invite) {
+    std::string_view target = _use_request_uri ? invite.request_uri() : _target;
+    if (!e.bridge(call, target)) e.reject(call, 503, "Service Unavailable");
+}
+
+namespace {
+
+using txn::txn_id;
+using dialog::dialog_id;
+
+constexpr std::string_view k_allow =
+    "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, MESSAGE, NOTIFY, REFER";
+constexpr size_t k_forks = 4;
+constexpr size_t k_relays = 4;
+constexpr size_t k_text = 192; // per-call text: B-leg Request-URI, branch, Call-ID, tag
+
+// What a transaction or timer belongs to, packed into the 64-bit user cookie:
+// [generation:24][role:8][call index:32].
+enum role : uint8_t {
+    role_a_invite = 1, // the A-leg's INVITE server transaction
+    role_b_invite,     // the B-leg's INVITE client transaction
+    role_b_cancel,     // CANCEL on the B-leg
+    role_bye_a,        // BYE Tandem sent on the A-leg
+    role_bye_b,        // BYE Tandem sent on the B-leg
+    role_2xx_a,        // the A-leg 2xx awaiting its ACK
+    role_ring,         // the call's timer: ring timeout
+    role_duration,     // the call's timer: talk-time limit
+    role_relay = 16,   // + slot: the client side of a relayed in-dialog request
+    role_relay_2xx = 32, // + slot: a relayed 2xx awaiting its ACK
+};
+constexpr uint64_t no_user = UINT64_MAX;
+
+struct fork_map {
+    dialog_id a; // the A-leg early/confirmed dialog shown to the caller
+    dialog_id b; // the B-leg early/confirmed dialog it mirrors
+    char a_tag[util::id_generator::max_tag];
+    uint8_t a_tag_len = 0;
+    bool used = false;
+    [[nodiscard]] std::string_view tag() const noexcept { return {a_tag, a_tag_len}; }
+};
+
+struct relay {
+    bool used = false;
+    bool from_a = false;  // the request came from the A-leg
+    bool awaiting_ack = false;
+    sip::method method = sip::method::other;
+    txn_id server;        // on the leg the request came from
+    txn_id client;        // on the other leg
+    uint64_t copy = msg_store::npos; // the incoming request, for building its responses
+    uint32_t client_cseq = 0;
+    uint32_t server_cseq = 0;
+    endpoint resp_dest; // where responses to the request go (its Via)
+};
+
+struct call {
+    util::timer timer; // ring timeout, then talk-time limit
+    leg_state a = leg_state::idle;
+    leg_state b = leg_state::idle;
+    bool a_final_sent = false; // a final response went to the A-leg INVITE
+    bool b_provisional = false; // the B-leg INVITE got a provisional response
+    bool cancel_pending = false; // the caller cancelled; CANCEL/BYE the B-leg as soon as possible
+    bool decided = false;       // the scenario bridged or rejected
+    bool b_failed_to_scenario = false;
+    uint32_t duration_s = 0;
+    const header_policy* policy = nullptr;
+
+    txn_id a_invite;
+    uint64_t a_copy = msg_store::npos; // the A-leg INVITE, until its final response
+    endpoint a_src;                    // where responses to the A-leg go
+    uint32_t a_cseq = 0;
+    dialog_id a_dialog; // confirmed A dialog
+
+    txn_id b_invite;
+    endpoint b_peer;
+    dialog_id b_dialog; // confirmed B dialog
+    uint32_t b_cseq = 0;
+    uint8_t b_ruri_len = 0, b_branch_len = 0, b_call_id_len = 0, b_tag_len = 0;
+    char text[k_text]; // B-leg R-URI | branch | Call-ID | tag
+
+    fork_map forks[k_forks];
+    relay relays[k_relays];
+
+    [[nodiscard]] std::string_view b_ruri() const noexcept { return {text, b_ruri_len}; }
+    [[nodiscard]] std::string_view b_branch() const noexcept {
+        return {text + b_ruri_len, b_branch_len};
+    }
+    [[nodiscard]] std::string_view b_call_id() const noexcept {
+        return {text + b_ruri_len + b_branch_len, b_call_id_len};
+    }
+    [[nodiscard]] std::string_view b_tag() const noexcept {
+        return {text + b_ruri_len + b_branch_len + b_call_id_len, b_tag_len};
+    }
+};
+
+char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+bool iequal(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (lower(a[i]) != lower(b[i])) return false;
+    return true;
+}
+
+// The parameters of a name-addr with its tag removed: two pieces around ";tag=...".
+struct params_without_tag {
+    std::string_view before, after;
+};
+
+params_without_tag strip_tag(std::string_view params) noexcept {
+    size_t i = 0;
+    while (i < params.size()) {
+        if (params[i] != ';') {
+            ++i;
+            continue;
+        }
+        size_t end = params.find(';', i + 1);
+        if (end == std::string_view::npos) end = params.size();
+        std::string_view p = params.substr(i + 1, end - i - 1);
+        size_t eq = p.find('=');
+        std::string_view name = p.substr(0, eq);
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+        while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+        if (iequal(name, "tag")) return {params.substr(0, i), params.substr(end)};
+        i = end;
+    }
+    return {params, {}};
+}
+
+// Writes a party (display name, <uri>, params without tag) into `buf`; returns the text.
+std::string_view write_party(const name_addr_value& v, char* buf, size_t cap) noexcept {
+    auto p = strip_tag(v.params);
+    size_t n = 0;
+    auto put = [&](std::string_view s) {
+        if (n + s.size() <= cap) std::memcpy(buf + n, s.data(), s.size());
+        n += s.size();
+    };
+    if (!v.display_name.empty()) {
+        put(v.display_name);
+        put(" ");
+    }
+    put("<");
+    put(v.uri);
+    put(">");
+    put(p.before);
+    put(p.after);
+    return n <= cap ? std::string_view(buf, n) : std::string_view();
+}
+
+// A URI's host and port as a destination; false when the host is not an IP literal.
+bool uri_destination(std::string_view text, endpoint& out) noexcept {
+    if (!text.empty() && text.front() == '<') {
+        size_t close = text.find('>');
+        if (close == std::string_view::npos) return false;
+        text = text.substr(1, close - 1);
+    }
+    uri u;
+    if (!parse_uri(text, u)) return false;
+    if (u.scheme != uri_scheme::sip && u.scheme != uri_scheme::sips) return false;
+    if (u.host_type != host_kind::ipv4 && u.host_type != host_kind::ipv6) return false;
+    return endpoint::from_ip(u.host, u.has_port ? u.port : 5060, out);
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+struct engine::impl final : txn::action_sink {
+    impl(engine& self, const engine_config& cfg, transport& out, scenario& scen,
+         std::shared_ptr<const header_policy> policy, const util::hash_key& key, tick_t now);
+
+    // txn::action_sink: sends and releases happen at once; everything that needs the call
+    // logic is queued and run after the layer call returns (the layer must not be re-entered).
+    void emit(const txn::action& a) noexcept override;
+    void drain() noexcept;
+
+    // Entry points.
+    void on_datagram(const char* data, size_t len, const endpoint& src, tick_t now) noexcept;
+    void on_tick(tick_t now) noexcept;
+    void on_request(const message& m, const endpoint& src) noexcept;
+    void on_response(const message& m) noexcept;
+    void on_new_request(const message& m, const txn::request_result& r, const endpoint& src) noexcept;
+    void on_ack(const message& m) noexcept;
+    void on_unparsable(const char* data, size_t len, const parse_result& r, const endpoint& src) noexcept;
+    void on_event(const txn::action& a) noexcept;
+    void on_call_timer(uint32_t ci, uint8_t role) noexcept;
+
+    // Calls.
+    uint32_t new_call(const message& m, txn_id t, const endpoint& src) noexcept;
+    call* get(uint64_t user, uint32_t& ci, uint8_t& r) noexcept;
+    uint64_t cookie(uint32_t ci, uint8_t r) const noexcept {
+        return (uint64_t(_calls.generation(ci) & 0xffffff) << 40) | (uint64_t(r) << 32) | ci;
+    }
+    void maybe_free(uint32_t ci) noexcept;
+    void free_call(uint32_t ci) noexcept;
+    bool bridge(uint32_t ci, std::string_view target) noexcept;
+    void reject(uint32_t ci, int code, std::string_view reason) noexcept;
+    void hangup(uint32_t ci) noexcept;
+    void cancel_from_a(uint32_t ci) noexcept;
+    void end_from(uint32_t ci, bool from_a) noexcept;
+    void b_invite_response(uint32_t ci, const message& m, bool need_ack) noexcept;
+    void b_invite_failed(uint32_t ci, int code) noexcept;
+    void relay_request(uint32_t ci, bool from_a, dialog_id from, const message& m, txn_id t,
+                       const endpoint& dest) noexcept;
+    void relay_response(uint32_t ci, size_t k, const message& m, bool need_ack) noexcept;
+    void relay_failed(uint32_t ci, size_t k, int code) noexcept;
+    void send_bye(uint32_t ci, bool on_a) noexcept;
+    void send_cancel_b(uint32_t ci) noexcept;
+    void send_ack_non2xx(call& c, txn_id t, const message& resp) noexcept;
+    fork_map* fork_for_b(call& c, dialog_id b) noexcept;
+    fork_map* fork_for_a(call& c, dialog_id a) noexcept;
+    void end_early_dialogs(uint32_t ci) noexcept;
+
+    // Building.
+    uint64_t build(size_t hint, const auto& write) noexcept;
+    void write_response_head(message_builder& b, const message& req, int code,
+                             std::string_view reason, std::string_view to_tag) noexcept;
+    void write_policy_headers(message_builder& b, const message& src, direction dir,
+                              const header_policy& p) noexcept;
+    uint64_t build_response(const message& req, int code, std::string_view reason,
+                            std::string_view to_tag, const message* relay_src,
+                            const header_policy* p, bool contact) noexcept;
+    uint64_t build_in_dialog(const dialog::dialog& d, std::string_view method, uint32_t cseq,
+                             std::string_view branch, const message* src, int max_forwards,
+                             const header_policy* p) noexcept;
+    void respond(txn_id t, const message& req, int code, std::string_view reason,
+                 const endpoint& dest, std::string_view to_tag = {}, const message* src = nullptr,
+                 const header_policy* p = nullptr, bool contact = false) noexcept;
+    void respond_stateless(const message& req, int code, std::string_view reason,
+                           const endpoint& dest) noexcept;
+    bool respond_a(uint32_t ci, int code, std::string_view reason, std::string_view to_tag,
+                   const message* src) noexcept;
+    endpoint response_destination(const message& req, const endpoint& src) const noexcept;
+    endpoint dialog_destination(const dialog::dialog& d, const endpoint& fallback) const noexcept;
+    void send_now(uint64_t h, const endpoint& dest) noexcept;
+    std::string_view stateless_tag(const message& req, char* buf) const noexcept;
+    const message* reparse(uint64_t h) noexcept;
+
+    engine& _self;
+    engine_config _cfg;
+    transport& _out;
+    scenario& _scenario;
+    std::shared_ptr<const header_policy> _policy;
+    std::vector<std::shared_ptr<const header_policy>> _kept; // policies scenarios chose
+    engine_stats& _stats;
+    util::hash_key _key;
+    tick_t _now;
+
+    msg_store _store;
+    txn::transaction_layer _txn;
+    txn::uas_2xx_retransmitter _uas2xx;
+    dialog::dialog_layer _dialogs;
+    util::pool<call> _calls;
+    util::timer_wheel _wheel;
+    util::id_generator _ids;
+    std::vector<txn::action> _events; // capacity reserved at start: never grows
+    size_t _events_lost = 0;
+
+    char _local[64];
+    size_t _local_len = 0;
+    char _contact[80];
+    size_t _contact_len = 0;
+
+    message _rx;  // the datagram being handled
+    message _aux; // a stored message parsed again (A-leg INVITE, relayed request)
+};
+
+engine::impl::impl(engine& self, const engine_config& cfg, transport& out, scenario& scen,
+                   std::shared_ptr<const header_policy> policy, const util::hash_key& key,
+                   tick_t now)
+    : _self(self), _cfg(cfg), _out(out), _scenario(scen), _policy(std::move(policy)),
+      _stats(self._stats), _key(key), _now(now), _store(cfg.buffers), _txn(cfg.txn, key, now),
+      _uas2xx(cfg.txn, cfg.max_calls + 16, key, now),
+      _dialogs(dialog::dialog_config{cfg.max_calls * 2 + 64, 512}, key),
+      _calls(cfg.max_calls), _wheel(now), _ids(cfg.shard, key) {
+    _events.reserve(cfg.txn.max_transactions + cfg.max_calls + 64);
+    _local_len = cfg.local.format(_local, sizeof(_local));
+    std::memcpy(_contact, "<sip:", 5);
+    std::memcpy(_contact + 5, _local, _local_len);
+    _contact[5 + _local_len] = '>';
+    _contact_len = _local_len + 6;
+}
+
+// --- transaction layer plumbing ---------------------------------------------------------------
+
+void engine::impl::send_now(uint64_t h, const endpoint& dest) noexcept {
+    if (!_out.send(_store.data(h), _store.length(h), dest)) ++_stats.send_failures;
+}
+
+void engine::impl::emit(const txn::action& a) noexcept {
+    switch (a.kind) {
+    case txn::action_kind::send:
+        send_now(a.msg, a.dest);
+        return;
+    case txn::action_kind::release:
+        _store.unref(a.msg);
+        return;
+    case txn::action_kind::terminated:
+        return;
+    case txn::action_kind::timeout:
+    case txn::action_kind::transport_error:
+    case txn::action_kind::ack_timeout:
+        if (a.user == no_user) return;
+        if (_events.size() == _events.capacity()) {
+            ++_events_lost;
+            return;
+        }
+        _events.push_back(a);
+        return;
+    }
+}
+
+void engine::impl::drain() noexcept {
+    // Events may queue more events (a timeout ends a call, which starts a BYE...): index loop.
+    for (size_t i = 0; i < _events.size(); ++i) on_event(_events[i]);
+    _events.clear();
+}
+
+call* engine::impl::get(uint64_t user, uint32_t& ci, uint8_t& r) noexcept {
+    if (user == no_user) return nullptr;
+    ci = static_cast<uint32_t>(user);
+    r = static_cast<uint8_t>(user >> 32);
+    if (!_calls.live(ci) || (_calls.generation(ci) & 0xffffff) != (user >> 40)) return nullptr;
+    return &_calls[ci];
+}
+
+void engine::impl::on_event(const txn::action& a) noexcept {
+    uint32_t ci;
+    uint8_t r;
+    call* c = get(a.user, ci, r);
+    if (c == nullptr) return;
+    const int code = a.kind == txn::action_kind::transport_error ? 503 : 408;
+    if (r == role_b_invite) {
+        b_invite_failed(ci, code);
+    } else if (r == role_b_cancel) {
+        // No answer to the CANCEL: the INVITE transaction's own timeout ends the B-leg.
+    } else if (r == role_bye_a || r == role_bye_b) {
+        (r == role_bye_a ? c->a : c->b) = leg_state::terminated;
+        maybe_free(ci);
+    } else if (r == role_2xx_a) {
+        // No ACK for the 2xx within 64*T1 (RFC 3261 s13.3.1.4): confirm, then BYE both legs.
+        c->a = leg_state::established;
+        hangup(ci);
+    } else if (r >= role_relay_2xx && r < role_relay_2xx + k_relays) {
+        relay& rl = c->relays[r - role_relay_2xx];
+        rl.awaiting_ack = false;
+        if (rl.copy != msg_store::npos) _store.unref(rl.copy);
+        rl = relay{};
+        hangup(ci);
+    } else if (r >= role_relay && r < role_relay + k_relays) {
+        relay_failed(ci, r - role_relay, code);
+    }
+}
+
+// --- entry points ------------------------------------------------------------------------------
+
+void engine::impl::on_datagram(const char* data, size_t len, const endpoint& src,
+                               tick_t now) noexcept {
+    _now = now;
+    parse_result r = parse(data, len, _rx);
+    if (!r.ok()) {
+        on_unparsable(data, len, r, src);
+        return;
+    }
+    if (_rx.is_request()) {
+        ++_stats.rx_requests;
+        on_request(_rx, src);
+    } else {
+        ++_stats.rx_responses;
+        on_response(_rx);
+    }
+    drain();
+}
+
+void engine::impl::on_tick(tick_t now) noexcept {
+    _now = now;
+    _txn.advance(now, *this);
+    _uas2xx.advance(now, *this);
+    _wheel.advance(now, [this](util::timer& t) {
+        uint32_t ci;
+        uint8_t r;
+        if (get(t.data, ci, r) != nullptr) on_call_timer(ci, r);
+    });
+    drain();
+}
+
+void engine::impl::on_unparsable(const char* data, size_t len, const parse_result& r,
+                                 const endpoint& src) noexcept {
+    ++_stats.parse_errors;
+    // A response, or something that is not even a start line, cannot be answered: drop it.
+    if (len < 8 || std::memcmp(data, "SIP/2.0 ", 8) == 0) {
+        ++_stats.dropped;
+        return;
+    }
+    // A request whose header block is broken: answer 400 with the reason when the headers a
+    // response needs can be found line by line (RFC 3261 s8.2.6.1 needs Via, From, To, Call-ID
+    // and CSeq); otherwise drop it.
+    std::string_view text(data, len);
+    size_t eoh = text.find("\r\n\r\n");
+    if (eoh != std::string_view::npos) text = text.substr(0, eoh + 2);
+    std::string_view lines[16];
+    size_t nlines = 0;
+    bool have[5] = {};
+    size_t pos = text.find("\r\n");
+    while (pos != std::string_view::npos && pos + 2 < text.size() && nlines < 16) {
+        size_t end = text.find("\r\n", pos + 2);
+        if (end == std::string_view::npos) break;
+        std::string_view line = text.substr(pos + 2, end - pos - 2);
+        pos = end;
+        size_t colon = line.find(':');
+        if (colon == std::string_view::npos) continue;
+        std::string_view name = line.substr(0, colon);
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+        header_id id = lookup_header(name);
+        int slot = id == header_id::via       ? 0
+                   : id == header_id::from    ? 1
+                   : id == header_id::to      ? 2
+                   : id == header_id::call_id ? 3
+                   : id == header_id::cseq    ? 4
+                                              : -1;
+        if (slot < 0 || (slot > 0 && have[slot])) continue;
+        have[slot] = true;
+        lines[nlines++] = line;
+    }
+    for (bool h : have) {
+        if (!h) {
+            ++_stats.dropped;
+            return;
+        }
+    }
+    char reason[96];
+    size_t rl = r.format(reason, sizeof(reason));
+    if (rl >= sizeof(reason)) rl = sizeof(reason) - 1;
+    for (size_t i = 0; i < rl; ++i)
+        if (reason[i] == '\r' || reason[i] == '\n') reason[i] = ' ';
+    uint64_t h = build(1024, [&](message_builder& b) {
+        b.status_line(400, std::string_view(reason, rl));
+        for (size_t i = 0; i < nlines; ++i) b.raw_header(lines[i]);
+        b.header("Server", _cfg.user_agent);
+        return b.finish();
+    });
+    if (h == msg_store::npos) return;
+    send_now(h, src);
+    _store.unref(h);
+}
+
+void engine::impl::on_request(const message& m, const endpoint& src) noexcept {
+    const endpoint dest = response_destination(m, src);
+    semantic_verdict v = semantic_check(m);
+    const bool to_tagged = m.to() && m.to()->has_tag;
+    // OPTIONS with Max-Forwards 0 addressed to Tandem itself is answered, not refused.
+    if (v.code == 483 && m.method() == sip::method::options && !to_tagged) v = {};
+    if (!v.ok()) {
+        if (m.method() == sip::method::ack) {
+            ++_stats.dropped;
+            return;
+        }
+        ++_stats.rejected_semantic;
+        respond_stateless(m, v.code, v.reason, dest);
+        return;
+    }
+    txn::request_key key;
+    if (!txn::request_key_from(m, key)) {
+        ++_stats.parse_errors;
+        if (m.method() != sip::method::ack) respond_stateless(m, 400, "Bad Request", dest);
+        return;
+    }
+    txn::request_result r = _txn.on_request(key, false, _now, *this);
+    switch (r.disposition) {
+    case txn::request_disposition::retransmission:
+    case txn::request_disposition::ack_absorbed:
+        return;
+    case txn::request_disposition::table_full:
+        ++_stats.calls_refused_full;
+        respond_stateless(m, 503, "Service Unavailable", dest);
+        return;
+    case txn::request_disposition::ack_to_tu:
+        on_ack(m);
+        return;
+    case txn::request_disposition::new_transaction:
+        on_new_request(m, r, src);
+        return;
+    }
+}
+
+void engine::impl::on_new_request(const message& m, const txn::request_result& r,
+                                  const endpoint& src) noexcept {
+    const endpoint dest = response_destination(m, src);
+    const sip::method meth = m.method();
+    if (meth == sip::method::cancel) {
+        uint32_t ci;
+        uint8_t role;
+        const txn::transaction* target = r.cancel_target.valid() ? _txn.find(r.cancel_target) : nullptr;
+        call* c = target != nullptr ? get(target->user, ci, role) : nullptr;
+        if (c == nullptr) {
+            respond(r.txn, m, 481, "Call/Transaction Does Not Exist", dest);
+            return;
+        }
+        respond(r.txn, m, 200, "OK", dest);
+        if (role == role_a_invite) cancel_from_a(ci);
+        return;
+    }
+    const auto& to = m.to();
+    if (to->has_tag) {
+        dialog::dialog_key k{*m.call_id(), to->tag, m.from()->tag};
+        dialog_id d = _dialogs.find(k);
+        const dialog::dialog* dl = d.valid() ? _dialogs.get(d) : nullptr;
+        uint32_t ci;
+        uint8_t role;
+        call* c = dl != nullptr ? get(dl->user(), ci, role) : nullptr;
+        if (c == nullptr) {
+            ++_stats.no_dialog;
+            respond(r.txn, m, 481, "Call/Transaction Does Not Exist", dest);
+            return;
+        }
+        std::string_view contact;
+        if (auto ct = m.contact(0); ct && !ct->star) contact = ct->addr.uri;
+        if (_dialogs.on_remote_request(d, m.cseq()->number, meth, contact) ==
+            dialog::dialog_status::out_of_order) {
+            respond(r.txn, m, 500, "CSeq Out of Order", dest);
+            return;
+        }
+        const bool from_a = role == role_a_invite;
+        if (meth == sip::method::bye) {
+            respond(r.txn, m, 200, "OK", dest);
+            end_from(ci, from_a);
+            return;
+        }
+        relay_request(ci, from_a, d, m, r.txn, dest);
+        return;
+    }
+    switch (meth) {
+    case sip::method::invite:
+        (void)new_call(m, r.txn, src);
+        return;
+    case sip::method::options: {
+        uint64_t h = build(1024, [&](message_builder& b) {
+            char tag_buf[24];
+            write_response_head(b, m, 200, "OK", stateless_tag(m, tag_buf));
+            b.header("Allow", k_allow);
+            b.header("Accept", "application/sdp");
+            b.header("Server", _cfg.user_agent);
+            return b.finish();
+        });
+        if (h != msg_store::npos) (void)_txn.respond(r.txn, 200, h, dest, _now, *this);
+        return;
+    }
+    case sip::method::register_: {
+        uint64_t h = build(1024, [&](message_builder& b) {
+            char tag_buf[24];
+            write_response_head(b, m, 405, "Method Not Allowed", stateless_tag(m, tag_buf));
+            b.header("Allow", k_allow);
+            b.header("Server", _cfg.user_agent);
+            return b.finish();
+        });
+        if (h != msg_store::npos) (void)_txn.respond(r.txn, 405, h, dest, _now, *this);
+        return;
+    }
+    case sip::method::bye:
+    case sip::method::prack:
+    case sip::method::update:
+    case sip::method::info:
+        ++_stats.no_dialog;
+        respond(r.txn, m, 481, "Call/Transaction Does Not Exist", dest);
+        return;
+    case sip::method::other:
+        respond(r.txn, m, 501, "Not Implemented", dest);
+        return;
+    default: {
+        uint64_t h = build(1024, [&](message_builder& b) {
+            char tag_buf[24];
+            write_response_head(b, m, 405, "Method Not Allowed", stateless_tag(m, tag_buf));
+            b.header("Allow", k_allow);
+            b.header("Server", _cfg.user_agent);
+            return b.finish();
+        });
+        if (h != msg_store::npos) (void)_txn.respond(r.txn, 405, h, dest, _now, *this);
+        return;
+    }
+    }
+}
+
+void engine::impl::on_ack(const message& m) noexcept {
+    const auto& to = m.to();
+    if (!to || !to->has_tag) {
+        ++_stats.dropped;
+        return;
+    }
+    dialog_id d = _dialogs.find({*m.call_id(), to->tag, m.from()->tag});
+    const dialog::dialog* dl = d.valid() ? _dialogs.get(d) : nullptr;
+    uint32_t ci;
+    uint8_t role;
+    call* c = dl != nullptr ? get(dl->user(), ci, role) : nullptr;
+    if (c == nullptr) {
+        ++_stats.dropped;
+        return;
+    }
+    const bool from_a = role == role_a_invite;
+    const uint32_t cseq = m.cseq()->number;
+    if (!_uas2xx.on_ack(dl->call_id(), dl->local_tag(), cseq, *this)) return; // a re-sent ACK
+    // Which INVITE did the 2xx answer: the initial one (A-leg only) or a relayed re-INVITE?
+    relay* rl = nullptr;
+    for (auto& x : c->relays) {
+        if (x.used && x.awaiting_ack && x.from_a == from_a && x.server_cseq == cseq) rl = &x;
+    }
+    dialog_id other;
+    uint32_t other_cseq;
+    if (rl != nullptr) {
+        other = from_a ? c->b_dialog : c->a_dialog;
+        other_cseq = rl->client_cseq;
+    } else if (from_a && cseq == c->a_cseq) {
+        other = c->b_dialog;
+        other_cseq = c->b_cseq;
+        if (c->a == leg_state::establishing) c->a = leg_state::established;
+    } else {
+        return;
+    }
+    const dialog::dialog* od = _dialogs.get(other);
+    if (od != nullptr) {
+        // The ACK crosses end to end, so a late offer's answer in its body reaches the far side.
+        char branch[util::id_generator::max_branch];
+        std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
+        uint64_t h = build_in_dialog(*od, "ACK", other_cseq, br, &m, -1, nullptr);
+        if (h != msg_store::npos) {
+            send_now(h, dialog_destination(*od, from_a ? c->b_peer : c->a_src));
+            uint64_t old = _dialogs.set_ack(other, other_cseq, h);
+            if (old != txn::no_msg) _store.unref(old);
+        }
+    }
+    if (rl != nullptr) {
+        if (rl->copy != msg_store::npos) _store.unref(rl->copy);
+        *rl = relay{};
+    }
+    maybe_free(ci);
+}
+
+void engine::impl::on_response(const message& m) noexcept {
+    semantic_verdict v = semantic_check(m);
+    if (!v.ok()) {
+        ++_stats.dropped;
+        return;
+    }
+    txn::response_key key;
+    if (!txn::response_key_from(m, key)) {
+        ++_stats.dropped;
+        return;
+    }
+    txn::response_result r = _txn.on_response(key, _now, *this);
+    if (r.disposition == txn::response_disposition::absorbed) return;
+    if (r.disposition == txn::response_disposition::no_match) {
+        // A retransmitted 2xx to an INVITE whose transaction is gone: re-send our ACK.
+        const auto& cs = m.cseq();
+        if (m.status_code() >= 200 && m.status_code() < 300 && cs && cs->method == sip::method::invite &&
+            m.to()->has_tag) {
+            dialog_id d = _dialogs.find({*m.call_id(), m.from()->tag, m.to()->tag});
+            uint64_t ack = d.valid() ? _dialogs.ack_for_2xx(d, cs->number) : txn::no_msg;
+            const dialog::dialog* dl = d.valid() ? _dialogs.get(d) : nullptr;
+            uint32_t ci;
+            uint8_t role;
+            call* c = dl != nullptr ? get(dl->user(), ci, role) : nullptr;
+            if (ack != txn::no_msg && c != nullptr) {
+                send_now(ack, dialog_destination(*dl, role == role_a_invite ? c->a_src : c->b_peer));
+                return;
+            }
+        }
+        ++_stats.dropped;
+        return;
+    }
+    uint32_t ci;
+    uint8_t role;
+    call* c = get(r.user, ci, role);
+    if (c == nullptr) {
+        // The call is gone (e.g. a late answer after a failover): still ACK a final non-2xx,
+        // as the RFC requires of the client transaction.
+        if (r.need_ack) {
+            call tmp;
+            send_ack_non2xx(tmp, r.txn, m);
+        }
+        return;
+    }
+    if (role == role_b_invite) {
+        b_invite_response(ci, m, r.need_ack);
+    } else if (role >= role_relay && role < role_relay + k_relays) {
+        relay_response(ci, role - role_relay, m, r.need_ack);
+    } else if ((role == role_bye_a || role == role_bye_b) && m.status_code() >= 200) {
+        (role == role_bye_a ? c->a : c->b) = leg_state::terminated;
+        maybe_free(ci);
+    }
+}
+
+// --- calls -------------------------------------------------------------------------------------
+
+uint32_t engine::impl::new_call(const message& m, txn_id t, const endpoint& src) noexcept {
+    const endpoint dest = response_destination(m, src);
+    if (m.has_option_tag(header_id::require, "100rel")) {
+        uint64_t h = build(1024, [&](message_builder& b) {
+            char tag_buf[24];
+            write_response_head(b, m, 420, "Bad Extension", stateless_tag(m, tag_buf));
+            b.header("Unsupported", "100rel");
+            b.header("Server", _cfg.user_agent);
+            return b.finish();
+        });
+        if (h != msg_store::npos) (void)_txn.respond(t, 420, h, dest, _now, *this);
+        return UINT32_MAX;
+    }
+    uint64_t copy = _calls.size() < _calls.capacity() ? _store.alloc(m.size()) : msg_store::npos;
+    if (copy == msg_store::npos) {
+        ++_stats.calls_refused_full;
+        uint64_t h = build(1024, [&](message_builder& b) {
+            char tag_buf[24];
+            write_response_head(b, m, 503, "Service Unavailable", stateless_tag(m, tag_buf));
+            b.header_uint("Retry-After", _cfg.retry_after_s);
+            b.header("Server", _cfg.user_agent);
+            return b.finish();
+        });
+        if (h != msg_store::npos) (void)_txn.respond(t, 503, h, dest, _now, *this);
+        return UINT32_MAX;
+    }
+    std::memcpy(_store.data(copy), m.data(), m.size());
+    _store.set_length(copy, static_cast<uint32_t>(m.size()));
+    uint32_t ci = _calls.alloc();
+    call& c = _calls[ci];
+    c.policy = _policy.get();
+    c.a = leg_state::incoming;
+    c.a_invite = t;
+    c.a_copy = copy;
+    c.a_src = dest;
+    c.a_cseq = m.cseq()->number;
+    c.timer.data = cookie(ci, role_ring);
+    (void)_txn.set_user(t, cookie(ci, role_a_invite));
+    ++_stats.calls_started;
+    // 100 Trying at once (RFC 3261 s16.2 spirit: stop the caller's retransmissions early).
+    respond(t, m, 100, "Trying", dest);
+    _scenario.on_initial_invite(_self, call_handle{&_self, ci}, m);
+    if (_calls.live(ci) && !_calls[ci].decided) reject(ci, 500, "No Routing Decision");
+    drain();
+    return ci;
+}
+
+void engine::impl::maybe_free(uint32_t ci) noexcept {
+    if (!_calls.live(ci)) return;
+    call& c = _calls[ci];
+    if (c.a != leg_state::terminated || (c.b != leg_state::terminated && c.b != leg_state::idle)) return;
+    for (const auto& r : c.relays)
+        if (r.used) return;
+    free_call(ci);
+}
+
+void engine::impl::free_call(uint32_t ci) noexcept {
+    call& c = _calls[ci];
+    _wheel.cancel(c.timer);
+    for (auto* d : {&c.a_dialog, &c.b_dialog}) {
+        if (d->valid()) {
+            uint64_t ack = _dialogs.terminate(*d);
+            if (ack != txn::no_msg) _store.unref(ack);
+        }
+    }
+    for (auto& f : c.forks) {
+        for (auto* d : {&f.a, &f.b}) {
+            if (d->valid() && _dialogs.get(*d) != nullptr) {
+                uint64_t ack = _dialogs.terminate(*d);
+                if (ack != txn::no_msg) _store.unref(ack);
+            }
+        }
+    }
+    if (c.a_copy != msg_store::npos) _store.unref(c.a_copy);
+    for (auto& r : c.relays)
+        if (r.copy != msg_store::npos) _store.unref(r.copy);
+    _calls.free(ci);
+    ++_stats.calls_ended;
+}
+
+bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
+    call& c = _calls[ci];
+    if (c.a_final_sent || c.a_copy == msg_store::npos) return false;
+    endpoint peer;
+    if (!uri_destination(target, peer) || target.size() > 80) return false;
+    const message* a = reparse(c.a_copy);
+    if (a == nullptr) return false;
+    c.decided = true;
+    // Each attempt is a fresh B-leg dialog: new Call-ID, tag, branch.
+    char* p = c.text;
+    std::memcpy(p, target.data(), target.size());
+    c.b_ruri_len = static_cast<uint8_t>(target.size());
+    p += target.size();
+    c.b_branch_len = static_cast<uint8_t>(_ids.make_branch(p, util::id_generator::max_branch));
+    p += c.b_branch_len;
+    c.b_call_id_len = static_cast<uint8_t>(_ids.make_call_id(p, util::id_generator::max_call_id));
+    p += c.b_call_id_len;
+    c.b_tag_len = static_cast<uint8_t>(_ids.make_tag(p, util::id_generator::max_tag));
+    c.b_cseq = 1 + static_cast<uint32_t>(_ids.next64() & 0xffff);
+    c.b_peer = peer;
+    c.b_provisional = false;
+    const auto mf = a->max_forwards();
+    const uint64_t forwards = mf ? (*mf > 0 ? *mf - 1 : 0) : 69;
+    char from_buf[512], to_buf[512];
+    std::string_view from = write_party(*a->from(), from_buf, sizeof(from_buf));
+    std::string_view to = write_party(*a->to(), to_buf, sizeof(to_buf));
+    if (from.empty() || to.empty()) return false;
+    uint64_t h = build(a->size() + 512, [&](message_builder& b) {
+        b.request_line("INVITE", target);
+        b.header_parts("Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", c.b_branch(), ";rport"});
+        b.header_uint("Max-Forwards", forwards);
+        b.header_parts("From", {from, ";tag=", c.b_tag()});
+        b.header("To", to);
+        b.header("Call-ID", c.b_call_id());
+        char cseq[24];
+        int n = std::snprintf(cseq, sizeof(cseq), "%u INVITE", c.b_cseq);
+        b.header("CSeq", std::string_view(cseq, n));
+        b.header("Contact", {_contact, _contact_len});
+        b.header("Allow", k_allow);
+        write_policy_headers(b, *a, direction::request, *c.policy);
+        b.header("User-Agent", _cfg.user_agent);
+        if (a->body().empty()) return b.finish();
+        size_t ct = a->find(header_id::content_type);
+        if (ct != message::npos) b.header("Content-Type", a->value(ct));
+        return b.finish(a->body());
+    });
+    if (h == msg_store::npos) return false;
+    txn::client_request req{sip::method::invite, "INVITE", c.b_branch(), false};
+    txn::start_result s = _txn.start_client(req, h, c.b_peer, cookie(ci, role_b_invite), _now, *this);
+    _store.unref(h); // the transaction holds its own reference
+    if (s.status != txn::txn_status::ok) return false;
+    c.b_invite = s.txn;
+    c.b = leg_state::establishing;
+    if (c.a == leg_state::incoming) c.a = leg_state::establishing;
+    if (_cfg.ring_timeout_ms != 0) {
+        c.timer.data = cookie(ci, role_ring);
+        _wheel.start(c.timer, _now + _cfg.txn.ticks(_cfg.ring_timeout_ms));
+    }
+    return true;
+}
+
+void engine::impl::reject(uint32_t ci, int code, std::string_view reason) noexcept {
+    call& c = _calls[ci];
+    c.decided = true;
+    if (c.a_final_sent) return;
+    if (respond_a(ci, code, reason, {}, nullptr)) ++_stats.calls_failed;
+    c.a = leg_state::terminated;
+    if (c.b == leg_state::establishing) {
+        // Still ringing on B: cancel it; the call ends when B's INVITE is over.
+        c.cancel_pending = true;
+        c.b = leg_state::terminating;
+        if (c.b_provisional) send_cancel_b(ci);
+    }
+    maybe_free(ci);
+}
+
+void engine::impl::hangup(uint32_t ci) noexcept {
+    if (!_calls.live(ci)) return;
+    call& c = _calls[ci];
+    if (!c.a_final_sent) {
+        reject(ci, 480, "Temporarily Unavailable");
+        return;
+    }
+    if (c.a == leg_state::established || c.a == leg_state::establishing) send_bye(ci, true);
+    if (c.b == leg_state::established || c.b == leg_state::establishing) send_bye(ci, false);
+    maybe_free(ci);
+}
+
+void engine::impl::cancel_from_a(uint32_t ci) noexcept {
+    call& c = _calls[ci];
+    if (c.a_final_sent) return; // too late: the call was answered; the caller will BYE
+    respond_a(ci, 487, "Request Terminated", {}, nullptr);
+    ++_stats.calls_failed;
+    c.a = leg_state::terminated;
+    if (c.b == leg_state::establishing) {
+        c.cancel_pending = true;
+        c.b = leg_state::terminating;
+        // RFC 3261 s9.1: no CANCEL before a provisional response; it goes out when one comes.
+        if (c.b_provisional) send_cancel_b(ci);
+    }
+    maybe_free(ci);
+}
+
+void engine::impl::end_from(uint32_t ci, bool from_a) noexcept {
+    call& c = _calls[ci];
+    (from_a ? c.a : c.b) = leg_state::terminated;
+    leg_state& other = from_a ? c.b : c.a;
+    if (other == leg_state::established || other == leg_state::establishing) {
+        send_bye(ci, !from_a);
+    } else if (other != leg_state::terminating) {
+        other = leg_state::terminated;
+    }
+    // Relayed requests still open on the leg that hung up are answered by its BYE's end.
+    maybe_free(ci);
+}
+
+void engine::impl::send_bye(uint32_t ci, bool on_a) noexcept {
+    call& c = _calls[ci];
+    dialog_id d = on_a ? c.a_dialog : c.b_dialog;
+    const dialog::dialog* dl = d.valid() ? _dialogs.get(d) : nullptr;
+    leg_state& st = on_a ? c.a : c.b;
+    if (dl == nullptr) {
+        st = leg_state::terminated;
+        return;
+    }
+    char branch[util::id_generator::max_branch];
+    std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
+    uint64_t h = build_in_dialog(*dl, "BYE", _dialogs.next_local_cseq(d), br, nullptr, 70, nullptr);
+    if (h == msg_store::npos) {
+        st = leg_state::terminated;
+        return;
+    }
+    txn::client_request req{sip::method::bye, "BYE", br, false};
+    auto s = _txn.start_client(req, h, dialog_destination(*dl, on_a ? c.a_src : c.b_peer),
+                               cookie(ci, on_a ? role_bye_a : role_bye_b), _now, *this);
+    _store.unref(h);
+    st = s.status == txn::txn_status::ok ? leg_state::terminating : leg_state::terminated;
+}
+
+void engine::impl::send_cancel_b(uint32_t ci) noexcept {
+    call& c = _calls[ci];
+    // RFC 3261 s9.1: Request-URI, Call-ID, From, To, CSeq number and top Via of the INVITE,
+    // which its client transaction still holds.
+    const txn::transaction* tx = _txn.find(c.b_invite);
+    const message* inv = tx != nullptr && tx->msg != txn::no_msg ? reparse(tx->msg) : nullptr;
+    if (inv == nullptr) return;
+    const size_t fi = inv->find(header_id::from), ti = inv->find(header_id::to);
+    if (fi == message::npos || ti == message::npos) return;
+    uint64_t h = build(1024, [&](message_builder& b) {
+        b.request_line("CANCEL", c.b_ruri());
+        b.header_parts("Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", c.b_branch(), ";rport"});
+        b.header_uint("Max-Forwards", 70);
+        b.header("From", inv->value(fi));
+        b.header("To", inv->value(ti));
+        b.header("Call-ID", c.b_call_id());
+        char cseq[24];
+        int n = std::snprintf(cseq, sizeof(cseq), "%u CANCEL", c.b_cseq);
+        b.header("CSeq", std::string_view(cseq, n));
+        b.header("User-Agent", _cfg.user_agent);
+        return b.finish();
+    });
+    if (h == msg_store::npos) return;
+    txn::client_request req{sip::method::cancel, "CANCEL", c.b_branch(), false};
+    (void)_txn.start_client(req, h, c.b_peer, cookie(ci, role_b_cancel), _now, *this);
+    _store.unref(h);
+}
+
+void engine::impl::send_ack_non2xx(call& c, txn_id t, const message& resp) noexcept {
+    // RFC 3261 s17.1.1.3: same Request-URI, Call-ID, From, CSeq number and top Via as the
+    // INVITE, the To of the response. The transaction keeps it for retransmitted finals.
+    const txn::transaction* tx = _txn.find(t);
+    std::string_view ruri = c.b_ruri_len != 0 ? c.b_ruri() : std::string_view();
+    std::string_view branch = resp.top_via() ? resp.top_via()->branch : std::string_view();
+    if (tx == nullptr || branch.empty()) return;
+    if (ruri.empty()) {
+        // No call behind it: the Request-URI is not known any more; the To URI is what the
+        // far end answered for.
+        ruri = resp.to()->uri;
+    }
+    uint64_t h = build(1024, [&](message_builder& b) {
+        b.request_line("ACK", ruri);
+        b.header_parts("Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", branch, ";rport"});
+        b.header_uint("Max-Forwards", 70);
+        size_t i = resp.find(header_id::from);
+        if (i != message::npos) b.header("From", resp.value(i));
+        i = resp.find(header_id::to);
+        if (i != message::npos) b.header("To", resp.value(i));
+        b.header("Call-ID", *resp.call_id());
+        char cseq[24];
+        int n = std::snprintf(cseq, sizeof(cseq), "%u ACK", resp.cseq()->number);
+        b.header("CSeq", std::string_view(cseq, n));
+        return b.finish();
+    });
+    if (h == msg_store::npos) return;
+    (void)_txn.send_ack(t, h, _now, *this);
+    _store.unref(h);
+}
+
+fork_map* engine::impl::fork_for_b(call& c, dialog_id b) noexcept {
+    for (auto& f : c.forks)
+        if (f.used && f.b == b) return &f;
+    for (auto& f : c.forks) {
+        if (!f.used) {
+            f = fork_map{};
+            f.used = true;
+            f.b = b;
+            f.a_tag_len = static_cast<uint8_t>(_ids.make_tag(f.a_tag, sizeof(f.a_tag)));
+            return &f;
+        }
+    }
+    return nullptr;
+}
+
+fork_map* engine::impl::fork_for_a(call& c, dialog_id a) noexcept {
+    for (auto& f : c.forks)
+        if (f.used && f.a == a) return &f;
+    return nullptr;
+}
+
+void engine::impl::end_early_dialogs(uint32_t ci) noexcept {
+    call& c = _calls[ci];
+    for (auto& f : c.forks) {
+        if (!f.used) continue;
+        if (f.a.valid() && !(f.a == c.a_dialog) && _dialogs.get(f.a) != nullptr) {
+            uint64_t ack = _dialogs.terminate(f.a);
+            if (ack != txn::no_msg) _store.unref(ack);
+        }
+        if (!(f.a == c.a_dialog)) f = fork_map{};
+    }
+}
+
+void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ack) noexcept {
+    call& c = _calls[ci];
+    const int code = m.status_code();
+    if (code < 200) {
+        c.b_provisional = true;
+        if (c.cancel_pending) {
+            send_cancel_b(ci);
+            c.cancel_pending = false;
+            return;
+        }
+        if (code == 100 || c.a_final_sent || c.b != leg_state::establishing) return;
+        std::string_view a_tag;
+        if (m.to()->has_tag) {
+            std::string_view rr[16];
+            size_t nrr = 0;
+            for (size_t i = 0; i < m.record_route_count() && nrr < 16; ++i) rr[nrr++] = m.value(m.nth(header_id::record_route, i));
+            std::string_view target;
+            if (auto ct = m.contact(0); ct && !ct->star) target = ct->addr.uri;
+            char local_buf[512], remote_buf[512];
+            dialog::dialog_params p;
+            p.id = {c.b_call_id(), c.b_tag(), m.to()->tag};
+            p.local_uri = write_party(*m.from(), local_buf, sizeof(local_buf));
+            p.remote_uri = write_party(*m.to(), remote_buf, sizeof(remote_buf));
+            p.remote_target = target;
+            p.record_route = {rr, nrr};
+            p.cseq = c.b_cseq;
+            auto res = _dialogs.on_uac_response(p, static_cast<uint16_t>(code), cookie(ci, role_b_invite),
+                                                [](dialog_id, uint64_t) {});
+            if (res.outcome != dialog::uac_outcome::created_early &&
+                res.outcome != dialog::uac_outcome::updated_early) {
+                return;
+            }
+            fork_map* f = fork_for_b(c, res.id);
+            if (f == nullptr) return; // more forks than the caller is shown: not relayed
+            a_tag = f->tag();
+            if (!f->a.valid()) {
+                const message* a = reparse(c.a_copy);
+                if (a == nullptr) return;
+                char al[512], ar[512];
+                std::string_view arr[16];
+                size_t narr = 0;
+                for (size_t i = 0; i < a->record_route_count() && narr < 16; ++i) arr[narr++] = a->value(a->nth(header_id::record_route, i));
+                dialog::dialog_params ap;
+                ap.id = {*a->call_id(), a_tag, a->from()->tag};
+                ap.local_uri = write_party(*a->to(), al, sizeof(al));
+                ap.remote_uri = write_party(*a->from(), ar, sizeof(ar));
+                if (auto ct = a->contact(0); ct && !ct->star) ap.remote_target = ct->addr.uri;
+                ap.record_route = {arr, narr};
+                ap.cseq = c.a_cseq;
+                auto cr = _dialogs.create_uas(ap, dialog::dialog_state::early,
+                                              static_cast<uint32_t>(_ids.next64() & 0xffff),
+                                              cookie(ci, role_a_invite));
+                if (cr.status == dialog::dialog_status::ok) f->a = cr.id;
+            }
+        }
+        respond_a(ci, code, m.reason_phrase(), a_tag, &m);
+        return;
+    }
+    _wheel.cancel(c.timer);
+    if (code < 300) {
+        std::string_view rr[16];
+        size_t nrr = 0;
+        for (size_t i = 0; i < m.record_route_count() && nrr < 16; ++i) rr[nrr++] = m.value(m.nth(header_id::record_route, i));
+        std::string_view target;
+        if (auto ct = m.contact(0); ct && !ct->star) target = ct->addr.uri;
+        char local_buf[512], remote_buf[512];
+        dialog::dialog_params p;
+        p.id = {c.b_call_id(), c.b_tag(), m.to()->tag};
+        p.local_uri = write_party(*m.from(), local_buf, sizeof(local_buf));
+        p.remote_uri = write_party(*m.to(), remote_buf, sizeof(remote_buf));
+        p.remote_target = target;
+        p.record_route = {rr, nrr};
+        p.cseq = c.b_cseq;
+        auto res = _dialogs.on_uac_response(p, static_cast<uint16_t>(code), cookie(ci, role_b_invite),
+                                            [&](dialog_id gone, uint64_t) {
+                                                for (auto& f : c.forks)
+                                                    if (f.used && f.b == gone) f.b = dialog_id{};
+                                            });
+        if (res.outcome == dialog::uac_outcome::retransmitted_2xx) {
+            // Re-send our ACK if the caller has acknowledged already; else keep waiting.
+            uint64_t ack = _dialogs.ack_for_2xx(res.id, c.b_cseq);
+            const dialog::dialog* dl = _dialogs.get(res.id);
+            if (ack != txn::no_msg && dl != nullptr) send_now(ack, dialog_destination(*dl, c.b_peer));
+            return;
+        }
+        if (res.outcome == dialog::uac_outcome::extra_confirmed ||
+            res.outcome == dialog::uac_outcome::refused || c.b_dialog.valid()) {
+            // A second fork answered, or no room for the dialog: ACK it and hang it up.
+            if (res.id.valid()) {
+                if (const dialog::dialog* dl = _dialogs.get(res.id)) {
+                    char branch[util::id_generator::max_branch];
+                    std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
+                    uint64_t ack = build_in_dialog(*dl, "ACK", c.b_cseq, br, nullptr, 70, nullptr);
+                    endpoint dest = dialog_destination(*dl, c.b_peer);
+                    if (ack != msg_store::npos) {
+                        send_now(ack, dest);
+                        _store.unref(ack);
+                    }
+                    std::string_view br2(branch, _ids.make_branch(branch, sizeof(branch)));
+                    uint64_t bye = build_in_dialog(*dl, "BYE", _dialogs.next_local_cseq(res.id), br2,
+                                                   nullptr, 70, nullptr);
+                    if (bye != msg_store::npos) {
+                        (void)_txn.start_client({sip::method::bye, "BYE", br2, false}, bye, dest,
+                                                no_user, _now, *this);
+                        _store.unref(bye);
+                    }
+                    if (!(res.id == c.b_dialog)) {
+                        uint64_t old = _dialogs.terminate(res.id);
+                        if (old != txn::no_msg) _store.unref(old);
+                    }
+                }
+            }
+            return;
+        }
+        c.b_dialog = res.id;
+        fork_map* f = fork_for_b(c, res.id);
+        if (c.cancel_pending || c.a_final_sent || f == nullptr) {
+            // The caller gave up while the callee answered: ACK and BYE the B-leg.
+            c.cancel_pending = false;
+            c.b = leg_state::established;
+            if (const dialog::dialog* dl = _dialogs.get(res.id)) {
+                char branch[util::id_generator::max_branch];
+                std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
+                uint64_t ack = build_in_dialog(*dl, "ACK", c.b_cseq, br, nullptr, 70, nullptr);
+                if (ack != msg_store::npos) {
+                    send_now(ack, dialog_destination(*dl, c.b_peer));
+                    _store.unref(ack);
+                }
+            }
+            send_bye(ci, false);
+            maybe_free(ci);
+            return;
+        }
+        // The A-leg dialog: confirm the early one this fork showed, or create it now.
+        const message* a = reparse(c.a_copy);
+        if (a == nullptr) return;
+        if (f->a.valid()) {
+            (void)_dialogs.confirm(f->a);
+        } else {
+            char al[512], ar[512];
+            std::string_view arr[16];
+            size_t narr = 0;
+            for (size_t i = 0; i < a->record_route_count() && narr < 16; ++i) arr[narr++] = a->value(a->nth(header_id::record_route, i));
+            dialog::dialog_params ap;
+            ap.id = {*a->call_id(), f->tag(), a->from()->tag};
+            ap.local_uri = write_party(*a->to(), al, sizeof(al));
+            ap.remote_uri = write_party(*a->from(), ar, sizeof(ar));
+            if (auto ct = a->contact(0); ct && !ct->star) ap.remote_target = ct->addr.uri;
+            ap.record_route = {arr, narr};
+            ap.cseq = c.a_cseq;
+            auto cr = _dialogs.create_uas(ap, dialog::dialog_state::confirmed,
+                                          static_cast<uint32_t>(_ids.next64() & 0xffff),
+                                          cookie(ci, role_a_invite));
+            if (cr.status != dialog::dialog_status::ok) {
+                reject(ci, 500, "Server Internal Error");
+                return;
+            }
+            f->a = cr.id;
+        }
+        c.a_dialog = f->a;
+        end_early_dialogs(ci);
+        c.b = leg_state::established;
+        c.a = leg_state::establishing; // until the caller's ACK
+        ++_stats.calls_answered;
+        // The 2xx to the caller, re-sent until its ACK (RFC 3261 s13.3.1.4).
+        uint64_t h = build_response(*a, code, m.reason_phrase(), f->tag(), &m, c.policy, true);
+        if (h != msg_store::npos) {
+            (void)_txn.respond(c.a_invite, static_cast<uint16_t>(code), h, c.a_src, _now, *this,
+                               f->tag());
+            const dialog::dialog* ad = _dialogs.get(c.a_dialog);
+            if (ad != nullptr) {
+                (void)_uas2xx.start(ad->call_id(), ad->local_tag(), c.a_cseq, h, c.a_src,
+                                    cookie(ci, role_2xx_a), _now, *this);
+            }
+            _store.unref(h);
+        }
+        c.a_final_sent = true;
+        _store.unref(c.a_copy);
+        c.a_copy = msg_store::npos;
+        if (c.duration_s != 0) {
+            c.timer.data = cookie(ci, role_duration);
+            _wheel.start(c.timer, _now + _cfg.txn.ticks(uint64_t(c.duration_s) * 1000));
+        }
+        return;
+    }
+    // 3xx-6xx: ACK it (the transaction does), end the early dialogs, and let the scenario
+    // decide between failover and relaying the failure.
+    if (need_ack) send_ack_non2xx(c, c.b_invite, m);
+    b_invite_failed(ci, code);
+}
+
+void engine::impl::b_invite_failed(uint32_t ci, int code) noexcept {
+    call& c = _calls[ci];
+    _wheel.cancel(c.timer);
+    _dialogs.on_uac_failure(c.b_call_id(), c.b_tag(), [&](dialog_id gone, uint64_t) {
+        for (auto& f : c.forks)
+            if (f.used && f.b == gone) f.b = dialog_id{};
+    });
+    c.b = leg_state::terminated;
+    c.cancel_pending = false;
+    if (!c.a_final_sent && c.a != leg_state::terminated) {
+        c.decided = false;
+        _scenario.on_bridge_failure(_self, call_handle{&_self, ci}, code);
+        if (!_calls.live(ci)) return;
+        if (c.b == leg_state::establishing) return; // re-bridged: the caller keeps ringing
+        int out = code;
+        std::string_view reason;
+        if ((code == 401 || code == 407) && !c.policy->transparent_auth()) {
+            out = 403;
+            reason = "Forbidden";
+        } else if (code == 408) {
+            reason = "Request Timeout";
+        } else if (code == 503) {
+            reason = "Service Unavailable";
+        }
+        if (reason.empty()) {
+            // The far end's reason phrase: the failing response is still in _rx when there is
+            // one; timeouts have their own phrase above.
+            reason = _rx.is_response() && _rx.status_code() == code ? _rx.reason_phrase()
+                                                                     : std::string_view("Failed");
+        }
+        const message* src = _rx.is_response() && _rx.status_code() == code ? &_rx : nullptr;
+        respond_a(ci, out, reason, {}, src);
+        ++_stats.calls_failed;
+        c.a = leg_state::terminated;
+        end_early_dialogs(ci);
+    }
+    maybe_free(ci);
+}
+
+void engine::impl::on_call_timer(uint32_t ci, uint8_t r) noexcept {
+    call& c = _calls[ci];
+    if (r == role_ring) {
+        // No answer in time: CANCEL the callee, 480 to the caller.
+        if (c.a_final_sent) return;
+        respond_a(ci, 480, "Temporarily Unavailable", {}, nullptr);
+        ++_stats.calls_failed;
+        c.a = leg_state::terminated;
+        end_early_dialogs(ci);
+        if (c.b == leg_state::establishing) {
+            c.b = leg_state::terminating;
+            if (c.b_provisional) {
+                send_cancel_b(ci);
+            } else {
+                c.cancel_pending = true;
+            }
+        }
+        maybe_free(ci);
+    } else if (r == role_duration) {
+        hangup(ci);
+    }
+}
+
+void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const message& m,
+                                 txn_id t, const endpoint& dest) noexcept {
+    call& c = _calls[ci];
+    // The matching dialog on the other leg: confirmed, or the early one mirroring this fork.
+    dialog_id other = from_a ? c.b_dialog : c.a_dialog;
+    if (!other.valid()) {
+        if (from_a) {
+            if (fork_map* f = fork_for_a(c, from)) other = f->b;
+        } else {
+            for (auto& f : c.forks)
+                if (f.used && f.b == from) other = f.a;
+        }
+    }
+    const dialog::dialog* od = other.valid() ? _dialogs.get(other) : nullptr;
+    if (od == nullptr || c.a == leg_state::terminated || c.b == leg_state::terminated ||
+        c.a == leg_state::terminating || c.b == leg_state::terminating) {
+        respond(t, m, 481, "Call/Transaction Does Not Exist", dest);
+        return;
+    }
+    const sip::method meth = m.method();
+    if (meth == sip::method::invite || meth == sip::method::update) {
+        // One offer at a time per leg: a second while one is open is glare (s14.1).
+        for (const auto& r : c.relays) {
+            if (r.used && (r.method == sip::method::invite || r.method == sip::method::update)) {
+                uint64_t h = build(1024, [&](message_builder& b) {
+                    write_response_head(b, m, 491, "Request Pending", {});
+                    b.header("Server", _cfg.user_agent);
+                    return b.finish();
+                });
+                if (h != msg_store::npos) (void)_txn.respond(t, 491, h, dest, _now, *this);
+                return;
+            }
+        }
+    }
+    size_t k = 0;
+    while (k < k_relays && c.relays[k].used) ++k;
+    uint64_t copy = k < k_relays ? _store.alloc(m.size()) : msg_store::npos;
+    if (copy == msg_store::npos) {
+        uint64_t h = build(1024, [&](message_builder& b) {
+            write_response_head(b, m, 500, "Server Internal Error", {});
+            b.header_uint("Retry-After", 1);
+            return b.finish();
+        });
+        if (h != msg_store::npos) (void)_txn.respond(t, 500, h, dest, _now, *this);
+        return;
+    }
+    std::memcpy(_store.data(copy), m.data(), m.size());
+    _store.set_length(copy, static_cast<uint32_t>(m.size()));
+    if (meth == sip::method::invite) respond(t, m, 100, "Trying", dest);
+    char branch[util::id_generator::max_branch];
+    std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
+    const uint32_t cseq = _dialogs.next_local_cseq(other);
+    const auto mf = m.max_forwards();
+    const int forwards = mf ? static_cast<int>(*mf > 0 ? *mf - 1 : 0) : 69;
+    uint64_t h = build_in_dialog(*od, m.method_name(), cseq, br, &m, forwards, c.policy);
+    if (h == msg_store::npos) {
+        _store.unref(copy);
+        respond(t, m, 500, "Server Internal Error", dest);
+        return;
+    }
+    txn::client_request req{meth, m.method_name(), br, false};
+    auto s = _txn.start_client(req, h, dialog_destination(*od, from_a ? c.b_peer : c.a_src),
+                               cookie(ci, static_cast<uint8_t>(role_relay + k)), _now, *this);
+    _store.unref(h);
+    if (s.status != txn::txn_status::ok) {
+        _store.unref(copy);
+        respond(t, m, 503, "Service Unavailable", dest);
+        return;
+    }
+    relay& r = c.relays[k];
+    r = relay{};
+    r.used = true;
+    r.from_a = from_a;
+    r.method = meth;
+    r.server = t;
+    r.client = s.txn;
+    r.copy = copy;
+    r.client_cseq = cseq;
+    r.server_cseq = m.cseq()->number;
+    r.resp_dest = dest;
+}
+
+void engine::impl::relay_response(uint32_t ci, size_t k, const message& m, bool need_ack) noexcept {
+    call& c = _calls[ci];
+    relay& r = c.relays[k];
+    if (!r.used || r.awaiting_ack) return;
+    const int code = m.status_code();
+    if (code == 100) return;
+    if (need_ack) send_ack_non2xx(c, r.client, m);
+    // The dialog on the requesting side, for the To tag and (2xx) the ACK wait.
+    dialog_id from = r.from_a ? c.a_dialog : c.b_dialog;
+    const dialog::dialog* fd = from.valid() ? _dialogs.get(from) : nullptr;
+    std::string_view to_tag = fd != nullptr ? fd->local_tag() : std::string_view();
+    const message* req = reparse(r.copy);
+    if (req == nullptr) return;
+    const endpoint dest = r.resp_dest;
+    uint64_t h = build_response(*req, code, m.reason_phrase(), req->to()->tag, &m, c.policy,
+                                r.method == sip::method::invite || r.method == sip::method::update);
+    if (h == msg_store::npos) return;
+    (void)_txn.respond(r.server, static_cast<uint16_t>(code), h, dest, _now, *this, to_tag);
+    if (code >= 200 && code < 300) {
+        dialog_id other = r.from_a ? c.b_dialog : c.a_dialog;
+        if (other.valid() && (r.method == sip::method::invite || r.method == sip::method::update)) {
+            if (auto ct = m.contact(0); ct && !ct->star) (void)_dialogs.refresh_target(other, ct->addr.uri);
+        }
+        if (r.method == sip::method::invite && fd != nullptr) {
+            (void)_uas2xx.start(fd->call_id(), fd->local_tag(), r.server_cseq, h, dest,
+                                cookie(ci, static_cast<uint8_t>(role_relay_2xx + k)), _now, *this);
+            r.awaiting_ack = true;
+            _store.unref(h);
+            return;
+        }
+    }
+    _store.unref(h);
+    if (code >= 200) {
+        _store.unref(r.copy);
+        r = relay{};
+        maybe_free(ci);
+    }
+}
+
+void engine::impl::relay_failed(uint32_t ci, size_t k, int code) noexcept {
+    call& c = _calls[ci];
+    relay& r = c.relays[k];
+    if (!r.used) return;
+    const message* req = reparse(r.copy);
+    if (req != nullptr) {
+        respond(r.server, *req, code, code == 408 ? "Request Timeout" : "Service Unavailable",
+                r.resp_dest);
+    }
+    _store.unref(r.copy);
+    r = relay{};
+    // RFC 5057: a timed-out in-dialog request means the other side is gone: end the call.
+    hangup(ci);
+}
+
+// --- building ----------------------------------------------------------------------------------
+
+uint64_t engine::impl::build(size_t hint, const auto& write) noexcept {
+    for (size_t need = hint < 512 ? 512 : hint;;) {
+        uint64_t h = _store.alloc(need);
+        if (h == msg_store::npos) {
+            ++_stats.buffer_exhausted;
+            return h;
+        }
+        message_builder b(_store.data(h), _store.capacity(h));
+        build_result r = write(b);
+        if (r.ok()) {
+            _store.set_length(h, static_cast<uint32_t>(r.length));
+            return h;
+        }
+        _store.unref(h);
+        if (r.status != build_status::overflow || _store.capacity(h) >= msg_store::class_bytes[2]) {
+            return msg_store::npos;
+        }
+        need = r.length > _store.capacity(h) ? r.length : size_t(_store.capacity(h)) + 1;
+    }
+}
+
+void engine::impl::write_policy_headers(message_builder& b, const message& src, direction dir,
+                                        const header_policy& p) noexcept {
+    // Known option tags pass only when Tandem implements them (Allow/Supported are merged).
+    char supported[128];
+    size_t sl = 0;
+    for (size_t i = 0; i < src.count(header_id::supported); ++i) {
+        auto tag = src.option_tag(header_id::supported, i);
+        if (!tag || !option_tag_supported(*tag) || *tag == "100rel") continue;
+        if (sl + tag->size() + 2 > sizeof(supported)) break;
+        if (sl != 0) {
+            supported[sl++] = ',';
+            supported[sl++] = ' ';
+        }
+        std::memcpy(supported + sl, tag->data(), tag->size());
+        sl += tag->size();
+    }
+    if (sl != 0) b.header("Supported", std::string_view(supported, sl));
+    for (size_t i = 0; i < src.header_count(); ++i) {
+        const header_field& h = src.header(i);
+        const header_rule& r = p.rule(dir, h.id, src.name(h));
+        switch (r.action) {
+        case policy_action::pass:
+            b.header(src.name(h), src.value(h));
+            break;
+        case policy_action::rename:
+            b.header(r.new_name, src.value(h));
+            break;
+        case policy_action::rewrite:
+            if (h.flags & header_field::first_in_line) b.header(src.name(h), r.new_value);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+void engine::impl::write_response_head(message_builder& b, const message& req, int code,
+                                       std::string_view reason, std::string_view to_tag) noexcept {
+    b.status_line(code, reason);
+    for (size_t i = req.find(header_id::via); i != message::npos; i = req.find(header_id::via, i + 1)) {
+        b.header("Via", req.value(i));
+    }
+    size_t i = req.find(header_id::from);
+    if (i != message::npos) b.header("From", req.value(i));
+    i = req.find(header_id::to);
+    if (i != message::npos) {
+        if (!to_tag.empty() && !req.to()->has_tag && code > 100) {
+            b.header_parts("To", {req.value(i), ";tag=", to_tag});
+        } else {
+            b.header("To", req.value(i));
+        }
+    }
+    if (req.call_id()) b.header("Call-ID", *req.call_id());
+    i = req.find(header_id::cseq);
+    if (i != message::npos) b.header("CSeq", req.value(i));
+}
+
+uint64_t engine::impl::build_response(const message& req, int code, std::string_view reason,
+                                      std::string_view to_tag, const message* relay_src,
+                                      const header_policy* p, bool contact) noexcept {
+    size_t hint = 768 + (relay_src != nullptr ? relay_src->size() : 0);
+    return build(hint, [&](message_builder& b) {
+        write_response_head(b, req, code, reason.empty() ? std::string_view("Unknown") : reason,
+                            to_tag);
+        if (contact && code > 100 && code < 300) b.header("Contact", {_contact, _contact_len});
+        if (code >= 200 && code < 300 && req.method() == sip::method::invite) b.header("Allow", k_allow);
+        if (relay_src != nullptr && p != nullptr) {
+            write_policy_headers(b, *relay_src, direction::response, *p);
+        }
+        b.header("Server", _cfg.user_agent);
+        if (relay_src != nullptr && !relay_src->body().empty()) {
+            size_t ct = relay_src->find(header_id::content_type);
+            if (ct != message::npos) b.header("Content-Type", relay_src->value(ct));
+            return b.finish(relay_src->body());
+        }
+        return b.finish();
+    });
+}
+
+uint64_t engine::impl::build_in_dialog(const dialog::dialog& d, std::string_view method,
+                                       uint32_t cseq, std::string_view branch, const message* src,
+                                       int max_forwards, const header_policy* p) noexcept {
+    size_t hint = 768 + (src != nullptr ? src->size() : 0);
+    return build(hint, [&](message_builder& b) {
+        std::string_view target = d.remote_target();
+        if (target.empty()) {
+            // No Contact seen: the remote URI is the best Request-URI left (s12.1.2).
+            target = d.remote_uri();
+            size_t lt = target.find('<'), gt = target.find('>');
+            if (lt != std::string_view::npos && gt != std::string_view::npos && gt > lt) {
+                target = target.substr(lt + 1, gt - lt - 1);
+            }
+        }
+        b.request_line(method, target);
+        b.header_parts("Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", branch, ";rport"});
+        b.header_uint("Max-Forwards", max_forwards < 0 ? 70 : static_cast<uint64_t>(max_forwards));
+        if (!d.route_set().empty()) b.header("Route", d.route_set());
+        b.header_parts("From", {d.local_uri(), ";tag=", d.local_tag()});
+        b.header_parts("To", {d.remote_uri(), ";tag=", d.remote_tag()});
+        b.header("Call-ID", d.call_id());
+        char cs[32];
+        int n = std::snprintf(cs, sizeof(cs), "%u ", cseq);
+        b.header_parts("CSeq", {std::string_view(cs, n), method});
+        if (method != "ACK" && method != "BYE" && method != "CANCEL") {
+            b.header("Contact", {_contact, _contact_len});
+        }
+        if (src != nullptr && p != nullptr) write_policy_headers(b, *src, direction::request, *p);
+        b.header("User-Agent", _cfg.user_agent);
+        if (src != nullptr && !src->body().empty()) {
+            size_t ct = src->find(header_id::content_type);
+            if (ct != message::npos) b.header("Content-Type", src->value(ct));
+            return b.finish(src->body());
+        }
+        return b.finish();
+    });
+}
+
+void engine::impl::respond(txn_id t, const message& req, int code, std::string_view reason,
+                           const endpoint& dest, std::string_view to_tag, const message* src,
+                           const header_policy* p, bool contact) noexcept {
+    char tag_buf[24];
+    if (to_tag.empty() && code > 100) to_tag = stateless_tag(req, tag_buf);
+    uint64_t h = build_response(req, code, reason, to_tag, src, p, contact);
+    if (h == msg_store::npos) return;
+    (void)_txn.respond(t, static_cast<uint16_t>(code), h, dest, _now, *this, to_tag);
+    _store.unref(h);
+}
+
+bool engine::impl::respond_a(uint32_t ci, int code, std::string_view reason,
+                             std::string_view to_tag, const message* src) noexcept {
+    call& c = _calls[ci];
+    if (c.a_final_sent) return false;
+    const message* a = reparse(c.a_copy);
+    if (a == nullptr) return false;
+    char tag_buf[24];
+    if (to_tag.empty() && code > 100) to_tag = stateless_tag(*a, tag_buf);
+    uint64_t h = build_response(*a, code, reason, to_tag, src, c.policy, code < 300);
+    if (h == msg_store::npos) return false;
+    (void)_txn.respond(c.a_invite, static_cast<uint16_t>(code), h, c.a_src, _now, *this, to_tag);
+    _store.unref(h);
+    if (code >= 200) {
+        c.a_final_sent = true;
+        _store.unref(c.a_copy);
+        c.a_copy = msg_store::npos;
+    }
+    return true;
+}
+
+void engine::impl::respond_stateless(const message& req, int code, std::string_view reason,
+                                     const endpoint& dest) noexcept {
+    char tag_buf[24];
+    uint64_t h = build(1024, [&](message_builder& b) {
+        write_response_head(b, req, code, reason, stateless_tag(req, tag_buf));
+        if (code == 503) b.header_uint("Retry-After", _cfg.retry_after_s);
+        if (code == 405) b.header("Allow", k_allow);
+        b.header("Server", _cfg.user_agent);
+        return b.finish();
+    });
+    if (h == msg_store::npos) return;
+    send_now(h, dest);
+    _store.unref(h);
+}
+
+std::string_view engine::impl::stateless_tag(const message& req, char* buf) const noexcept {
+    // The same request (and its retransmissions) always gets the same tag, without state.
+    util::siphash13 s(_key);
+    if (req.call_id()) s.add_field(*req.call_id());
+    if (req.top_via()) s.add_field(req.top_via()->branch);
+    uint64_t v = s.finish64();
+    static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuv";
+    for (int i = 0; i < 13; ++i) buf[i] = digits[(v >> (5 * i)) & 31];
+    return {buf, 13};
+}
+
+endpoint engine::impl::response_destination(const message& req, const endpoint& src) const noexcept {
+    // RFC 3261 s18.2.2 with RFC 3581: the source address; the source port with rport, else the
+    // sent-by port (default 5060).
+    endpoint e = src;
+    const auto& via = req.top_via();
+    if (via && !via->rport) e.port = via->has_port ? via->port : 5060;
+    return e;
+}
+
+endpoint engine::impl::dialog_destination(const dialog::dialog& d, const endpoint& fallback) const noexcept {
+    endpoint e;
+    if (!d.first_route().empty() && uri_destination(d.first_route(), e)) return e;
+    if (!d.remote_target().empty() && uri_destination(d.remote_target(), e)) return e;
+    return fallback;
+}
+
+const message* engine::impl::reparse(uint64_t h) noexcept {
+    if (h == msg_store::npos) return nullptr;
+    parse_result r = parse(_store.data(h), _store.length(h), _aux);
+    return r.ok() ? &_aux : nullptr;
+}
+
+// --- engine ----------------------------------------------------------------------------------
+
+engine::engine(const engine_config& cfg, transport& out, scenario& scen,
+               std::shared_ptr<const header_policy> policy, const util::hash_key& key, tick_t now)
+    : _impl(std::make_unique<impl>(*this, cfg, out, scen, std::move(policy), key, now)) {}
+
+engine::~engine() = default;
+
+void engine::on_datagram(const char* data, size_t len, const endpoint& src, tick_t now) noexcept {
+    _impl->on_datagram(data, len, src, now);
+}
+
+void engine::on_tick(tick_t now) noexcept { _impl->on_tick(now); }
+
+bool engine::bridge(call_handle call, std::string_view target_uri) noexcept {
+    return _impl->bridge(call.index, target_uri);
+}
+
+void engine::reject(call_handle call, int code, std::string_view reason) noexcept {
+    _impl->reject(call.index, code, reason);
+}
+
+void engine::limit_duration(call_handle call, uint32_t seconds) noexcept {
+    _impl->_calls[call.index].duration_s = seconds;
+}
+
+void engine::set_policy(call_handle call, std::shared_ptr<const header_policy> policy) noexcept {
+    // The engine keeps every policy a call uses alive; the call keeps a plain pointer.
+    if (!policy) return;
+    bool kept = policy == _impl->_policy;
+    for (const auto& p : _impl->_kept) kept = kept || p == policy;
+    if (!kept) _impl->_kept.push_back(policy);
+    _impl->_calls[call.index].policy = policy.get();
+}
+
+call_state engine::state(call_handle call) const noexcept {
+    const auto& c = _impl->_calls[call.index];
+    return combine(c.a, c.b);
+}
+
+void engine::hangup(call_handle call) noexcept { _impl->hangup(call.index); }
+
+size_t engine::calls_active() const noexcept { return _impl->_calls.size(); }
+size_t engine::transactions_active() const noexcept { return _impl->_txn.size(); }
+size_t engine::buffers_in_use() const noexcept { return _impl->_store.in_use(); }
+size_t engine::call_bytes() noexcept { return sizeof(call); }
+
+} // namespace tandem::sip::b2b
