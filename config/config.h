@@ -111,6 +111,9 @@ struct limits_section {
     uint32_t max_dialogs = 0;
     /// Seconds a 503 for a full table asks the peer to wait.
     uint32_t retry_after_s = 5;
+    /// No answer from the callee within this time: CANCEL it and answer the caller 480.
+    /// 0: no limit (the transaction's own 64*T1 still ends a call that gets no response).
+    uint32_t ring_timeout_s = 120;
 };
 
 struct log_section {

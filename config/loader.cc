@@ -300,12 +300,13 @@ config build(const toml::table& root, const std::string& source, const load_opti
     }
     if (const auto* t = r.section(root, "limits")) {
         r.check_keys(*t, "limits", {"max_calls", "max_cps", "max_transactions", "max_dialogs",
-                                    "retry_after_s"});
+                                    "retry_after_s", "ring_timeout_s"});
         r.read(*t, "limits", "max_calls", c.limits.max_calls, 1, 100'000'000);
         r.read(*t, "limits", "max_cps", c.limits.max_cps, 0, 10'000'000);
         r.read(*t, "limits", "max_transactions", c.limits.max_transactions, 0, 100'000'000);
         r.read(*t, "limits", "max_dialogs", c.limits.max_dialogs, 0, 100'000'000);
         r.read(*t, "limits", "retry_after_s", c.limits.retry_after_s, 1, 3600);
+        r.read(*t, "limits", "ring_timeout_s", c.limits.ring_timeout_s, 0, 3600);
     }
     if (const auto* t = r.section(root, "log")) {
         r.check_keys(*t, "log", {"level"});

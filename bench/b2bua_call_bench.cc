@@ -1,0 +1,252 @@
+// The engine figure: complete basic B2BUA calls through one engine (one shard, one core), with
+// the real parser, transactions, dialogs, header policy, default scenario and builder, and no
+// sockets. An in-process caller and callee answer from pre-built messages, patching in the
+// identifiers Tandem minted; their work is included in the figure.
+//
+// Per call, 7 messages in (A INVITE, B 100, B 180, B 200, A ACK, A BYE, B 200/BYE) and 7 out
+// (100, INVITE, 180, 200, ACK, 200/BYE, BYE).
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+
+#include "sip/b2b/engine.h"
+#include "sip/b2b/header_policy.h"
+
+namespace {
+
+// Every heap allocation in the process is counted, so the benchmark can report the bytes the
+// hot path allocates per call (it must be 0 after warm-up).
+std::atomic<uint64_t> g_alloc_bytes{0};
+std::atomic<uint64_t> g_alloc_count{0};
+
+} // namespace
+
+// The replacement operators pair malloc with free; GCC cannot see that they match.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(size_t n) {
+    g_alloc_bytes.fetch_add(n, std::memory_order_relaxed);
+    g_alloc_count.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
+
+namespace {
+
+using namespace tandem::sip;
+using namespace tandem::sip::b2b;
+
+endpoint ep(const char* ip, uint16_t port) {
+    endpoint e;
+    (void)endpoint::from_ip(ip, port, e);
+    return e;
+}
+
+// Remembers the last message Tandem sent to each side (no allocation: fixed buffers).
+class capture final : public transport {
+public:
+    bool send(const char* data, size_t len, const endpoint& dest) noexcept override {
+        auto& slot = dest.port == 5070 ? to_b : to_a;
+        if (len > sizeof(slot.bytes)) return false;
+        std::memcpy(slot.bytes, data, len);
+        slot.len = len;
+        ++sent;
+        bytes_out += len;
+        return true;
+    }
+    struct last {
+        char bytes[4096];
+        size_t len = 0;
+        [[nodiscard]] std::string_view view() const { return {bytes, len}; }
+    };
+    last to_a, to_b;
+    uint64_t sent = 0;
+    uint64_t bytes_out = 0;
+};
+
+// The value after `key` up to the first of `stops` (never allocates).
+std::string_view field(std::string_view msg, std::string_view key, std::string_view stops = ";\r>") {
+    size_t i = msg.find(key);
+    if (i == std::string_view::npos) return {};
+    i += key.size();
+    size_t e = msg.find_first_of(stops, i);
+    return msg.substr(i, e - i);
+}
+
+// A caller and a callee that write their messages into fixed buffers.
+class peers {
+public:
+    peers() {
+        std::snprintf(_sdp, sizeof(_sdp), "%s",
+                      "v=0\r\no=alice 2890844526 2890844526 IN IP4 127.0.0.2\r\ns=-\r\n"
+                      "c=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0 8 97\r\n"
+                      "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:97 iLBC/8000\r\n"
+                      "a=ptime:20\r\na=sendrecv\r\n");
+    }
+
+    std::string_view invite(uint64_t n) {
+        int len = std::snprintf(
+            _buf, sizeof(_buf),
+            "INVITE sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
+            "Via: SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-%016llx;rport\r\n"
+            "Max-Forwards: 70\r\n"
+            "From: \"Alice\" <sip:alice@127.0.0.2>;tag=%016llx\r\n"
+            "To: <sip:bob@127.0.0.1>\r\n"
+            "Call-ID: %016llx@client.example\r\n"
+            "CSeq: 1 INVITE\r\n"
+            "Contact: <sip:alice@127.0.0.2:5061>\r\n"
+            "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE\r\n"
+            "Supported: timer\r\n"
+            "User-Agent: bench-uac\r\n"
+            "Subject: bench\r\n"
+            "Content-Type: application/sdp\r\n"
+            "Content-Length: %zu\r\n\r\n%s",
+            static_cast<unsigned long long>(n), static_cast<unsigned long long>(n),
+            static_cast<unsigned long long>(n), std::strlen(_sdp), _sdp);
+        return {_buf, static_cast<size_t>(len)};
+    }
+
+    // The callee's response to the request Tandem sent it.
+    std::string_view response(std::string_view req, int code, const char* reason, bool sdp) {
+        std::string_view branch = field(req, "branch=");
+        std::string_view from = field(req, "\r\nFrom: ", "\r");
+        std::string_view to = field(req, "\r\nTo: ", "\r");
+        std::string_view call_id = field(req, "\r\nCall-ID: ", "\r");
+        std::string_view cseq = field(req, "\r\nCSeq: ", "\r");
+        const bool tag = code > 100 && to.find("tag=") == std::string_view::npos;
+        int len = std::snprintf(
+            _buf, sizeof(_buf),
+            "SIP/2.0 %d %s\r\n"
+            "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%.*s;rport\r\n"
+            "From: %.*s\r\n"
+            "To: %.*s%s\r\n"
+            "Call-ID: %.*s\r\n"
+            "CSeq: %.*s\r\n"
+            "%s"
+            "Content-Length: %zu\r\n\r\n%s",
+            code, reason, int(branch.size()), branch.data(), int(from.size()), from.data(),
+            int(to.size()), to.data(), tag ? ";tag=bobtag01" : "", int(call_id.size()),
+            call_id.data(), int(cseq.size()), cseq.data(),
+            code > 100 && code < 300 ? "Contact: <sip:bob@127.0.0.3:5070>\r\n"
+                                       "Content-Type: application/sdp\r\n"
+                                     : "",
+            sdp ? std::strlen(_sdp) : 0, sdp ? _sdp : "");
+        return {_buf, static_cast<size_t>(len)};
+    }
+
+    // The caller's in-dialog request, in the dialog Tandem's 200 established.
+    std::string_view in_dialog(const char* method, uint64_t n, int cseq, std::string_view ok) {
+        // The To line's tag: the 200's To header, not its From.
+        std::string_view to_tag = field(ok.substr(ok.find("\r\nTo: ")), ";tag=", "\r;>");
+        int len = std::snprintf(
+            _buf, sizeof(_buf),
+            "%s sip:127.0.0.1:5060 SIP/2.0\r\n"
+            "Via: SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-%s%016llx;rport\r\n"
+            "Max-Forwards: 70\r\n"
+            "From: \"Alice\" <sip:alice@127.0.0.2>;tag=%016llx\r\n"
+            "To: <sip:bob@127.0.0.1>;tag=%.*s\r\n"
+            "Call-ID: %016llx@client.example\r\n"
+            "CSeq: %d %s\r\n"
+            "Content-Length: 0\r\n\r\n",
+            method, method, static_cast<unsigned long long>(n), static_cast<unsigned long long>(n),
+            int(to_tag.size()), to_tag.data(), static_cast<unsigned long long>(n), cseq, method);
+        return {_buf, static_cast<size_t>(len)};
+    }
+
+private:
+    char _buf[4096];
+    char _sdp[512];
+};
+
+const endpoint k_caller = ep("127.0.0.2", 5061);
+const endpoint k_callee = ep("127.0.0.3", 5070);
+
+void BM_B2buaBasicCall(benchmark::State& state) {
+    header_policy_builder pb("default");
+    (void)pb.add(direction::request, "Subject", policy_action::pass);
+    auto policy = pb.build();
+    engine_config cfg;
+    cfg.max_calls = 4096;
+    cfg.txn.max_transactions = 1 << 18;
+    cfg.buffers[0] = 1 << 18;
+    cfg.buffers[1] = 4096;
+    cfg.buffers[2] = 8;
+    cfg.local = ep("127.0.0.1", 5060);
+    default_scenario scen("sip:bob@127.0.0.3:5070", false);
+    capture net;
+    tandem::sip::util::hash_key key{1, 2};
+    tick_t now = 0;
+    engine eng(cfg, net, scen, policy, key, now);
+    peers p;
+    uint64_t n = 0;
+    uint64_t bytes_in = 0;
+    uint64_t failures = 0;
+
+    auto one_call = [&] {
+        ++n;
+        now += 1; // one virtual millisecond per call: lingering transactions expire as in life
+        auto feed = [&](std::string_view m, const endpoint& from) {
+            bytes_in += m.size();
+            eng.on_datagram(m.data(), m.size(), from, now);
+        };
+        feed(p.invite(n), k_caller);
+        std::string_view b_inv = net.to_b.view();
+        static thread_local char inv_copy[4096];
+        std::memcpy(inv_copy, b_inv.data(), b_inv.size());
+        b_inv = {inv_copy, b_inv.size()};
+        feed(p.response(b_inv, 100, "Trying", false), k_callee);
+        feed(p.response(b_inv, 180, "Ringing", false), k_callee);
+        feed(p.response(b_inv, 200, "OK", true), k_callee);
+        static thread_local char ok_copy[4096];
+        std::string_view ok = net.to_a.view();
+        if (ok.substr(0, 11) != "SIP/2.0 200") ++failures;
+        std::memcpy(ok_copy, ok.data(), ok.size());
+        ok = {ok_copy, ok.size()};
+        feed(p.in_dialog("ACK", n, 1, ok), k_caller);
+        feed(p.in_dialog("BYE", n, 2, ok), k_caller);
+        feed(p.response(net.to_b.view(), 200, "OK", false), k_callee);
+        eng.on_tick(now);
+    };
+
+    for (int i = 0; i < 2000; ++i) one_call(); // warm-up: pools, caches, timer wheel
+    const uint64_t calls_before = eng.stats().calls_ended;
+    const uint64_t sent_before = net.sent;
+    const uint64_t alloc_before = g_alloc_bytes.load();
+    const uint64_t allocs_before = g_alloc_count.load();
+    bytes_in = 0;
+    for (auto _ : state) one_call();
+    const uint64_t calls = eng.stats().calls_ended - calls_before;
+    const uint64_t allocs = g_alloc_count.load() - allocs_before;
+    const uint64_t alloc_bytes = g_alloc_bytes.load() - alloc_before;
+    if (calls != static_cast<uint64_t>(state.iterations()) || failures != 0 || eng.calls_active() != 0) {
+        state.SkipWithError("calls did not complete");
+        return;
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(calls));
+    state.SetBytesProcessed(static_cast<int64_t>(bytes_in));
+    state.counters["calls/s"] = benchmark::Counter(double(calls), benchmark::Counter::kIsRate);
+    state.counters["time/msg"] = benchmark::Counter(
+        double(calls) * 14, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    state.counters["msgs_out/call"] = double(net.sent - sent_before) / double(calls);
+    state.counters["alloc_bytes/call"] = double(alloc_bytes) / double(calls);
+    state.counters["allocs/call"] = double(allocs) / double(calls);
+    state.counters["call_state_bytes"] = double(engine::call_bytes());
+}
+BENCHMARK(BM_B2buaBasicCall)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
+
+} // namespace
+
+BENCHMARK_MAIN();
