@@ -1,6 +1,7 @@
 #include "sip/b2b/engine.h"
 
 #include <array>
+#include <span>
 #include <cstring>
 #include <vector>
 
@@ -63,6 +64,7 @@ enum role : uint8_t {
     role_bye_a,        // BYE Tandem sent on the A-leg
     role_bye_b,        // BYE Tandem sent on the B-leg
     role_2xx_a,        // the A-leg 2xx awaiting its ACK
+    role_rel1xx_a,     // a reliable provisional to the A-leg awaiting its PRACK
     role_ring,         // the call's timer: ring timeout
     role_duration,     // the call's timer: talk-time limit
     role_relay = 16,   // + slot: the client side of a relayed in-dialog request
@@ -76,6 +78,10 @@ struct fork_map {
     char a_tag[util::id_generator::max_tag];
     uint8_t a_tag_len = 0;
     bool used = false;
+    // RFC 3262: each A-leg early dialog has its own RSeq space; the RAck of the caller's PRACK
+    // is translated to the callee's RSeq of the same provisional.
+    uint32_t a_rseq = 0; // the last RSeq Tandem sent on the A early dialog
+    uint32_t b_rseq = 0; // the callee's RSeq of the provisional it mirrors
     [[nodiscard]] std::string_view tag() const noexcept { return {a_tag, a_tag_len}; }
 };
 
@@ -100,12 +106,14 @@ struct call {
     bool b_provisional = false; // the B-leg INVITE got a provisional response
     bool cancel_pending = false; // the caller cancelled; CANCEL/BYE the B-leg as soon as possible
     bool decided = false;       // the scenario bridged or rejected
-    bool b_failed_to_scenario = false;
+    bool a_100rel = false;      // the caller supports reliable provisionals
+    bool a_100rel_required = false;
     uint32_t duration_s = 0;
     const header_policy* policy = nullptr;
 
     txn_id a_invite;
     uint64_t a_copy = msg_store::npos; // the A-leg INVITE, until its final response
+    uint64_t a_answer = msg_store::npos; // SDP answer sent in a reliable 1xx (RFC 3262 s5)
     endpoint a_src;                    // where responses to the A-leg go
     uint32_t a_cseq = 0;
     dialog_id a_dialog; // confirmed A dialog
@@ -240,7 +248,7 @@ struct engine::impl final : txn::action_sink {
     void b_invite_response(uint32_t ci, const message& m, bool need_ack) noexcept;
     void b_invite_failed(uint32_t ci, int code) noexcept;
     void relay_request(uint32_t ci, bool from_a, dialog_id from, const message& m, txn_id t,
-                       const endpoint& dest) noexcept;
+                       const endpoint& dest, std::span<const header_text> extra = {}) noexcept;
     void relay_response(uint32_t ci, size_t k, const message& m, bool need_ack) noexcept;
     void relay_failed(uint32_t ci, size_t k, int code) noexcept;
     void send_bye(uint32_t ci, bool on_a) noexcept;
@@ -258,10 +266,13 @@ struct engine::impl final : txn::action_sink {
                               const header_policy& p) noexcept;
     uint64_t build_response(const message& req, int code, std::string_view reason,
                             std::string_view to_tag, const message* relay_src,
-                            const header_policy* p, bool contact) noexcept;
+                            const header_policy* p, bool contact,
+                            std::span<const header_text> extra = {},
+                            std::string_view sdp_override = {}) noexcept;
     uint64_t build_in_dialog(const dialog::dialog& d, std::string_view method, uint32_t cseq,
                              std::string_view branch, const message* src, int max_forwards,
-                             const header_policy* p) noexcept;
+                             const header_policy* p,
+                             std::span<const header_text> extra = {}) noexcept;
     void respond(txn_id t, const message& req, int code, std::string_view reason,
                  const endpoint& dest, std::string_view to_tag = {}, const message* src = nullptr,
                  const header_policy* p = nullptr, bool contact = false) noexcept;
@@ -376,6 +387,9 @@ void engine::impl::on_event(const txn::action& a) noexcept {
     } else if (r == role_bye_a || r == role_bye_b) {
         (r == role_bye_a ? c->a : c->b) = leg_state::terminated;
         maybe_free(ci);
+    } else if (r == role_rel1xx_a) {
+        // No PRACK for a reliable provisional within 64*T1 (RFC 3262 s3): give up on the call.
+        reject(ci, 500, "No PRACK");
     } else if (r == role_2xx_a) {
         // No ACK for the 2xx within 64*T1 (RFC 3261 s13.3.1.4): confirm, then BYE both legs.
         c->a = leg_state::established;
@@ -565,6 +579,21 @@ void engine::impl::on_new_request(const message& m, const txn::request_result& r
             end_from(ci, from_a);
             return;
         }
+        if (meth == sip::method::prack) {
+            // RFC 3262 s7.2: the RAck names the provisional; translate it to the callee's.
+            fork_map* f = from_a ? fork_for_a(*c, d) : nullptr;
+            const auto rack = m.rack();
+            if (f == nullptr || !rack || rack->rseq != f->a_rseq || rack->cseq != c->a_cseq) {
+                respond(r.txn, m, 481, "Call/Transaction Does Not Exist", dest);
+                return;
+            }
+            (void)_uas2xx.on_ack(*m.call_id(), to->tag, c->a_cseq, *this);
+            char value[40];
+            int n = std::snprintf(value, sizeof(value), "%u %u INVITE", f->b_rseq, c->b_cseq);
+            header_text extra{"RAck", std::string_view(value, n)};
+            relay_request(ci, from_a, d, m, r.txn, dest, {&extra, 1});
+            return;
+        }
         relay_request(ci, from_a, d, m, r.txn, dest);
         return;
     }
@@ -731,17 +760,6 @@ void engine::impl::on_response(const message& m) noexcept {
 
 uint32_t engine::impl::new_call(const message& m, txn_id t, const endpoint& src) noexcept {
     const endpoint dest = response_destination(m, src);
-    if (m.has_option_tag(header_id::require, "100rel")) {
-        uint64_t h = build(1024, [&](message_builder& b) {
-            char tag_buf[24];
-            write_response_head(b, m, 420, "Bad Extension", stateless_tag(m, tag_buf));
-            b.header("Unsupported", "100rel");
-            b.header("Server", _cfg.user_agent);
-            return b.finish();
-        });
-        if (h != msg_store::npos) (void)_txn.respond(t, 420, h, dest, _now, *this);
-        return UINT32_MAX;
-    }
     uint64_t copy = _calls.size() < _calls.capacity() ? _store.alloc(m.size()) : msg_store::npos;
     if (copy == msg_store::npos) {
         ++_stats.calls_refused_full;
@@ -765,6 +783,8 @@ uint32_t engine::impl::new_call(const message& m, txn_id t, const endpoint& src)
     c.a_copy = copy;
     c.a_src = dest;
     c.a_cseq = m.cseq()->number;
+    c.a_100rel_required = m.has_option_tag(header_id::require, "100rel");
+    c.a_100rel = c.a_100rel_required || m.has_option_tag(header_id::supported, "100rel");
     c.timer.data = cookie(ci, role_ring);
     (void)_txn.set_user(t, cookie(ci, role_a_invite));
     ++_stats.calls_started;
@@ -803,6 +823,7 @@ void engine::impl::free_call(uint32_t ci) noexcept {
         }
     }
     if (c.a_copy != msg_store::npos) _store.unref(c.a_copy);
+    if (c.a_answer != msg_store::npos) _store.unref(c.a_answer);
     for (auto& r : c.relays)
         if (r.copy != msg_store::npos) _store.unref(r.copy);
     _calls.free(ci);
@@ -848,6 +869,13 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
         b.header("CSeq", std::string_view(cseq, n));
         b.header("Contact", {_contact, _contact_len});
         b.header("Allow", k_allow);
+        // Reliable provisionals are relayed end to end: offered to the callee as the caller
+        // offered them.
+        if (c.a_100rel_required) {
+            b.header("Require", "100rel");
+        } else if (c.a_100rel) {
+            b.header("Supported", "100rel");
+        }
         write_policy_headers(b, *a, direction::request, *c.policy);
         b.header("User-Agent", _cfg.user_agent);
         if (a->body().empty()) return b.finish();
@@ -1052,6 +1080,7 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
         }
         if (code == 100 || c.a_final_sent || c.b != leg_state::establishing) return;
         std::string_view a_tag;
+        fork_map* rel = nullptr;
         if (m.to()->has_tag) {
             std::string_view rr[16];
             size_t nrr = 0;
@@ -1075,6 +1104,7 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
             fork_map* f = fork_for_b(c, res.id);
             if (f == nullptr) return; // more forks than the caller is shown: not relayed
             a_tag = f->tag();
+            rel = f;
             if (!f->a.valid()) {
                 const message* a = reparse(c.a_copy);
                 if (a == nullptr) return;
@@ -1095,7 +1125,57 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
                 if (cr.status == dialog::dialog_status::ok) f->a = cr.id;
             }
         }
-        respond_a(ci, code, m.reason_phrase(), a_tag, &m);
+        const auto b_rseq = m.rseq();
+        const bool reliable = rel != nullptr && b_rseq && m.has_option_tag(header_id::require, "100rel");
+        if (!reliable) {
+            respond_a(ci, code, m.reason_phrase(), a_tag, &m);
+            return;
+        }
+        if (*b_rseq <= rel->b_rseq) return; // the callee re-sent it: our PRACK is on its way
+        rel->b_rseq = *b_rseq;
+        if (!c.a_100rel) {
+            // The caller cannot PRACK: Tandem acknowledges the callee itself and relays the
+            // provisional unreliably.
+            if (const dialog::dialog* bd = _dialogs.get(rel->b)) {
+                char rack[40];
+                int n = std::snprintf(rack, sizeof(rack), "%u %u INVITE", *b_rseq, c.b_cseq);
+                char branch[util::id_generator::max_branch];
+                std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
+                header_text extra{"RAck", std::string_view(rack, n)};
+                uint64_t h = build_in_dialog(*bd, "PRACK", _dialogs.next_local_cseq(rel->b), br,
+                                             nullptr, 70, nullptr, {&extra, 1});
+                if (h != msg_store::npos) {
+                    (void)_txn.start_client({sip::method::prack, "PRACK", br, false}, h,
+                                            dialog_destination(*bd, c.b_peer), no_user, _now, *this);
+                    _store.unref(h);
+                }
+            }
+            respond_a(ci, code, m.reason_phrase(), a_tag, &m);
+            return;
+        }
+        if (rel->a_rseq == 0) rel->a_rseq = 1 + static_cast<uint32_t>(_ids.next64() & 0xfffff);
+        ++rel->a_rseq;
+        if (!m.body().empty()) {
+            // Kept to repeat in the 2xx if the callee's 2xx carries no SDP of its own.
+            if (c.a_answer != msg_store::npos) _store.unref(c.a_answer);
+            c.a_answer = _store.alloc(m.body().size());
+            if (c.a_answer != msg_store::npos) {
+                std::memcpy(_store.data(c.a_answer), m.body().data(), m.body().size());
+                _store.set_length(c.a_answer, static_cast<uint32_t>(m.body().size()));
+            }
+        }
+        const message* a = reparse(c.a_copy);
+        if (a == nullptr) return;
+        char rseq[16];
+        int rn = std::snprintf(rseq, sizeof(rseq), "%u", rel->a_rseq);
+        header_text extra[2] = {{"Require", "100rel"}, {"RSeq", std::string_view(rseq, rn)}};
+        uint64_t h = build_response(*a, code, m.reason_phrase(), a_tag, &m, c.policy, true, extra);
+        if (h == msg_store::npos) return;
+        (void)_txn.respond(c.a_invite, static_cast<uint16_t>(code), h, c.a_src, _now, *this, a_tag);
+        // Re-sent at T1, 2*T1, ... until the caller's PRACK (RFC 3262 s3), keyed like a 2xx.
+        (void)_uas2xx.start(*a->call_id(), a_tag, c.a_cseq, h, c.a_src,
+                            cookie(ci, role_rel1xx_a), _now, *this);
+        _store.unref(h);
         return;
     }
     _wheel.cancel(c.timer);
@@ -1205,7 +1285,12 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
         c.a = leg_state::establishing; // until the caller's ACK
         ++_stats.calls_answered;
         // The 2xx to the caller, re-sent until its ACK (RFC 3261 s13.3.1.4).
-        uint64_t h = build_response(*a, code, m.reason_phrase(), f->tag(), &m, c.policy, true);
+        std::string_view answer;
+        if (m.body().empty() && c.a_answer != msg_store::npos) {
+            answer = {_store.data(c.a_answer), _store.length(c.a_answer)};
+        }
+        uint64_t h = build_response(*a, code, m.reason_phrase(), f->tag(), &m, c.policy, true, {},
+                                    answer);
         if (h != msg_store::npos) {
             (void)_txn.respond(c.a_invite, static_cast<uint16_t>(code), h, c.a_src, _now, *this,
                                f->tag());
@@ -1294,7 +1379,8 @@ void engine::impl::on_call_timer(uint32_t ci, uint8_t r) noexcept {
 }
 
 void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const message& m,
-                                 txn_id t, const endpoint& dest) noexcept {
+                                 txn_id t, const endpoint& dest,
+                                 std::span<const header_text> extra) noexcept {
     call& c = _calls[ci];
     // The matching dialog on the other leg: confirmed, or the early one mirroring this fork.
     dialog_id other = from_a ? c.b_dialog : c.a_dialog;
@@ -1347,7 +1433,7 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
     const uint32_t cseq = _dialogs.next_local_cseq(other);
     const auto mf = m.max_forwards();
     const int forwards = mf ? static_cast<int>(*mf > 0 ? *mf - 1 : 0) : 69;
-    uint64_t h = build_in_dialog(*od, m.method_name(), cseq, br, &m, forwards, c.policy);
+    uint64_t h = build_in_dialog(*od, m.method_name(), cseq, br, &m, forwards, c.policy, extra);
     if (h == msg_store::npos) {
         _store.unref(copy);
         respond(t, m, 500, "Server Internal Error", dest);
@@ -1511,17 +1597,24 @@ void engine::impl::write_response_head(message_builder& b, const message& req, i
 
 uint64_t engine::impl::build_response(const message& req, int code, std::string_view reason,
                                       std::string_view to_tag, const message* relay_src,
-                                      const header_policy* p, bool contact) noexcept {
+                                      const header_policy* p, bool contact,
+                                      std::span<const header_text> extra,
+                                      std::string_view sdp_override) noexcept {
     size_t hint = 768 + (relay_src != nullptr ? relay_src->size() : 0);
     return build(hint, [&](message_builder& b) {
         write_response_head(b, req, code, reason.empty() ? std::string_view("Unknown") : reason,
                             to_tag);
         if (contact && code > 100 && code < 300) b.header("Contact", {_contact, _contact_len});
         if (code >= 200 && code < 300 && req.method() == sip::method::invite) b.header("Allow", k_allow);
+        for (const auto& x : extra) b.header(x.name, x.value);
         if (relay_src != nullptr && p != nullptr) {
             write_policy_headers(b, *relay_src, direction::response, *p);
         }
         b.header("Server", _cfg.user_agent);
+        if (!sdp_override.empty()) {
+            b.header("Content-Type", "application/sdp");
+            return b.finish(sdp_override);
+        }
         if (relay_src != nullptr && !relay_src->body().empty()) {
             size_t ct = relay_src->find(header_id::content_type);
             if (ct != message::npos) b.header("Content-Type", relay_src->value(ct));
@@ -1533,7 +1626,8 @@ uint64_t engine::impl::build_response(const message& req, int code, std::string_
 
 uint64_t engine::impl::build_in_dialog(const dialog::dialog& d, std::string_view method,
                                        uint32_t cseq, std::string_view branch, const message* src,
-                                       int max_forwards, const header_policy* p) noexcept {
+                                       int max_forwards, const header_policy* p,
+                                       std::span<const header_text> extra) noexcept {
     size_t hint = 768 + (src != nullptr ? src->size() : 0);
     return build(hint, [&](message_builder& b) {
         std::string_view target = d.remote_target();
@@ -1558,6 +1652,7 @@ uint64_t engine::impl::build_in_dialog(const dialog::dialog& d, std::string_view
         if (method != "ACK" && method != "BYE" && method != "CANCEL") {
             b.header("Contact", {_contact, _contact_len});
         }
+        for (const auto& x : extra) b.header(x.name, x.value);
         if (src != nullptr && p != nullptr) write_policy_headers(b, *src, direction::request, *p);
         b.header("User-Agent", _cfg.user_agent);
         if (src != nullptr && !src->body().empty()) {

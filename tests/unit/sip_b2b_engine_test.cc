@@ -703,3 +703,70 @@ TEST(B2bCombinedState, DerivedFromBothLegs) {
     EXPECT_EQ(combine(leg_state::incoming, leg_state::idle), call_state::incoming);
     EXPECT_EQ(to_string(call_state::established), "established");
 }
+
+TEST_F(B2bEngine, ReliableProvisionalsArePrackedOnEachLeg) {
+    deliver(invite("call-p@client.example", "z9hG4bK-p1", 70, "Supported: 100rel\r\n"), k_caller);
+    (void)take(k_caller);
+    msg b_inv = take(k_callee);
+    EXPECT_EQ(b_inv.header(header_id::supported), "100rel");
+    // The callee's reliable 183 with the SDP answer.
+    deliver(response(b_inv, 183, "Session Progress", "b-p", k_sdp_b, "Require: 100rel\r\nRSeq: 7\r\n"),
+            k_callee);
+    msg p183 = take(k_caller);
+    EXPECT_EQ(p183->status_code(), 183);
+    EXPECT_TRUE(p183->has_option_tag(header_id::require, "100rel"));
+    ASSERT_TRUE(p183->rseq());
+    const uint32_t a_rseq = *p183->rseq();
+    EXPECT_EQ(p183->body(), k_sdp_b);
+    // Re-sent until the caller's PRACK; the callee's own re-send is absorbed.
+    advance(510);
+    msg again = take(k_caller);
+    EXPECT_EQ(again.bytes, p183.bytes);
+    deliver(response(b_inv, 183, "Session Progress", "b-p", k_sdp_b, "Require: 100rel\r\nRSeq: 7\r\n"),
+            k_callee);
+    expect_idle();
+    const std::string a_to = "<sip:bob@127.0.0.1>;tag=" + p183.to_tag();
+    deliver(in_dialog("PRACK", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-pr1",
+                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-p@client.example", 11, "",
+                      "RAck: " + std::to_string(a_rseq) + " 10 INVITE\r\n"),
+            k_caller);
+    msg prack = take(k_callee);
+    EXPECT_EQ(prack->method(), method::prack);
+    EXPECT_EQ(prack.to_tag(), "b-p");
+    ASSERT_TRUE(prack->rack());
+    EXPECT_EQ(prack->rack()->rseq, 7u);
+    EXPECT_EQ(prack->rack()->cseq, b_inv->cseq()->number);
+    deliver(response(prack, 200, "OK", ""), k_callee);
+    msg prack_ok = take(k_caller);
+    EXPECT_EQ(prack_ok->status_code(), 200);
+    EXPECT_EQ(prack_ok->cseq()->method, method::prack);
+    advance(2000);
+    expect_idle(); // the PRACK stopped the re-sends
+    // A PRACK for an RSeq that was never sent: 481.
+    deliver(in_dialog("PRACK", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-pr2",
+                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-p@client.example", 12, "",
+                      "RAck: 1 10 INVITE\r\n"),
+            k_caller);
+    EXPECT_EQ(take(k_caller)->status_code(), 481);
+    // The 200 without SDP: the caller still gets the answer it saw in the 183.
+    deliver(response(b_inv, 200, "OK", "b-p"), k_callee);
+    msg ok = take(k_caller);
+    EXPECT_EQ(ok->status_code(), 200);
+    EXPECT_EQ(ok->body(), k_sdp_b);
+    EXPECT_EQ(ok.to_tag(), p183.to_tag());
+}
+
+TEST_F(B2bEngine, ReliableProvisionalForACallerWithout100relIsPrackedByTandem) {
+    deliver(invite("call-q@client.example", "z9hG4bK-q1"), k_caller);
+    (void)take(k_caller);
+    msg b_inv = take(k_callee);
+    EXPECT_EQ(b_inv->find(header_id::supported), message::npos);
+    deliver(response(b_inv, 180, "Ringing", "b-q", "", "Require: 100rel\r\nRSeq: 1\r\n"), k_callee);
+    msg prack = take(k_callee);
+    EXPECT_EQ(prack->method(), method::prack);
+    EXPECT_EQ(prack->rack()->rseq, 1u);
+    msg ringing = take(k_caller);
+    EXPECT_EQ(ringing->status_code(), 180);
+    EXPECT_FALSE(ringing->has_option_tag(header_id::require, "100rel"));
+    EXPECT_FALSE(ringing->rseq());
+}
