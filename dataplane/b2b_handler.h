@@ -58,8 +58,8 @@ struct b2b_shared {
 };
 
 /// The engine settings for one of `shards` shards, derived from the configuration.
-[[nodiscard]] sip::b2b::engine_config make_engine_config(const config::config& cfg,
-                                                         uint32_t shard, uint32_t shards);
+[[nodiscard]] sip::b2b::engine_config make_engine_config(const config::config& cfg, uint32_t shard,
+                                                         uint32_t shards);
 
 class b2b_handler final : public packet_handler, private sip::b2b::transport {
 public:

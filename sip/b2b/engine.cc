@@ -885,8 +885,8 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     });
     if (h == msg_store::npos) return false;
     txn::client_request req{sip::method::invite, "INVITE", c.b_branch(), false};
+    // The transaction layer takes over our reference to every handle it is given.
     txn::start_result s = _txn.start_client(req, h, c.b_peer, cookie(ci, role_b_invite), _now, *this);
-    _store.unref(h); // the transaction holds its own reference
     if (s.status != txn::txn_status::ok) return false;
     c.b_invite = s.txn;
     c.b = leg_state::establishing;
@@ -972,7 +972,6 @@ void engine::impl::send_bye(uint32_t ci, bool on_a) noexcept {
     txn::client_request req{sip::method::bye, "BYE", br, false};
     auto s = _txn.start_client(req, h, dialog_destination(*dl, on_a ? c.a_src : c.b_peer),
                                cookie(ci, on_a ? role_bye_a : role_bye_b), _now, *this);
-    _store.unref(h);
     st = s.status == txn::txn_status::ok ? leg_state::terminating : leg_state::terminated;
 }
 
@@ -1001,7 +1000,6 @@ void engine::impl::send_cancel_b(uint32_t ci) noexcept {
     if (h == msg_store::npos) return;
     txn::client_request req{sip::method::cancel, "CANCEL", c.b_branch(), false};
     (void)_txn.start_client(req, h, c.b_peer, cookie(ci, role_b_cancel), _now, *this);
-    _store.unref(h);
 }
 
 void engine::impl::send_ack_non2xx(call& c, txn_id t, const message& resp) noexcept {
@@ -1032,7 +1030,6 @@ void engine::impl::send_ack_non2xx(call& c, txn_id t, const message& resp) noexc
     });
     if (h == msg_store::npos) return;
     (void)_txn.send_ack(t, h, _now, *this);
-    _store.unref(h);
 }
 
 fork_map* engine::impl::fork_for_b(call& c, dialog_id b) noexcept {
@@ -1147,7 +1144,6 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
                 if (h != msg_store::npos) {
                     (void)_txn.start_client({sip::method::prack, "PRACK", br, false}, h,
                                             dialog_destination(*bd, c.b_peer), no_user, _now, *this);
-                    _store.unref(h);
                 }
             }
             respond_a(ci, code, m.reason_phrase(), a_tag, &m);
@@ -1171,11 +1167,11 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
         header_text extra[2] = {{"Require", "100rel"}, {"RSeq", std::string_view(rseq, rn)}};
         uint64_t h = build_response(*a, code, m.reason_phrase(), a_tag, &m, c.policy, true, extra);
         if (h == msg_store::npos) return;
-        (void)_txn.respond(c.a_invite, static_cast<uint16_t>(code), h, c.a_src, _now, *this, a_tag);
         // Re-sent at T1, 2*T1, ... until the caller's PRACK (RFC 3262 s3), keyed like a 2xx.
+        _store.ref(h);
         (void)_uas2xx.start(*a->call_id(), a_tag, c.a_cseq, h, c.a_src,
                             cookie(ci, role_rel1xx_a), _now, *this);
-        _store.unref(h);
+        (void)_txn.respond(c.a_invite, static_cast<uint16_t>(code), h, c.a_src, _now, *this, a_tag);
         return;
     }
     _wheel.cancel(c.timer);
@@ -1224,7 +1220,6 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
                     if (bye != msg_store::npos) {
                         (void)_txn.start_client({sip::method::bye, "BYE", br2, false}, bye, dest,
                                                 no_user, _now, *this);
-                        _store.unref(bye);
                     }
                     if (!(res.id == c.b_dialog)) {
                         uint64_t old = _dialogs.terminate(res.id);
@@ -1292,14 +1287,14 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
         uint64_t h = build_response(*a, code, m.reason_phrase(), f->tag(), &m, c.policy, true, {},
                                     answer);
         if (h != msg_store::npos) {
-            (void)_txn.respond(c.a_invite, static_cast<uint16_t>(code), h, c.a_src, _now, *this,
-                               f->tag());
             const dialog::dialog* ad = _dialogs.get(c.a_dialog);
             if (ad != nullptr) {
+                _store.ref(h); // one reference for the transaction, one for the re-sender
                 (void)_uas2xx.start(ad->call_id(), ad->local_tag(), c.a_cseq, h, c.a_src,
                                     cookie(ci, role_2xx_a), _now, *this);
             }
-            _store.unref(h);
+            (void)_txn.respond(c.a_invite, static_cast<uint16_t>(code), h, c.a_src, _now, *this,
+                               f->tag());
         }
         c.a_final_sent = true;
         _store.unref(c.a_copy);
@@ -1442,7 +1437,6 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
     txn::client_request req{meth, m.method_name(), br, false};
     auto s = _txn.start_client(req, h, dialog_destination(*od, from_a ? c.b_peer : c.a_src),
                                cookie(ci, static_cast<uint8_t>(role_relay + k)), _now, *this);
-    _store.unref(h);
     if (s.status != txn::txn_status::ok) {
         _store.unref(copy);
         respond(t, m, 503, "Service Unavailable", dest);
@@ -1478,21 +1472,23 @@ void engine::impl::relay_response(uint32_t ci, size_t k, const message& m, bool 
     uint64_t h = build_response(*req, code, m.reason_phrase(), req->to()->tag, &m, c.policy,
                                 r.method == sip::method::invite || r.method == sip::method::update);
     if (h == msg_store::npos) return;
+    const bool wait_ack = code >= 200 && code < 300 && r.method == sip::method::invite && fd != nullptr;
+    if (wait_ack) {
+        _store.ref(h);
+        (void)_uas2xx.start(fd->call_id(), fd->local_tag(), r.server_cseq, h, dest,
+                            cookie(ci, static_cast<uint8_t>(role_relay_2xx + k)), _now, *this);
+    }
     (void)_txn.respond(r.server, static_cast<uint16_t>(code), h, dest, _now, *this, to_tag);
     if (code >= 200 && code < 300) {
         dialog_id other = r.from_a ? c.b_dialog : c.a_dialog;
         if (other.valid() && (r.method == sip::method::invite || r.method == sip::method::update)) {
             if (auto ct = m.contact(0); ct && !ct->star) (void)_dialogs.refresh_target(other, ct->addr.uri);
         }
-        if (r.method == sip::method::invite && fd != nullptr) {
-            (void)_uas2xx.start(fd->call_id(), fd->local_tag(), r.server_cseq, h, dest,
-                                cookie(ci, static_cast<uint8_t>(role_relay_2xx + k)), _now, *this);
+        if (wait_ack) {
             r.awaiting_ack = true;
-            _store.unref(h);
             return;
         }
     }
-    _store.unref(h);
     if (code >= 200) {
         _store.unref(r.copy);
         r = relay{};
@@ -1672,7 +1668,6 @@ void engine::impl::respond(txn_id t, const message& req, int code, std::string_v
     uint64_t h = build_response(req, code, reason, to_tag, src, p, contact);
     if (h == msg_store::npos) return;
     (void)_txn.respond(t, static_cast<uint16_t>(code), h, dest, _now, *this, to_tag);
-    _store.unref(h);
 }
 
 bool engine::impl::respond_a(uint32_t ci, int code, std::string_view reason,
@@ -1686,7 +1681,6 @@ bool engine::impl::respond_a(uint32_t ci, int code, std::string_view reason,
     uint64_t h = build_response(*a, code, reason, to_tag, src, c.policy, code < 300);
     if (h == msg_store::npos) return false;
     (void)_txn.respond(c.a_invite, static_cast<uint16_t>(code), h, c.a_src, _now, *this, to_tag);
-    _store.unref(h);
     if (code >= 200) {
         c.a_final_sent = true;
         _store.unref(c.a_copy);

@@ -38,6 +38,13 @@ bool is_token(std::string_view s) noexcept {
     return true;
 }
 
+// Error text, built by appending (GCC 12 at -O3 warns falsely about operator+ chains).
+std::string concat(std::initializer_list<std::string_view> parts) {
+    std::string out;
+    for (auto p : parts) out.append(p);
+    return out;
+}
+
 } // namespace
 
 bool is_restricted(header_id id) noexcept {
@@ -99,42 +106,38 @@ void header_policy_builder::set_default(direction dir, policy_action action) {
 
 std::string header_policy_builder::add(direction dir, std::string_view header,
                                        policy_action action, std::string_view argument) {
-    if (!is_token(header)) return "'" + std::string(header) + "' is not a header name";
+    if (!is_token(header)) return concat({"'", header, "' is not a header name"});
     header_id id = lookup_header(header);
     if (is_restricted(id)) {
-        return "'" + std::string(header) +
-               "' never passes raw: Tandem writes its own on each leg";
+        return concat({"'", header, "' never passes raw: Tandem writes its own on each leg"});
     }
     if (id == header_id::allow || id == header_id::supported) {
-        return "'" + std::string(header) +
-               "' is merged with what Tandem supports: it cannot be listed";
+        return concat({"'", header, "' is merged with what Tandem supports: it cannot be listed"});
     }
     if (is_identity(id) && action != policy_action::drop) {
-        return "'" + std::string(header) +
-               "' is an identity header: it passes only with [identity] trust = true";
+        return concat({"'", header, "' is an identity header: it passes only with [identity] trust = true"});
     }
     if (is_auth(id) && action != policy_action::drop) {
-        return "'" + std::string(header) +
-               "' passes only with [auth] transparent = true";
+        return concat({"'", header, "' passes only with [auth] transparent = true"});
     }
     if (action == policy_action::rename) {
-        if (!is_token(argument)) return "rename target '" + std::string(argument) + "' is not a header name";
+        if (!is_token(argument)) return concat({"rename target '", argument, "' is not a header name"});
         header_id target = lookup_header(argument);
         if (is_restricted(target) || target == header_id::allow || target == header_id::supported ||
             is_identity(target)) {
-            return "cannot rename to '" + std::string(argument) + "': Tandem owns that header";
+            return concat({"cannot rename to '", argument, "': Tandem owns that header"});
         }
     }
     if (action == policy_action::rewrite) {
         for (char c : argument) {
-            if (c == '\r' || c == '\n' || c == '\0') return "rewrite value of '" + std::string(header) + "' contains a line break";
+            if (c == '\r' || c == '\n' || c == '\0') return concat({"rewrite value of '", header, "' contains a line break"});
         }
     }
     std::string key;
     for (char c : header) key.push_back(lower(c));
     for (const auto& p : _rules[static_cast<int>(dir)]) {
         bool same = (id != header_id::unknown) ? p.id == id : p.name == key;
-        if (same) return "'" + std::string(header) + "' already has a rule";
+        if (same) return concat({"'", header, "' already has a rule"});
     }
     _rules[static_cast<int>(dir)].push_back({std::move(key), id, header_rule{action, {}, {}},
                                              std::string(argument)});

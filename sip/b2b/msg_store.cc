@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <cassert>
 #include <new>
 
 namespace tandem::sip::b2b {
@@ -42,6 +43,13 @@ uint64_t msg_store::alloc(size_t need) noexcept {
 
 void msg_store::unref(uint64_t h) noexcept {
     meta& m = _meta[cls(h)][idx(h)];
+    // A release without a reference means two owners think they hold the last one: the buffer
+    // would be reused while one of them still sends it.
+    assert(m.refs > 0);
+    if (m.refs == 0) {
+        ++_bad_releases;
+        return;
+    }
     if (--m.refs == 0) {
         _free[cls(h)].push_back(idx(h));
         --_in_use;

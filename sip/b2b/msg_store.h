@@ -40,6 +40,8 @@ public:
     [[nodiscard]] size_t in_use() const noexcept { return _in_use; }
     /// Allocations refused because a class was exhausted.
     [[nodiscard]] uint64_t exhausted() const noexcept { return _exhausted; }
+    /// Releases of a buffer that held no reference (a bug; asserted in debug builds).
+    [[nodiscard]] uint64_t bad_releases() const noexcept { return _bad_releases; }
 
 private:
     struct meta {
@@ -55,6 +57,7 @@ private:
     std::vector<uint32_t> _free[3];
     size_t _in_use = 0;
     uint64_t _exhausted = 0;
+    uint64_t _bad_releases = 0;
 };
 
 } // namespace tandem::sip::b2b
