@@ -1,0 +1,190 @@
+#pragma once
+
+// Writes an outgoing SIP message once, into a caller-provided buffer: start line, headers (from
+// name/value spans or whole raw header lines copied from a parsed packet), then Content-Length
+// and the body. No allocation, no intermediate strings, no exceptions.
+//
+// `message_builder` is the core: it knows nothing of the parser. `copy_headers` / `build_from`
+// at the bottom are the thin layer the B2BUA uses: they walk a parsed `message`'s header index
+// and copy each header line's raw bytes unless an edit list removes or replaces it.
+//
+// Content-Length is always written by `finish()`, last among the headers. With a body given as
+// bytes its length is known and written directly. With a body produced in place (a
+// `body_source`, e.g. the SDP editor), `finish()` reserves room for the widest Content-Length
+// line, lets the producer write the body after that gap, then writes the real digits and moves
+// the body down over the unused gap (a memmove of the body by at most 9 bytes).
+//
+// A builder belongs to one thread; the buffer is the caller's and must outlive the builder.
+
+#include "sip/header_id.h"
+#include "sip/sdp.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string_view>
+
+namespace tandem::sip {
+
+class message;
+struct header_edit;
+class message_builder;
+void copy_headers(const message& src, std::span<const header_edit> edits, bool copy_by_default,
+                  message_builder& b) noexcept;
+
+enum class build_status : std::uint8_t {
+    ok,
+    overflow,  ///< the buffer is too small; its contents are unspecified
+    bad_input, ///< a name/value that would corrupt the message (CR/LF injection, empty name,
+               ///< a Content-Length header added by hand, a failing body producer, ...)
+};
+
+struct [[nodiscard]] build_result {
+    build_status status = build_status::ok;
+    /// ok: the message length in the buffer. overflow: at least this many bytes are needed.
+    std::size_t length = 0;
+
+    [[nodiscard]] bool ok() const noexcept { return status == build_status::ok; }
+};
+
+/// A body written in place. `write` gets the free space [out, out+cap) and returns the bytes
+/// it wrote (<= cap), `body_source::overflow` when the body did not fit, or `body_source::error`.
+/// It must not write past out+cap. `ctx` is passed back untouched.
+struct body_source {
+    static constexpr std::size_t overflow = static_cast<std::size_t>(-1);
+    static constexpr std::size_t error = static_cast<std::size_t>(-2);
+    std::size_t (*write)(const void* ctx, char* out, std::size_t cap) noexcept = nullptr;
+    const void* ctx = nullptr;
+};
+
+/// The SDP editor as a body producer: `sdp_write(*view, *edits, ...)`. The returned source
+/// points at `body`: `body`, the view and the edits must all outlive the `finish()` call.
+struct sdp_body {
+    const sdp_view* view;
+    const sdp_edits* edits;
+};
+[[nodiscard]] body_source make_body_source(const sdp_body& body) noexcept;
+
+/// The core builder. Call a start-line function first, then headers, then exactly one
+/// `finish()`. After an overflow or bad input every further call is a no-op and `finish()`
+/// reports the first failure: a message is never reported ok unless all of it was written.
+class message_builder {
+public:
+    message_builder(char* buffer, std::size_t capacity) noexcept : _buf(buffer), _cap(capacity) {}
+
+    /// "<method> <uri> SIP/2.0\r\n". Method must be a token, uri must not contain SP/CR/LF.
+    void request_line(std::string_view method, std::string_view uri) noexcept;
+    /// "SIP/2.0 <code> <reason>\r\n"; code 100..699.
+    void status_line(int code, std::string_view reason) noexcept;
+    /// A whole start line as written elsewhere (without its CRLF), e.g. a parsed one.
+    void start_line(std::string_view line) noexcept;
+
+    /// "<name>: <value>\r\n". `name` is a token; `value` may hold folds (CRLF + SP/HT) but no
+    /// other CR or LF. Content-Length (or "l") is refused: finish() writes it.
+    void header(std::string_view name, std::string_view value) noexcept;
+    /// "<name>: <decimal>\r\n".
+    void header_uint(std::string_view name, std::uint64_t value) noexcept;
+    /// "<name>: " followed by the parts back to back, for values composed from pieces (a Via
+    /// with a fresh branch, a From with a new tag) without a temporary string.
+    void header_parts(std::string_view name,
+                      std::initializer_list<std::string_view> parts) noexcept;
+    /// A whole header line copied as is ("Name: value", folds kept); a trailing CRLF in `line`
+    /// is dropped and one CRLF written. Same checks as header().
+    void raw_header(std::string_view line) noexcept;
+
+    /// Removes every header line already written whose name matches `name` (ASCII
+    /// case-insensitive; a compact form matches its long form). Returns how many were removed.
+    std::size_t remove_header(std::string_view name) noexcept;
+    /// Replaces the first header line named `name` in place with "<name>: <value>" and removes
+    /// the others; appends it when there is none.
+    void replace_header(std::string_view name, std::string_view value) noexcept;
+
+    /// Writes "Content-Length: <n>\r\n\r\n" and the body. Returns the message length.
+    build_result finish(std::string_view body = {}) noexcept;
+    /// Same, with the body produced in place by `src`.
+    build_result finish(const body_source& src) noexcept;
+
+    /// Bytes written so far (or needed, after an overflow).
+    [[nodiscard]] std::size_t size() const noexcept { return _len; }
+    [[nodiscard]] build_status status() const noexcept { return _status; }
+
+private:
+    friend void copy_headers(const message& src, std::span<const header_edit> edits,
+                             bool copy_by_default, message_builder& b) noexcept;
+
+    bool check_header(std::string_view name, std::string_view value) noexcept;
+    void put(std::string_view s) noexcept;
+    void put_uint(std::uint64_t v) noexcept;
+    void fail(build_status s) noexcept;
+    std::size_t remove_from(std::size_t pos, std::string_view name) noexcept;
+    [[nodiscard]] std::size_t line_end(std::size_t pos) const noexcept;
+    [[nodiscard]] bool line_named(std::size_t pos, std::string_view name,
+                                  header_id id) const noexcept;
+    [[nodiscard]] bool failed() const noexcept { return _status != build_status::ok; }
+
+    char* _buf;
+    std::size_t _cap;
+    std::size_t _len = 0;
+    std::size_t _headers_begin = 0; // just past the start line
+    build_status _status = build_status::ok;
+    bool _started = false;
+    bool _finished = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Building from a parsed message
+
+enum class header_action : std::uint8_t {
+    copy,    ///< pass the header's lines through byte for byte
+    remove,  ///< drop every line of it
+    replace, ///< write "<name>: <value>" where its first line was (appended if absent)
+};
+
+/// One entry of an edit list. Matched by `id` when it is not `header_id::unknown` (0), else by
+/// `name` (ASCII case-insensitive; a known name also matches its compact form).
+struct header_edit {
+    header_id id{};
+    std::string_view name;
+    header_action action = header_action::remove;
+    std::string_view value; ///< replace only
+};
+
+/// A header appended after the copied ones.
+struct header_text {
+    std::string_view name;
+    std::string_view value;
+};
+
+/// Up to this many edits per call (the policy layer compiles bigger lists to a hash table).
+inline constexpr std::size_t max_header_edits = 64;
+
+/// Writes every header line of `src` into `b`, in order, as raw bytes (name as written,
+/// list elements and folds kept), except: Content-Length is never copied (finish() writes it);
+/// a line matching an edit follows that edit; a line matching no edit is copied when
+/// `copy_by_default`, dropped otherwise (a pass-through list: only `copy` edits pass).
+/// Replace edits whose header is absent from `src` are appended at the end.
+/// `bad_input` when there are more than `max_header_edits` edits.
+void copy_headers(const message& src, std::span<const header_edit> edits, bool copy_by_default,
+                  message_builder& b) noexcept;
+
+/// What `build_from` writes besides the copied headers. Content-Type is an ordinary header
+/// here: with a body of another type (or none), remove or replace it in `headers`.
+struct build_edits {
+    /// Start line: empty keeps the source's byte for byte.
+    std::string_view start_line;
+    std::span<const header_edit> headers;
+    bool copy_by_default = true;
+    std::span<const header_text> add;
+    enum class body_kind : std::uint8_t { copy, none, bytes, produced } body = body_kind::copy;
+    std::string_view body_bytes; ///< body_kind::bytes
+    body_source body_producer;   ///< body_kind::produced
+};
+
+/// start line + copy_headers + added headers + Content-Length + body, into out[0, cap).
+/// With no edits, parse(build_from(m)) gives m's start line, headers (name, value, order) and
+/// body back; only Content-Length moves to the end of the headers.
+build_result build_from(const message& src, const build_edits& edits, char* out,
+                        std::size_t capacity) noexcept;
+
+} // namespace tandem::sip
