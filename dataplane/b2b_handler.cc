@@ -31,6 +31,7 @@ sip::b2b::engine_config make_engine_config(const config::config& cfg, uint32_t s
                               : calls * 4;
     e.txn.max_transactions = std::max<uint32_t>(256, txns);
     e.retry_after_s = cfg.limits.retry_after_s;
+    e.max_cps = cfg.limits.max_cps == 0 ? 0 : std::max<uint32_t>(1, cfg.limits.max_cps / shards);
     e.ring_timeout_ms = cfg.limits.ring_timeout_s * 1000;
     // Buffers are reserved as address space and touched only when used.
     e.buffers[0] = e.txn.max_transactions;
@@ -95,6 +96,7 @@ void b2b_handler::publish() noexcept {
     set(_counters.calls_failed, s.calls_failed);
     set(_counters.calls_ended, s.calls_ended);
     set(_counters.calls_refused_full, s.calls_refused_full);
+    set(_counters.calls_refused_rate, s.calls_refused_rate);
     set(_counters.transactions_active, _engine->transactions_active());
     set(_counters.buffers_in_use, _engine->buffers_in_use());
     set(_counters.sip_parse_errors, s.parse_errors);

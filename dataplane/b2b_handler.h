@@ -23,6 +23,7 @@ struct b2b_counters {
     std::atomic<uint64_t> calls_failed{0};
     std::atomic<uint64_t> calls_ended{0};
     std::atomic<uint64_t> calls_refused_full{0};
+    std::atomic<uint64_t> calls_refused_rate{0};
     std::atomic<uint64_t> transactions_active{0};
     std::atomic<uint64_t> buffers_in_use{0};
     std::atomic<uint64_t> sip_parse_errors{0};
@@ -40,6 +41,7 @@ struct b2b_counters {
         f("calls_failed", calls_failed.load(std::memory_order_relaxed));
         f("calls_ended", calls_ended.load(std::memory_order_relaxed));
         f("calls_refused_full", calls_refused_full.load(std::memory_order_relaxed));
+        f("calls_refused_rate", calls_refused_rate.load(std::memory_order_relaxed));
         f("transactions_active", transactions_active.load(std::memory_order_relaxed));
         f("buffers_in_use", buffers_in_use.load(std::memory_order_relaxed));
         f("sip_parse_errors", sip_parse_errors.load(std::memory_order_relaxed));

@@ -1,5 +1,6 @@
 #include "sip/b2b/engine.h"
 
+#include <algorithm>
 #include <array>
 #include <span>
 #include <cstring>
@@ -304,6 +305,8 @@ struct engine::impl final : txn::action_sink {
     util::timer_wheel _wheel;
     util::id_generator _ids;
     std::vector<txn::action> _events; // capacity reserved at start: never grows
+    uint64_t _tokens = 0;              // admission bucket, in call-ticks
+    tick_t _tokens_at = 0;
     size_t _events_lost = 0;
 
     char _local[64];
@@ -324,6 +327,8 @@ engine::impl::impl(engine& self, const engine_config& cfg, transport& out, scena
       _dialogs(dialog::dialog_config{cfg.max_calls * 2 + 64, 512}, key),
       _calls(cfg.max_calls), _wheel(now), _ids(cfg.shard, key) {
     _events.reserve(cfg.txn.max_transactions + cfg.max_calls + 64);
+    _tokens = uint64_t(cfg.max_cps) * cfg.txn.ticks(1000);
+    _tokens_at = now;
     _local_len = cfg.local.format(_local, sizeof(_local));
     std::memcpy(_contact, "<sip:", 5);
     std::memcpy(_contact + 5, _local, _local_len);
@@ -760,9 +765,20 @@ void engine::impl::on_response(const message& m) noexcept {
 
 uint32_t engine::impl::new_call(const message& m, txn_id t, const endpoint& src) noexcept {
     const endpoint dest = response_destination(m, src);
-    uint64_t copy = _calls.size() < _calls.capacity() ? _store.alloc(m.size()) : msg_store::npos;
+    // Admission: a token bucket refilled at max_cps per second, holding one second's worth.
+    bool admitted = true;
+    if (_cfg.max_cps != 0) {
+        const uint64_t ticks_per_s = _cfg.txn.ticks(1000);
+        const uint64_t cap = uint64_t(_cfg.max_cps) * ticks_per_s;
+        _tokens = std::min(cap, _tokens + (_now - _tokens_at) * _cfg.max_cps);
+        _tokens_at = _now;
+        admitted = _tokens >= ticks_per_s;
+        if (admitted) _tokens -= ticks_per_s;
+    }
+    uint64_t copy = admitted && _calls.size() < _calls.capacity() ? _store.alloc(m.size())
+                                                                   : msg_store::npos;
     if (copy == msg_store::npos) {
-        ++_stats.calls_refused_full;
+        ++(admitted ? _stats.calls_refused_full : _stats.calls_refused_rate);
         uint64_t h = build(1024, [&](message_builder& b) {
             char tag_buf[24];
             write_response_head(b, m, 503, "Service Unavailable", stateless_tag(m, tag_buf));

@@ -83,6 +83,9 @@ struct engine_config {
     txn::txn_config txn;
     /// Calls this engine holds at most; a new INVITE beyond gets 503 + Retry-After.
     uint32_t max_calls = 10000;
+    /// New calls admitted per second (a token bucket with one second of burst); beyond it, 503
+    /// with Retry-After. 0: unlimited.
+    uint32_t max_cps = 0;
     uint32_t retry_after_s = 5;
     /// No final answer from the B-leg within this time: CANCEL it, 480 to the caller. 0: none.
     uint32_t ring_timeout_ms = 120000;
@@ -106,6 +109,7 @@ struct engine_stats {
     uint64_t calls_failed = 0;       ///< ended before they were answered
     uint64_t calls_ended = 0;        ///< every call that was freed
     uint64_t calls_refused_full = 0; ///< 503: call, transaction or buffer capacity reached
+    uint64_t calls_refused_rate = 0; ///< 503: over `max_cps`
     uint64_t no_dialog = 0;          ///< 481 answers
     uint64_t send_failures = 0;
     uint64_t buffer_exhausted = 0;

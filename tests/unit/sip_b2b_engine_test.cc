@@ -695,6 +695,43 @@ TEST_F(B2bEngine, CallTableFullGets503WithRetryAfter) {
     EXPECT_EQ(eng->stats().calls_refused_full, 1u);
 }
 
+TEST(B2bAdmission, MaxCpsRefusesTheExcessWith503) {
+    recording_transport net;
+    default_scenario scen("sip:bob@127.0.0.3:5070", false);
+    header_policy_builder pb("p");
+    engine_config cfg;
+    cfg.max_calls = 64;
+    cfg.max_cps = 5;
+    cfg.txn.max_transactions = 256;
+    cfg.buffers[0] = 512;
+    cfg.buffers[1] = 512;
+    cfg.buffers[2] = 4;
+    cfg.local = k_tandem;
+    tick_t now = 1000;
+    engine eng(cfg, net, scen, pb.build(), {3, 4}, now);
+    int refused = 0;
+    auto offer = [&](int i) {
+        std::string m = invite("rate-" + std::to_string(i) + "@c", "z9hG4bK-rate" + std::to_string(i));
+        eng.on_datagram(m.data(), m.size(), k_caller, now);
+        while (!net.out.empty()) {
+            msg r(net.out.front().bytes);
+            if (r->is_response() && r->status_code() == 503) {
+                ++refused;
+                EXPECT_EQ(r.header(header_id::retry_after), "5");
+            }
+            net.out.pop_front();
+        }
+    };
+    for (int i = 0; i < 8; ++i) offer(i); // a burst of 8 at once: 5 pass, 3 refused
+    EXPECT_EQ(refused, 3);
+    EXPECT_EQ(eng.stats().calls_refused_rate, 3u);
+    now += 400; // 0.4 s later: two more tokens
+    refused = 0;
+    for (int i = 8; i < 11; ++i) offer(i);
+    EXPECT_EQ(refused, 1);
+    EXPECT_EQ(eng.calls_active(), 7u);
+}
+
 TEST(B2bCombinedState, DerivedFromBothLegs) {
     EXPECT_EQ(combine(leg_state::established, leg_state::established), call_state::established);
     EXPECT_EQ(combine(leg_state::established, leg_state::establishing), call_state::establishing);
