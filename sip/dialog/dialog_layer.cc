@@ -1,0 +1,255 @@
+#include "sip/dialog/dialog_layer.h"
+
+#include <cstring>
+
+namespace tandem::sip::dialog {
+
+namespace {
+constexpr uint32_t domain_dialog = 0x44; // 'D'
+constexpr uint32_t domain_group = 0x47;  // 'G'
+constexpr std::string_view route_separator = ", ";
+// memmove that accepts an empty view (whose data() may be null).
+void put(char* dst, std::string_view s) noexcept {
+    if (!s.empty()) std::memmove(dst, s.data(), s.size());
+}
+} // namespace
+
+dialog_layer::dialog_layer(const dialog_config& cfg, const util::hash_key& key)
+    : _cfg(cfg), _key(key), _pool(cfg.max_dialogs),
+      // Dialog entries plus at most one fork-group entry per dialog: never full before the pool.
+      _table(size_t{cfg.max_dialogs} * 2),
+      _arena(std::make_unique<char[]>(size_t{cfg.max_dialogs} * cfg.text_bytes)) {
+    if (_cfg.text_bytes > 65535) _cfg.text_bytes = 65535;
+}
+
+util::digest128 dialog_layer::key_of(const dialog_key& k) const noexcept {
+    util::siphash13 h(_key, true);
+    h.add_u32(domain_dialog);
+    h.add_field(k.call_id);
+    h.add_field(k.local_tag);
+    h.add_field(k.remote_tag);
+    return h.finish128();
+}
+
+util::digest128 dialog_layer::group_of(std::string_view call_id,
+                                       std::string_view local_tag) const noexcept {
+    util::siphash13 h(_key, true);
+    h.add_u32(domain_group);
+    h.add_field(call_id);
+    h.add_field(local_tag);
+    return h.finish128();
+}
+
+uint32_t dialog_layer::find_index(const util::digest128& k) const noexcept {
+    return _table.find(k.lo, [&](uint32_t i) { return _pool[i]._key == k; });
+}
+
+uint32_t dialog_layer::find_group(const util::digest128& g) const noexcept {
+    return _table.find(g.lo,
+                       [&](uint32_t i) { return _pool[i]._in_group && _pool[i]._group_key == g; });
+}
+
+dialog_id dialog_layer::find(const dialog_key& k) const noexcept {
+    const uint32_t i = find_index(key_of(k));
+    return i == util::open_table::npos ? dialog_id{} : id_of(i);
+}
+
+const dialog* dialog_layer::get(dialog_id id) const noexcept {
+    if (!_pool.live(id.index) || _pool.generation(id.index) != id.generation) return nullptr;
+    return &_pool[id.index];
+}
+
+dialog* dialog_layer::get_mut(dialog_id id) noexcept {
+    if (!_pool.live(id.index) || _pool.generation(id.index) != id.generation) return nullptr;
+    return &_pool[id.index];
+}
+
+bool dialog_layer::write_variable(dialog& d, std::span<const std::string_view> rr, bool reverse,
+                                  std::string_view target) noexcept {
+    size_t routes_len = 0;
+    for (size_t k = 0; k < rr.size(); ++k)
+        routes_len += rr[k].size() + (k != 0 ? route_separator.size() : 0);
+    const size_t start = d._fixed_end;
+    if (start + routes_len + target.size() > _cfg.text_bytes || rr.size() > 65535) return false;
+    // The target may be the dialog's own current target (kept across a route-set update):
+    // move it into place first; the routes come from the message and never overlap it.
+    put(d._text + start + routes_len, target);
+    size_t pos = start;
+    for (size_t k = 0; k < rr.size(); ++k) {
+        const std::string_view r = reverse ? rr[rr.size() - 1 - k] : rr[k];
+        if (k != 0) {
+            put(d._text + pos, route_separator);
+            pos += route_separator.size();
+        }
+        if (k == 0) d._first_route = {static_cast<uint16_t>(pos), static_cast<uint16_t>(r.size())};
+        put(d._text + pos, r);
+        pos += r.size();
+    }
+    if (rr.empty()) d._first_route = {static_cast<uint16_t>(start), 0};
+    d._route_set = {static_cast<uint16_t>(start), static_cast<uint16_t>(routes_len)};
+    d._route_count = static_cast<uint16_t>(rr.size());
+    d._remote_target = {static_cast<uint16_t>(pos), static_cast<uint16_t>(target.size())};
+    return true;
+}
+
+bool dialog_layer::set_target(dialog& d, std::string_view target) noexcept {
+    const size_t pos = size_t{d._route_set.off} + d._route_set.len;
+    if (pos + target.size() > _cfg.text_bytes) return false;
+    put(d._text + pos, target);
+    d._remote_target = {static_cast<uint16_t>(pos), static_cast<uint16_t>(target.size())};
+    return true;
+}
+
+create_result dialog_layer::create(const dialog_params& p, dialog_role role, dialog_state state) {
+    create_result r;
+    const util::digest128 k = key_of(p.id);
+    if (find_index(k) != util::open_table::npos) {
+        r.status = dialog_status::exists;
+        return r;
+    }
+    const std::string_view fixed[] = {p.id.call_id, p.id.local_tag, p.id.remote_tag, p.local_uri,
+                                      p.remote_uri};
+    size_t fixed_len = 0;
+    for (auto f : fixed)
+        fixed_len += f.size();
+    if (fixed_len > _cfg.text_bytes) {
+        r.status = dialog_status::too_large;
+        return r;
+    }
+    const uint32_t i = _pool.alloc();
+    if (i == util::pool<dialog>::npos) {
+        ++_full_count;
+        r.status = dialog_status::full;
+        return r;
+    }
+    dialog& d = _pool[i];
+    d._text = _arena.get() + size_t{i} * _cfg.text_bytes;
+    dialog::text_span* spans[] = {&d._call_id, &d._local_tag, &d._remote_tag, &d._local_uri,
+                                  &d._remote_uri};
+    size_t pos = 0;
+    for (size_t n = 0; n < 5; ++n) {
+        put(d._text + pos, fixed[n]);
+        *spans[n] = {static_cast<uint16_t>(pos), static_cast<uint16_t>(fixed[n].size())};
+        pos += fixed[n].size();
+    }
+    d._fixed_end = static_cast<uint16_t>(pos);
+    if (!write_variable(d, p.record_route, role == dialog_role::uac, p.remote_target)) {
+        _pool.free(i);
+        r.status = dialog_status::too_large;
+        return r;
+    }
+    if (_table.insert(k.lo, i) != util::insert_status::ok) {
+        _pool.free(i);
+        ++_full_count;
+        r.status = dialog_status::full;
+        return r;
+    }
+    d._key = k;
+    d._role = role;
+    d._state = state;
+    d._group_next = i;
+    if (role == dialog_role::uac) {
+        d._group_key = group_of(p.id.call_id, p.id.local_tag);
+        const uint32_t head = find_group(d._group_key);
+        d._in_group = true;
+        if (head != util::open_table::npos) {
+            d._group_next = _pool[head]._group_next;
+            _pool[head]._group_next = i;
+        } else {
+            (void)_table.insert(d._group_key.lo, i); // room: capacity is 2 * max_dialogs
+        }
+    }
+    r.status = dialog_status::ok;
+    r.id = id_of(i);
+    return r;
+}
+
+create_result dialog_layer::create_uas(const dialog_params& p, dialog_state state,
+                                       uint32_t local_cseq, uint64_t user) {
+    create_result r = create(p, dialog_role::uas, state);
+    if (r.status != dialog_status::ok) return r;
+    dialog& d = _pool[r.id.index];
+    d._user = user;
+    d._local_cseq = local_cseq;
+    d._remote_cseq = p.cseq;
+    d._has_remote_cseq = true;
+    return r;
+}
+
+void dialog_layer::free_index(uint32_t i) noexcept {
+    dialog& d = _pool[i];
+    (void)_table.erase(d._key.lo, i);
+    if (d._in_group) {
+        const uint32_t next = d._group_next;
+        if (next != i) {
+            uint32_t pred = next;
+            while (_pool[pred]._group_next != i)
+                pred = _pool[pred]._group_next;
+            _pool[pred]._group_next = next;
+        }
+        // The group entry may name this dialog: hand it to the next member, if any.
+        if (_table.erase(d._group_key.lo, i) && next != i)
+            (void)_table.insert(d._group_key.lo, next);
+    }
+    d._state = dialog_state::terminated;
+    _pool.free(i);
+}
+
+dialog_status dialog_layer::on_remote_request(dialog_id id, uint32_t cseq, method_id m,
+                                              std::string_view contact) {
+    dialog* d = get_mut(id);
+    if (d == nullptr) return dialog_status::stale;
+    if (m == method_id::ack) return dialog_status::ok;
+    if (d->_has_remote_cseq && cseq < d->_remote_cseq) return dialog_status::out_of_order;
+    d->_remote_cseq = cseq;
+    d->_has_remote_cseq = true;
+    if ((m == method_id::invite || m == method_id::update) && !contact.empty() &&
+        !set_target(*d, contact))
+        return dialog_status::too_large;
+    return dialog_status::ok;
+}
+
+dialog_status dialog_layer::refresh_target(dialog_id id, std::string_view contact) {
+    dialog* d = get_mut(id);
+    if (d == nullptr) return dialog_status::stale;
+    if (contact.empty()) return dialog_status::ok;
+    return set_target(*d, contact) ? dialog_status::ok : dialog_status::too_large;
+}
+
+dialog_status dialog_layer::confirm(dialog_id id) {
+    dialog* d = get_mut(id);
+    if (d == nullptr) return dialog_status::stale;
+    d->_state = dialog_state::confirmed;
+    return dialog_status::ok;
+}
+
+uint32_t dialog_layer::next_local_cseq(dialog_id id) noexcept {
+    dialog* d = get_mut(id);
+    if (d == nullptr) return 0;
+    return ++d->_local_cseq;
+}
+
+uint64_t dialog_layer::set_ack(dialog_id id, uint32_t cseq, uint64_t msg) noexcept {
+    dialog* d = get_mut(id);
+    if (d == nullptr) return msg; // nothing keeps it: the caller releases it
+    const uint64_t old = d->_ack_msg;
+    d->_ack_msg = msg;
+    d->_ack_cseq = cseq;
+    return old;
+}
+
+uint64_t dialog_layer::ack_for_2xx(dialog_id id, uint32_t cseq) const noexcept {
+    const dialog* d = get(id);
+    if (d == nullptr || d->_ack_cseq != cseq) return txn::no_msg;
+    return d->_ack_msg;
+}
+
+uint64_t dialog_layer::terminate(dialog_id id) noexcept {
+    dialog* d = get_mut(id);
+    if (d == nullptr) return txn::no_msg;
+    const uint64_t ack = d->_ack_msg;
+    free_index(id.index);
+    return ack;
+}
+
+} // namespace tandem::sip::dialog

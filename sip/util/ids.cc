@@ -1,0 +1,124 @@
+#include "sip/util/ids.h"
+
+#include <cstring>
+#include <sys/random.h>
+
+namespace tandem::sip::util {
+
+namespace {
+
+constexpr char base32[] = "0123456789abcdefghijklmnopqrstuv";
+
+size_t write_decimal(char* out, uint16_t v) noexcept {
+    char tmp[5];
+    size_t n = 0;
+    do {
+        tmp[n++] = static_cast<char>('0' + v % 10);
+        v = static_cast<uint16_t>(v / 10);
+    } while (v != 0);
+    for (size_t i = 0; i < n; ++i)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+bool is_base32(char c) noexcept {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'v');
+}
+
+// Parses `<decimal shard>-<random_chars base32>` exactly; the decimal has no leading zero.
+std::optional<uint16_t> parse_shard_and_random(std::string_view s) noexcept {
+    size_t i = 0;
+    uint32_t shard = 0;
+    while (i < s.size() && i < 6 && s[i] >= '0' && s[i] <= '9') {
+        shard = shard * 10 + static_cast<uint32_t>(s[i] - '0');
+        ++i;
+    }
+    if (i == 0 || i > 5 || shard > 65535 || (i > 1 && s[0] == '0')) return std::nullopt;
+    if (i >= s.size() || s[i] != '-') return std::nullopt;
+    std::string_view rest = s.substr(i + 1);
+    if (rest.size() != id_generator::random_chars) return std::nullopt;
+    for (char c : rest)
+        if (!is_base32(c)) return std::nullopt;
+    return static_cast<uint16_t>(shard);
+}
+
+bool fill_random(void* out, size_t n) noexcept {
+    auto p = static_cast<uint8_t*>(out);
+    size_t got = 0;
+    for (int tries = 0; got < n && tries < 16; ++tries) {
+        const ssize_t r = getrandom(p + got, n - got, 0);
+        if (r > 0) got += static_cast<size_t>(r);
+    }
+    return got == n;
+}
+
+} // namespace
+
+std::optional<id_generator> id_generator::from_os_entropy(uint16_t shard) noexcept {
+    const auto key = random_hash_key();
+    if (!key) return std::nullopt;
+    return id_generator(shard, *key);
+}
+
+std::optional<hash_key> random_hash_key() noexcept {
+    uint64_t k[2];
+    if (!fill_random(k, sizeof k)) return std::nullopt;
+    return hash_key{k[0], k[1]};
+}
+
+void id_generator::random_base32(char* out, size_t n) noexcept {
+    // Two PRF outputs give 128 bits; 5 bits per char, up to 24 chars.
+    uint64_t a = next64();
+    uint64_t b = next64();
+    for (size_t i = 0; i < n; ++i) {
+        out[i] = base32[a & 31];
+        a = (a >> 5) | (b << 59);
+        b >>= 5;
+    }
+}
+
+size_t id_generator::make_branch(char* buf, size_t cap) noexcept {
+    char tmp[max_branch];
+    size_t n = branch_prefix.size();
+    std::memcpy(tmp, branch_prefix.data(), n);
+    n += write_decimal(tmp + n, _shard);
+    tmp[n++] = '-';
+    random_base32(tmp + n, random_chars);
+    n += random_chars;
+    if (n > cap) return 0;
+    std::memcpy(buf, tmp, n);
+    return n;
+}
+
+size_t id_generator::make_call_id(char* buf, size_t cap) noexcept {
+    char tmp[max_call_id];
+    size_t n = write_decimal(tmp, _shard);
+    tmp[n++] = '-';
+    random_base32(tmp + n, random_chars);
+    n += random_chars;
+    std::memcpy(tmp + n, call_id_suffix.data(), call_id_suffix.size());
+    n += call_id_suffix.size();
+    if (n > cap) return 0;
+    std::memcpy(buf, tmp, n);
+    return n;
+}
+
+size_t id_generator::make_tag(char* buf, size_t cap) noexcept {
+    if (cap < tag_chars) return 0;
+    random_base32(buf, tag_chars);
+    return tag_chars;
+}
+
+std::optional<uint16_t> id_generator::shard_of_branch(std::string_view branch) noexcept {
+    if (branch.substr(0, branch_prefix.size()) != branch_prefix) return std::nullopt;
+    return parse_shard_and_random(branch.substr(branch_prefix.size()));
+}
+
+std::optional<uint16_t> id_generator::shard_of_call_id(std::string_view call_id) noexcept {
+    if (call_id.size() <= call_id_suffix.size() ||
+        call_id.substr(call_id.size() - call_id_suffix.size()) != call_id_suffix)
+        return std::nullopt;
+    return parse_shard_and_random(call_id.substr(0, call_id.size() - call_id_suffix.size()));
+}
+
+} // namespace tandem::sip::util

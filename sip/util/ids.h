@@ -1,0 +1,71 @@
+#pragma once
+
+#include "sip/util/siphash.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace tandem::sip::util {
+
+/// Mints the identifiers Tandem puts on the wire, with the owning shard inside so that replies
+/// and in-dialog requests steer to their shard without a table (architecture page, "Steer"):
+///
+///   Via branch  `z9hG4bK-tnd<shard>-<20 chars>`   (RFC 3261 magic cookie first)
+///   Call-ID     `<shard>-<20 chars>@tandem`
+///   tag         `<16 chars>`
+///
+/// `<shard>` is decimal, 0..65535. The random chars are base32 (`0-9a-v`, 5 bits each: 100 bits
+/// for branches and Call-IDs, 80 for tags) from a keyed PRF: SipHash-2-4 under a 128-bit
+/// per-shard secret key, over a 64-bit counter. The key comes from getrandom() once at start
+/// (`from_os_entropy`), so outputs cannot be predicted from earlier ones; the counter makes a
+/// repeat within one generator impossible before 2^64 draws. One generator per shard; not
+/// thread-safe. Writers never allocate: they fill a caller buffer and return the length, or 0
+/// if `cap` is too small.
+class id_generator {
+public:
+    static constexpr std::string_view branch_prefix = "z9hG4bK-tnd";
+    static constexpr std::string_view call_id_suffix = "@tandem";
+    static constexpr size_t random_chars = 20;
+    static constexpr size_t tag_chars = 16;
+    /// Upper bounds of the lengths, for sizing buffers.
+    static constexpr size_t max_branch = 11 + 5 + 1 + random_chars;
+    static constexpr size_t max_call_id = 5 + 1 + random_chars + 7;
+    static constexpr size_t max_tag = tag_chars;
+
+    /// A generator with an explicit key (tests, replays). Use `from_os_entropy` in production.
+    id_generator(uint16_t shard, const hash_key& key) noexcept : _key(key), _shard(shard) {}
+
+    /// Seeds the key from getrandom(2). Call once per shard at start (it may block briefly
+    /// early in boot until the kernel pool is ready). Returns nullopt if getrandom fails.
+    [[nodiscard]] static std::optional<id_generator> from_os_entropy(uint16_t shard) noexcept;
+
+    size_t make_branch(char* buf, size_t cap) noexcept;
+    size_t make_call_id(char* buf, size_t cap) noexcept;
+    size_t make_tag(char* buf, size_t cap) noexcept;
+    /// 64 unpredictable bits (also used to derive other per-shard keys, initial CSeqs).
+    [[nodiscard]] uint64_t next64() noexcept { return siphash24_64(_key, &++_counter, 8); }
+
+    [[nodiscard]] uint16_t shard() const noexcept { return _shard; }
+
+    /// The shard number inside a branch this format produced, or nullopt ("not ours": another
+    /// node's or a client's branch, or a malformed one).
+    [[nodiscard]] static std::optional<uint16_t> shard_of_branch(std::string_view branch) noexcept;
+    /// The shard number inside a Call-ID this format produced, or nullopt ("not ours").
+    [[nodiscard]] static std::optional<uint16_t>
+    shard_of_call_id(std::string_view call_id) noexcept;
+
+private:
+    // Writes `n` (<= 24) base32 chars from fresh PRF output.
+    void random_base32(char* out, size_t n) noexcept;
+
+    hash_key _key;
+    uint64_t _counter = 0;
+    uint16_t _shard;
+};
+
+/// Draws a 128-bit key from getrandom(2) (for the hash tables' keyed hashes). Start-up only.
+[[nodiscard]] std::optional<hash_key> random_hash_key() noexcept;
+
+} // namespace tandem::sip::util

@@ -1,0 +1,248 @@
+// RFC 3261 s12 dialogs: forking, CSeq ordering, route set and target refresh, lookup.
+#include "sip/dialog/dialog_layer.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace util = tandem::sip::util;
+namespace txn = tandem::sip::txn;
+using namespace tandem::sip::dialog;
+using dialog_t = tandem::sip::dialog::dialog;
+
+namespace {
+
+const util::hash_key key{0xabc, 0xdef};
+
+dialog_config cfg(uint32_t max = 16, uint32_t text = 512) {
+    dialog_config c;
+    c.max_dialogs = max;
+    c.text_bytes = text;
+    return c;
+}
+
+struct terminated_log {
+    std::vector<std::pair<dialog_id, uint64_t>> ids;
+    auto fn() {
+        return [this](dialog_id id, uint64_t user) { ids.emplace_back(id, user); };
+    }
+};
+
+// The UAC's view of a response to its INVITE: local = From, remote = To.
+dialog_params uac_params(std::string_view to_tag, std::string_view contact,
+                         const std::vector<std::string_view>& rr) {
+    dialog_params p;
+    p.id = {"call-1", "from-tag", to_tag};
+    p.local_uri = "sip:alice@a.example.com";
+    p.remote_uri = "sip:bob@b.example.com";
+    p.remote_target = contact;
+    p.record_route = rr;
+    p.cseq = 1;
+    return p;
+}
+
+} // namespace
+
+TEST(SipDialog, ForkingTwoEarlyDialogsOneConfirmedOtherTerminated) {
+    dialog_layer l(cfg(), key);
+    terminated_log gone;
+    const std::vector<std::string_view> rr = {"<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"};
+    // One INVITE, two 183s with different To tags: two early dialogs.
+    auto a = l.on_uac_response(uac_params("tag-a", "sip:bob@10.0.0.1", rr), 183, 1, gone.fn());
+    auto b = l.on_uac_response(uac_params("tag-b", "sip:bob@10.0.0.2", rr), 183, 2, gone.fn());
+    ASSERT_EQ(a.outcome, uac_outcome::created_early);
+    ASSERT_EQ(b.outcome, uac_outcome::created_early);
+    EXPECT_NE(a.id, b.id);
+    EXPECT_EQ(l.size(), 2u);
+    EXPECT_EQ(l.find({"call-1", "from-tag", "tag-a"}), a.id);
+    EXPECT_EQ(l.find({"call-1", "from-tag", "tag-b"}), b.id);
+    EXPECT_EQ(l.get(a.id)->state(), dialog_state::early);
+    // A repeated 183 on fork a updates it, no new dialog.
+    auto a2 = l.on_uac_response(uac_params("tag-a", "sip:bob@10.0.0.11", rr), 183, 1, gone.fn());
+    EXPECT_EQ(a2.outcome, uac_outcome::updated_early);
+    EXPECT_EQ(a2.id, a.id);
+    EXPECT_EQ(l.get(a.id)->remote_target(), "sip:bob@10.0.0.11");
+
+    // 200 from fork a: a confirmed, b terminated (and reported).
+    const std::vector<std::string_view> rr2 = {"<sip:p1.example.com;lr>",
+                                               "<sip:p3.example.com;lr>"};
+    auto ok = l.on_uac_response(uac_params("tag-a", "sip:bob@10.0.0.1", rr2), 200, 1, gone.fn());
+    EXPECT_EQ(ok.outcome, uac_outcome::confirmed);
+    EXPECT_EQ(ok.id, a.id);
+    ASSERT_EQ(gone.ids.size(), 1u);
+    EXPECT_EQ(gone.ids[0].first, b.id);
+    EXPECT_EQ(gone.ids[0].second, 2u);
+    EXPECT_EQ(l.size(), 1u);
+    EXPECT_EQ(l.get(a.id)->state(), dialog_state::confirmed);
+    EXPECT_EQ(l.get(b.id), nullptr);
+    EXPECT_FALSE(l.find({"call-1", "from-tag", "tag-b"}).valid()); // -> 481
+    // Route set recomputed from the 2xx, reversed for the UAC (s12.1.2, s13.2.2.4).
+    const dialog_t* d = l.get(a.id);
+    EXPECT_EQ(d->route_set(), "<sip:p3.example.com;lr>, <sip:p1.example.com;lr>");
+    EXPECT_EQ(d->first_route(), "<sip:p3.example.com;lr>");
+    EXPECT_EQ(d->route_count(), 2u);
+    EXPECT_EQ(d->remote_target(), "sip:bob@10.0.0.1");
+    EXPECT_EQ(d->call_id(), "call-1");
+    EXPECT_EQ(d->local_tag(), "from-tag");
+    EXPECT_EQ(d->remote_tag(), "tag-a");
+    EXPECT_EQ(d->local_uri(), "sip:alice@a.example.com");
+    EXPECT_EQ(d->remote_uri(), "sip:bob@b.example.com");
+    EXPECT_EQ(d->role(), dialog_role::uac);
+    EXPECT_EQ(d->local_cseq(), 1u);
+}
+
+TEST(SipDialog, RetransmittedAndExtra2xx) {
+    dialog_layer l(cfg(), key);
+    terminated_log gone;
+    auto a = l.on_uac_response(uac_params("tag-a", "sip:a@h", {}), 200, 1, gone.fn());
+    ASSERT_EQ(a.outcome, uac_outcome::confirmed);
+    // The UAC keeps its ACK and re-sends it for each retransmitted 2xx.
+    EXPECT_EQ(l.set_ack(a.id, 1, 77), txn::no_msg);
+    auto again = l.on_uac_response(uac_params("tag-a", "sip:a@h", {}), 200, 1, gone.fn());
+    EXPECT_EQ(again.outcome, uac_outcome::retransmitted_2xx);
+    EXPECT_EQ(l.ack_for_2xx(a.id, 1), 77u);
+    EXPECT_EQ(l.ack_for_2xx(a.id, 2), txn::no_msg);
+    // A 2xx from another fork after one was confirmed: its own dialog, flagged for BYE.
+    auto b = l.on_uac_response(uac_params("tag-b", "sip:b@h", {}), 200, 2, gone.fn());
+    EXPECT_EQ(b.outcome, uac_outcome::extra_confirmed);
+    EXPECT_TRUE(gone.ids.empty()); // confirmed dialogs are never terminated by a sibling
+    EXPECT_EQ(l.size(), 2u);
+    EXPECT_EQ(l.terminate(a.id), 77u); // hands the ACK back for release
+    EXPECT_EQ(l.terminate(a.id), txn::no_msg);
+    EXPECT_EQ(l.size(), 1u);
+}
+
+TEST(SipDialog, FailureTerminatesAllEarlyDialogs) {
+    dialog_layer l(cfg(), key);
+    terminated_log gone;
+    for (const char* tag : {"t1", "t2", "t3"})
+        ASSERT_EQ(l.on_uac_response(uac_params(tag, "sip:x@h", {}), 180, 0, gone.fn()).outcome,
+                  uac_outcome::created_early);
+    // Unrelated INVITE (other local tag) must survive.
+    dialog_params other = uac_params("t9", "sip:x@h", {});
+    other.id.local_tag = "another";
+    auto o = l.on_uac_response(other, 180, 0, gone.fn());
+    ASSERT_EQ(o.outcome, uac_outcome::created_early);
+    EXPECT_EQ(l.on_uac_failure("call-1", "from-tag", gone.fn()), 3u);
+    EXPECT_EQ(gone.ids.size(), 3u);
+    EXPECT_EQ(l.size(), 1u);
+    EXPECT_TRUE(l.find({"call-1", "another", "t9"}).valid());
+    EXPECT_EQ(l.on_uac_failure("call-1", "from-tag", gone.fn()), 0u);
+}
+
+TEST(SipDialog, NonCreatingResponsesAreIgnored) {
+    dialog_layer l(cfg(), key);
+    terminated_log gone;
+    EXPECT_EQ(l.on_uac_response(uac_params("", "sip:x@h", {}), 180, 0, gone.fn()).outcome,
+              uac_outcome::ignored); // no To tag
+    EXPECT_EQ(l.on_uac_response(uac_params("t", "sip:x@h", {}), 100, 0, gone.fn()).outcome,
+              uac_outcome::ignored);
+    EXPECT_EQ(l.on_uac_response(uac_params("t", "sip:x@h", {}), 486, 0, gone.fn()).outcome,
+              uac_outcome::ignored);
+    EXPECT_EQ(l.size(), 0u);
+}
+
+TEST(SipDialog, UasCSeqOrderingTargetRefreshAndRouteOrder) {
+    dialog_layer l(cfg(), key);
+    dialog_params p;
+    p.id = {"call-9", "my-tag", "their-tag"};
+    p.local_uri = "sip:bob@b";
+    p.remote_uri = "sip:alice@a";
+    p.remote_target = "sip:alice@192.0.2.1";
+    const std::vector<std::string_view> rr = {"<sip:p1;lr>", "<sip:p2;lr>"};
+    p.record_route = rr;
+    p.cseq = 10;
+    auto c = l.create_uas(p, dialog_state::early, 500, 3);
+    ASSERT_EQ(c.status, dialog_status::ok);
+    const dialog_t* d = l.get(c.id);
+    EXPECT_EQ(d->route_set(), "<sip:p1;lr>, <sip:p2;lr>"); // UAS keeps the order
+    EXPECT_EQ(d->remote_cseq(), 10u);
+    EXPECT_EQ(d->user(), 3u);
+    EXPECT_EQ(l.create_uas(p, dialog_state::early, 0, 0).status, dialog_status::exists);
+    ASSERT_EQ(l.confirm(c.id), dialog_status::ok);
+    EXPECT_EQ(d->state(), dialog_state::confirmed);
+
+    const dialog_id id = l.find({"call-9", "my-tag", "their-tag"});
+    ASSERT_EQ(id, c.id);
+    // s12.2.2: lower CSeq -> 500; equal and higher accepted.
+    EXPECT_EQ(l.on_remote_request(id, 9, method_id::bye, {}), dialog_status::out_of_order);
+    EXPECT_EQ(l.on_remote_request(id, 10, method_id::info, {}), dialog_status::ok);
+    EXPECT_EQ(l.on_remote_request(id, 11, method_id::info, "sip:ignored@h"), dialog_status::ok);
+    EXPECT_EQ(d->remote_target(), "sip:alice@192.0.2.1"); // INFO is no target refresh
+    EXPECT_EQ(l.on_remote_request(id, 12, method_id::invite, "sip:alice@198.51.100.7:5070"),
+              dialog_status::ok); // re-INVITE refreshes the target
+    EXPECT_EQ(d->remote_target(), "sip:alice@198.51.100.7:5070");
+    EXPECT_EQ(l.on_remote_request(id, 13, method_id::update, "sip:a@u"), dialog_status::ok);
+    EXPECT_EQ(d->remote_target(), "sip:a@u");
+    EXPECT_EQ(d->route_set(), "<sip:p1;lr>, <sip:p2;lr>"); // route set unchanged
+    EXPECT_EQ(l.on_remote_request(id, 5, method_id::ack, {}), dialog_status::ok); // not checked
+    EXPECT_EQ(d->remote_cseq(), 13u);
+    EXPECT_EQ(l.next_local_cseq(id), 501u);
+    EXPECT_EQ(l.next_local_cseq(id), 502u);
+    // UAC-side refresh (2xx to our re-INVITE).
+    EXPECT_EQ(l.refresh_target(id, "sip:alice@203.0.113.5"), dialog_status::ok);
+    EXPECT_EQ(d->remote_target(), "sip:alice@203.0.113.5");
+    EXPECT_EQ(d->call_id(), "call-9"); // fixed fields untouched by rewrites
+    EXPECT_EQ(d->remote_uri(), "sip:alice@a");
+}
+
+TEST(SipDialog, UnknownDialogIsNotFoundFor481) {
+    dialog_layer l(cfg(), key);
+    EXPECT_FALSE(l.find({"nope", "a", "b"}).valid());
+    dialog_params p;
+    p.id = {"c", "l", "r"};
+    auto c = l.create_uas(p, dialog_state::confirmed, 0, 0);
+    ASSERT_EQ(c.status, dialog_status::ok);
+    EXPECT_FALSE(l.find({"c", "l", "x"}).valid()); // remote tag differs
+    EXPECT_FALSE(l.find({"c", "r", "l"}).valid()); // tags swapped
+    (void)l.terminate(c.id);
+    EXPECT_FALSE(l.find({"c", "l", "r"}).valid());
+    EXPECT_EQ(l.on_remote_request(c.id, 1, method_id::bye, {}), dialog_status::stale);
+}
+
+TEST(SipDialog, TableFullAndTooLarge) {
+    dialog_layer l(cfg(2, 64), key);
+    dialog_params p;
+    p.id = {"c1", "l", "r"};
+    EXPECT_EQ(l.create_uas(p, dialog_state::confirmed, 0, 0).status, dialog_status::ok);
+    p.id.call_id = "c2";
+    EXPECT_EQ(l.create_uas(p, dialog_state::confirmed, 0, 0).status, dialog_status::ok);
+    p.id.call_id = "c3";
+    EXPECT_EQ(l.create_uas(p, dialog_state::confirmed, 0, 0).status, dialog_status::full);
+    EXPECT_EQ(l.full_count(), 1u);
+
+    dialog_layer small(cfg(4, 64), key);
+    const std::string big(100, 'x');
+    p.id.call_id = big;
+    EXPECT_EQ(small.create_uas(p, dialog_state::confirmed, 0, 0).status, dialog_status::too_large);
+    p.id.call_id = "c";
+    p.remote_target = std::string_view(big).substr(0, 62); // 3 + 62 > 64
+    EXPECT_EQ(small.create_uas(p, dialog_state::confirmed, 0, 0).status, dialog_status::too_large);
+    EXPECT_EQ(small.size(), 0u); // nothing leaked
+    p.remote_target = "sip:t@h";
+    auto ok = small.create_uas(p, dialog_state::confirmed, 0, 0);
+    ASSERT_EQ(ok.status, dialog_status::ok);
+    EXPECT_EQ(small.refresh_target(ok.id, big), dialog_status::too_large);
+    EXPECT_EQ(small.get(ok.id)->remote_target(), "sip:t@h");
+}
+
+TEST(SipDialog, ForkGroupsSurviveHeadRemovalAndSlotReuse) {
+    dialog_layer l(cfg(8), key);
+    terminated_log gone;
+    auto a = l.on_uac_response(uac_params("a", "sip:x@h", {}), 180, 0, gone.fn());
+    auto b = l.on_uac_response(uac_params("b", "sip:x@h", {}), 180, 0, gone.fn());
+    auto c = l.on_uac_response(uac_params("c", "sip:x@h", {}), 180, 0, gone.fn());
+    // The group's first member goes away on its own (e.g. the TU ended it).
+    (void)l.terminate(a.id);
+    // A new fork still joins the same group, and a 2xx on c ends b and d.
+    auto d = l.on_uac_response(uac_params("d", "sip:x@h", {}), 180, 0, gone.fn());
+    ASSERT_EQ(d.outcome, uac_outcome::created_early);
+    auto ok = l.on_uac_response(uac_params("c", "sip:x@h", {}), 200, 0, gone.fn());
+    EXPECT_EQ(ok.outcome, uac_outcome::confirmed);
+    ASSERT_EQ(gone.ids.size(), 2u);
+    EXPECT_TRUE((gone.ids[0].first == b.id && gone.ids[1].first == d.id) ||
+                (gone.ids[0].first == d.id && gone.ids[1].first == b.id));
+    EXPECT_EQ(l.size(), 1u);
+    EXPECT_EQ(l.get(c.id)->state(), dialog_state::confirmed);
+}
