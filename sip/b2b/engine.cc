@@ -1508,6 +1508,12 @@ void engine::impl::relay_response(uint32_t ci, size_t k, const message& m, bool 
     if (code >= 200) {
         _store.unref(r.copy);
         r = relay{};
+        // RFC 5057 s5.1: 481 (and 408) to an in-dialog request means the far dialog is gone;
+        // the call ends with a BYE to the leg that is still there.
+        if (code == 481 || code == 408) {
+            hangup(ci);
+            return;
+        }
         maybe_free(ci);
     }
 }

@@ -623,6 +623,26 @@ TEST_F(B2bEngine, InfoAndLowerCSeqInDialog) {
     expect_idle();
 }
 
+TEST_F(B2bEngine, InDialog481EndsTheCall) {
+    auto [b_inv, a_ok] = answered_call();
+    const std::string a_to = "<sip:bob@127.0.0.1>;tag=" + a_ok.to_tag();
+    deliver(in_dialog("INFO", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-x1",
+                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-1@client.example", 12),
+            k_caller);
+    msg info = take(k_callee);
+    deliver(response(info, 481, "Call/Transaction Does Not Exist", ""), k_callee);
+    EXPECT_EQ(take(k_caller)->status_code(), 481);
+    // The callee forgot the call: the caller gets a BYE, the callee's side is ended too.
+    msg bye_a = take(k_caller);
+    EXPECT_EQ(bye_a->method(), method::bye);
+    msg bye_b = take(k_callee);
+    EXPECT_EQ(bye_b->method(), method::bye);
+    deliver(response(bye_a, 200, "OK", ""), k_caller);
+    deliver(response(bye_b, 481, "Call/Transaction Does Not Exist", ""), k_callee);
+    EXPECT_EQ(eng->calls_active(), 0u);
+    expect_all_released();
+}
+
 TEST_F(B2bEngine, ForkedEarlyDialogsGetDistinctCallerTags) {
     deliver(invite("call-f@client.example", "z9hG4bK-f1"), k_caller);
     (void)take(k_caller);
