@@ -1,0 +1,1037 @@
+#include "sip/message.h"
+
+#include "sip/scan.h"
+
+#include <array>
+#include <cstdio>
+#include <cstring>
+
+namespace tandem::sip {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Character classes (RFC 3261 s25.1)
+
+enum : uint8_t {
+    c_token = 1,   // token
+    c_word = 2,    // word (Call-ID)
+    c_lws = 4,     // SP HT CR LF (CR/LF only appear inside a folded value)
+    c_digit = 8,   //
+    c_host = 16,   // hostname / IPv4 characters
+    c_uri = 32,    // bytes allowed in a URI inside < > or a Request-URI (no LWS, no < > ")
+    c_hexdig = 64, //
+    c_list = 128,  // list-splitting delimiters , " < > backslash
+};
+// Second table: classes that need a bit of their own.
+enum : uint8_t {
+    c2_genval = 1, // token or ':' (gen-value, incl. an unbracketed IPv6 received=)
+};
+
+constexpr std::array<uint8_t, 256> build_classes() {
+    std::array<uint8_t, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+        uint8_t f = 0;
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (alnum || c == '-' || c == '.' || c == '!' || c == '%' || c == '*' || c == '_' ||
+            c == '+' || c == '`' || c == '\'' || c == '~')
+            f |= c_token;
+        if ((f & c_token) || c == '(' || c == ')' || c == '<' || c == '>' || c == ':' ||
+            c == '\\' || c == '"' || c == '/' || c == '[' || c == ']' || c == '?' || c == '{' ||
+            c == '}')
+            f |= c_word;
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') f |= c_lws;
+        if (c >= '0' && c <= '9') f |= c_digit;
+        if (alnum || c == '-' || c == '.') f |= c_host;
+        if (c > 0x20 && c < 0x7f && c != '<' && c != '>' && c != '"') f |= c_uri;
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
+            f |= c_hexdig;
+        if (c == ',' || c == '"' || c == '<' || c == '>' || c == '\\') f |= c_list;
+        t[static_cast<size_t>(c)] = f;
+    }
+    return t;
+}
+constexpr std::array<uint8_t, 256> k_class = build_classes();
+
+constexpr std::array<uint8_t, 256> build_classes2() {
+    std::array<uint8_t, 256> t{};
+    for (size_t c = 0; c < 256; ++c) {
+        if ((k_class[c] & c_token) || c == ':') t[c] |= c2_genval;
+    }
+    return t;
+}
+constexpr std::array<uint8_t, 256> k_class2 = build_classes2();
+
+inline bool is(char c, uint8_t cls) noexcept {
+    return (k_class[static_cast<unsigned char>(c)] & cls) != 0;
+}
+inline bool is_sp(char c) noexcept {
+    return c == ' ' || c == '\t';
+}
+inline unsigned char lower(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return (u >= 'A' && u <= 'Z') ? static_cast<unsigned char>(u | 0x20) : u;
+}
+bool iequal(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (lower(a[i]) != lower(b[i])) return false;
+    return true;
+}
+
+inline std::string_view trim(std::string_view v) noexcept {
+    size_t b = 0, e = v.size();
+    while (b < e && is(v[b], c_lws))
+        ++b;
+    while (e > b && is(v[e - 1], c_lws))
+        --e;
+    return v.substr(b, e - b);
+}
+
+// A cursor over one header value for the typed grammars.
+struct cursor {
+    const char* p;
+    const char* end;
+
+    explicit cursor(std::string_view v) noexcept : p(v.data()), end(v.data() + v.size()) {}
+    bool done() const noexcept { return p >= end; }
+    char peek() const noexcept { return p < end ? *p : '\0'; }
+    void lws() noexcept {
+        while (p < end && is(*p, c_lws))
+            ++p;
+    }
+    bool eat(char c) noexcept {
+        if (p < end && *p == c) {
+            ++p;
+            return true;
+        }
+        return false;
+    }
+    // SWS c SWS
+    bool sep(char c) noexcept {
+        const char* save = p;
+        lws();
+        if (eat(c)) {
+            lws();
+            return true;
+        }
+        p = save;
+        return false;
+    }
+    std::string_view run(uint8_t cls) noexcept {
+        const char* b = p;
+        while (p < end && is(*p, cls))
+            ++p;
+        return {b, static_cast<size_t>(p - b)};
+    }
+    // quoted-string including its quotes; empty view when malformed.
+    bool quoted(std::string_view& out) noexcept {
+        const char* b = p;
+        if (!eat('"')) return false;
+        while (p < end) {
+            char c = *p;
+            if (c == '"') {
+                ++p;
+                out = {b, static_cast<size_t>(p - b)};
+                return true;
+            }
+            if (c == '\\') {
+                if (p + 1 >= end || p[1] == '\r' || p[1] == '\n') return false;
+                p += 2;
+                continue;
+            }
+            ++p;
+        }
+        return false;
+    }
+};
+
+bool parse_uint(std::string_view s, uint64_t max, uint64_t& out) noexcept {
+    if (s.empty()) return false;
+    uint64_t v = 0;
+    for (char c : s) {
+        if (!is(c, c_digit)) return false;
+        v = v * 10 + static_cast<uint64_t>(c - '0');
+        if (v > max) return false;
+    }
+    out = v;
+    return true;
+}
+
+// host = hostname / IPv4address / IPv6reference. RFC 5118 s4.10: tolerate the 3261 ABNF bug.
+bool scan_host(cursor& c, std::string_view& host) noexcept {
+    const char* b = c.p;
+    if (c.eat('[')) {
+        while (!c.done() && (is(*c.p, c_hexdig) || *c.p == ':' || *c.p == '.'))
+            ++c.p;
+        if (!c.eat(']') || c.p - b < 4) return false;
+    } else {
+        c.run(c_host);
+        if (c.p == b) return false;
+    }
+    host = {b, static_cast<size_t>(c.p - b)};
+    return true;
+}
+
+// gen-value = token / host / quoted-string
+bool scan_gen_value(cursor& c, std::string_view& v) noexcept {
+    if (c.peek() == '"') return c.quoted(v);
+    const char* b = c.p;
+    if (c.peek() == '[') {
+        std::string_view h;
+        if (!scan_host(c, h)) return false;
+        v = h;
+        return true;
+    }
+    // Token characters plus ':' for an unbracketed IPv6 received= (RFC 5118 s4.5).
+    while (!c.done() && (k_class2[static_cast<unsigned char>(*c.p)] & c2_genval))
+        ++c.p;
+    v = {b, static_cast<size_t>(c.p - b)};
+    return c.p != b;
+}
+
+// *( SEMI generic-param ); calls fn(name, value, has_value) for each; false on bad syntax.
+template <class Fn>
+bool scan_params(cursor& c, Fn&& fn) noexcept {
+    for (;;) {
+        c.lws();
+        if (c.done()) return true;
+        if (!c.eat(';')) return false;
+        c.lws();
+        std::string_view name = c.run(c_token);
+        if (name.empty()) return false;
+        std::string_view value;
+        bool has_value = false;
+        if (c.sep('=')) {
+            if (!scan_gen_value(c, value)) return false;
+            has_value = true;
+        }
+        if (!fn(name, value, has_value)) return false;
+    }
+}
+
+bool is_token(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!is(c, c_token)) return false;
+    return true;
+}
+
+constexpr std::string_view k_method_names[] = {
+    "",       "INVITE", "ACK",     "BYE",    "CANCEL",    "OPTIONS", "REGISTER", "PRACK",
+    "UPDATE", "INFO",   "MESSAGE", "NOTIFY", "SUBSCRIBE", "REFER",   "PUBLISH",
+};
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Methods
+
+method lookup_method(std::string_view token) noexcept {
+    if (token.size() < 3 || token.size() > 9) return method::other;
+    // The first byte and the length separate all fourteen.
+    for (size_t i = 1; i < std::size(k_method_names); ++i) {
+        if (k_method_names[i].size() == token.size() && k_method_names[i][0] == token[0] &&
+            k_method_names[i] == token)
+            return static_cast<method>(i);
+    }
+    return method::other;
+}
+
+std::string_view method_name(method m) noexcept {
+    auto i = static_cast<size_t>(m);
+    return i < std::size(k_method_names) ? k_method_names[i] : std::string_view{};
+}
+
+size_t parse_result::format(char* out, size_t cap) const noexcept {
+    int n;
+    switch (status) {
+    case parse_status::ok:
+        n = std::snprintf(out, cap, "ok");
+        break;
+    case parse_status::incomplete:
+        n = std::snprintf(out, cap, "incomplete");
+        break;
+    default:
+        n = std::snprintf(out, cap, "%s at %u", reason, static_cast<unsigned>(offset));
+        break;
+    }
+    return n < 0 ? 0 : static_cast<size_t>(n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header grammars
+
+bool parse_uint_value(std::string_view value, uint64_t max, uint64_t& out) noexcept {
+    return parse_uint(trim(value), max, out);
+}
+
+bool parse_token_value(std::string_view value, std::string_view& out) noexcept {
+    out = trim(value);
+    return is_token(out);
+}
+
+bool parse_call_id_value(std::string_view value, std::string_view& out) noexcept {
+    std::string_view v = trim(value);
+    if (v.empty()) return false;
+    size_t at = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (v[i] == '@') {
+            if (++at > 1 || i == 0 || i + 1 == v.size()) return false;
+        } else if (!is(v[i], c_word)) {
+            return false;
+        }
+    }
+    out = v;
+    return true;
+}
+
+bool parse_via_value(std::string_view value, via_value& out) noexcept {
+    // Field by field: a whole-struct clear compiles to `rep stos`, slow for ~200 bytes.
+    out.port = 0;
+    out.has_port = out.has_branch = out.has_received = out.has_maddr = false;
+    out.rport = out.has_rport_value = false;
+    out.rport_value = 0;
+    out.ttl = -1;
+    out.branch = out.received = out.maddr = out.params = out.host = {};
+    cursor c(trim(value));
+    out.protocol_name = c.run(c_token);
+    if (out.protocol_name.empty() || !c.sep('/')) return false;
+    out.protocol_version = c.run(c_token);
+    if (out.protocol_version.empty() || !c.sep('/')) return false;
+    out.transport = c.run(c_token);
+    if (out.transport.empty()) return false;
+    const char* before = c.p;
+    c.lws();
+    if (c.p == before) return false; // LWS required before sent-by
+    if (!scan_host(c, out.host)) return false;
+    if (c.sep(':')) {
+        uint64_t port;
+        if (!parse_uint(c.run(c_digit), 65535, port)) return false;
+        out.port = static_cast<uint16_t>(port);
+        out.has_port = true;
+    }
+    const char* params_begin = c.p;
+    bool ok = scan_params(c, [&](std::string_view n, std::string_view v, bool has_v) {
+        if (iequal(n, "branch")) {
+            // gen-value already checked token-or-':' bytes; a branch is a token (no ':').
+            if (!has_v || v.front() == '"' || v.front() == '[' ||
+                std::memchr(v.data(), ':', v.size()) != nullptr)
+                return false;
+            out.branch = v;
+            out.has_branch = true;
+        } else if (iequal(n, "received")) {
+            if (!has_v || v.front() == '"') return false;
+            out.received = v;
+            out.has_received = true;
+        } else if (iequal(n, "maddr")) {
+            if (!has_v || v.front() == '"') return false;
+            out.maddr = v;
+            out.has_maddr = true;
+        } else if (iequal(n, "ttl")) {
+            uint64_t t;
+            if (!has_v || !parse_uint(v, 255, t)) return false;
+            out.ttl = static_cast<int16_t>(t);
+        } else if (iequal(n, "rport")) {
+            out.rport = true;
+            if (has_v) {
+                uint64_t r;
+                if (!parse_uint(v, 65535, r)) return false;
+                out.rport_value = static_cast<uint16_t>(r);
+                out.has_rport_value = true;
+            }
+        }
+        return true;
+    });
+    if (!ok) return false;
+    out.params = trim(std::string_view(params_begin, static_cast<size_t>(c.end - params_begin)));
+    return true;
+}
+
+namespace {
+
+// name-addr / addr-spec followed by header params; `in_list` = addr-spec may not hold ',' etc.
+bool scan_name_addr(cursor& c, name_addr_value& out) noexcept {
+    out = name_addr_value{};
+    c.lws();
+    const char* disp_b = c.p;
+    bool have_display = false;
+    if (c.peek() == '"') {
+        std::string_view q;
+        if (!c.quoted(q)) return false;
+        out.display_name = q;
+        have_display = true;
+        c.lws();
+        if (c.peek() != '<') return false;
+    } else if (c.peek() != '<') {
+        // Either *(token LWS) "<" or an addr-spec: look for '<' after tokens.
+        const char* save = c.p;
+        const char* last = c.p;
+        for (;;) {
+            std::string_view t = c.run(c_token);
+            if (t.empty()) break;
+            last = c.p;
+            c.lws();
+        }
+        if (c.peek() == '<' && last != save) {
+            out.display_name = {disp_b, static_cast<size_t>(last - disp_b)};
+            have_display = true;
+        } else {
+            c.p = save;
+        }
+    }
+    if (c.eat('<')) {
+        const char* b = c.p;
+        while (!c.done() && is(*c.p, c_uri))
+            ++c.p;
+        if (c.p == b || !c.eat('>')) return false;
+        out.uri = {b, static_cast<size_t>(c.p - 1 - b)};
+        out.angle_brackets = true;
+    } else {
+        if (have_display) return false;
+        // addr-spec: the URI cannot carry ';' ',' '?' (RFC 3261 s20.10); they need < >.
+        const char* b = c.p;
+        while (!c.done() && is(*c.p, c_uri) && *c.p != ';' && *c.p != ',' && *c.p != '?')
+            ++c.p;
+        if (c.p == b) return false;
+        out.uri = {b, static_cast<size_t>(c.p - b)};
+        if (!c.done() && !is(*c.p, c_lws) && *c.p != ';') return false;
+    }
+    // scheme ":" required
+    {
+        size_t i = 0;
+        while (i < out.uri.size() && (is(out.uri[i], c_host) || out.uri[i] == '+'))
+            ++i;
+        if (i == 0 || i >= out.uri.size() || out.uri[i] != ':' || i + 1 == out.uri.size() ||
+            is(out.uri[0], c_digit) || out.uri[0] == '-' || out.uri[0] == '.')
+            return false;
+    }
+    const char* pb = c.p;
+    bool ok = scan_params(c, [&](std::string_view n, std::string_view v, bool has_v) {
+        if (iequal(n, "tag")) {
+            if (!has_v || !is_token(v) || out.has_tag) return false;
+            out.tag = v;
+            out.has_tag = true;
+        }
+        return true;
+    });
+    if (!ok) return false;
+    out.params = trim(std::string_view(pb, static_cast<size_t>(c.end - pb)));
+    return true;
+}
+
+bool parse_qvalue(std::string_view v, int& q) noexcept {
+    // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+    if (v.empty() || v.size() > 5 || (v[0] != '0' && v[0] != '1')) return false;
+    int whole = v[0] - '0';
+    int frac = 0;
+    if (v.size() > 1) {
+        if (v[1] != '.') return false;
+        int scale = 100;
+        for (size_t i = 2; i < v.size(); ++i) {
+            if (!is(v[i], c_digit)) return false;
+            frac += (v[i] - '0') * scale;
+            scale /= 10;
+        }
+    }
+    q = whole * 1000 + frac;
+    return q <= 1000;
+}
+
+} // namespace
+
+bool parse_name_addr_value(std::string_view value, name_addr_value& out) noexcept {
+    cursor c(trim(value));
+    return scan_name_addr(c, out);
+}
+
+bool parse_contact_value(std::string_view value, contact_value& out) noexcept {
+    out = contact_value{};
+    std::string_view v = trim(value);
+    if (v == "*") {
+        out.star = true;
+        return true;
+    }
+    cursor c(v);
+    if (!scan_name_addr(c, out.addr)) return false;
+    cursor pc(out.addr.params);
+    return scan_params(pc, [&](std::string_view n, std::string_view pv, bool has_v) {
+        if (iequal(n, "expires")) {
+            uint64_t e;
+            if (!has_v || !parse_uint(pv, 0xffffffffu, e)) return false;
+            out.expires = static_cast<int64_t>(e);
+        } else if (iequal(n, "q")) {
+            if (!has_v || !parse_qvalue(pv, out.q)) return false;
+        }
+        return true;
+    });
+}
+
+bool parse_cseq_value(std::string_view value, cseq_value& out) noexcept {
+    out = cseq_value{};
+    cursor c(trim(value));
+    uint64_t n;
+    if (!parse_uint(c.run(c_digit), 0x7fffffffu, n)) return false;
+    const char* before = c.p;
+    c.lws();
+    if (c.p == before) return false;
+    out.method_name = c.run(c_token);
+    if (out.method_name.empty() || !c.done()) return false;
+    out.number = static_cast<uint32_t>(n);
+    out.method = lookup_method(out.method_name);
+    return true;
+}
+
+bool parse_media_type_value(std::string_view value, media_type_value& out) noexcept {
+    out = media_type_value{};
+    cursor c(trim(value));
+    out.type = c.run(c_token);
+    if (out.type.empty() || !c.sep('/')) return false;
+    out.subtype = c.run(c_token);
+    if (out.subtype.empty()) return false;
+    const char* pb = c.p;
+    if (!scan_params(c, [](std::string_view, std::string_view, bool) { return true; }))
+        return false;
+    out.params = trim(std::string_view(pb, static_cast<size_t>(c.end - pb)));
+    return true;
+}
+
+bool parse_rack_value(std::string_view value, rack_value& out) noexcept {
+    out = rack_value{};
+    cursor c(trim(value));
+    uint64_t a, b;
+    if (!parse_uint(c.run(c_digit), 0xffffffffu, a)) return false;
+    c.lws();
+    if (!parse_uint(c.run(c_digit), 0xffffffffu, b)) return false;
+    c.lws();
+    out.method_name = c.run(c_token);
+    if (out.method_name.empty() || !c.done()) return false;
+    out.rseq = static_cast<uint32_t>(a);
+    out.cseq = static_cast<uint32_t>(b);
+    out.method = lookup_method(out.method_name);
+    return true;
+}
+
+bool parse_reason_value(std::string_view value, reason_value& out) noexcept {
+    out = reason_value{};
+    cursor c(trim(value));
+    out.protocol = c.run(c_token);
+    if (out.protocol.empty()) return false;
+    const char* pb = c.p;
+    bool ok = scan_params(c, [&](std::string_view n, std::string_view v, bool has_v) {
+        if (iequal(n, "cause")) {
+            uint64_t cause;
+            if (!has_v || !parse_uint(v, 65535, cause)) return false;
+            out.cause = static_cast<int>(cause);
+        } else if (iequal(n, "text")) {
+            if (!has_v || v.size() < 2 || v.front() != '"') return false;
+            out.text = v.substr(1, v.size() - 2);
+        }
+        return true;
+    });
+    if (!ok) return false;
+    out.params = trim(std::string_view(pb, static_cast<size_t>(c.end - pb)));
+    return true;
+}
+
+bool parse_session_expires_value(std::string_view value, session_expires_value& out) noexcept {
+    out = session_expires_value{};
+    cursor c(trim(value));
+    uint64_t s;
+    if (!parse_uint(c.run(c_digit), 0xffffffffu, s)) return false;
+    out.seconds = static_cast<uint32_t>(s);
+    const char* pb = c.p;
+    bool ok = scan_params(c, [&](std::string_view n, std::string_view v, bool has_v) {
+        if (iequal(n, "refresher")) {
+            if (!has_v || (!iequal(v, "uac") && !iequal(v, "uas"))) return false;
+            out.refresher = v;
+        }
+        return true;
+    });
+    if (!ok) return false;
+    out.params = trim(std::string_view(pb, static_cast<size_t>(c.end - pb)));
+    return true;
+}
+
+bool parse_replaces_value(std::string_view value, replaces_value& out) noexcept {
+    out = replaces_value{};
+    std::string_view v = trim(value);
+    size_t semi = v.find(';');
+    if (!parse_call_id_value(v.substr(0, semi), out.call_id)) return false;
+    if (semi == std::string_view::npos) return false;
+    cursor c(v.substr(semi));
+    bool have_to = false, have_from = false;
+    bool ok = scan_params(c, [&](std::string_view n, std::string_view pv, bool has_v) {
+        if (iequal(n, "to-tag")) {
+            if (!has_v || !is_token(pv)) return false;
+            out.to_tag = pv;
+            have_to = true;
+        } else if (iequal(n, "from-tag")) {
+            if (!has_v || !is_token(pv)) return false;
+            out.from_tag = pv;
+            have_from = true;
+        } else if (iequal(n, "early-only")) {
+            out.early_only = true;
+        }
+        return true;
+    });
+    return ok && have_to && have_from;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parser
+
+void message::reset(const char* base) noexcept {
+    _base = base;
+    _size = _body_off = _body_len = 0;
+    _content_length = -1;
+    _start_len = _method_off = _method_len = _ruri_off = _ruri_len = 0;
+    _version_off = _version_len = _reason_off = _reason_len = 0;
+    _status = 0;
+    _method = method::other;
+    _is_request = false;
+    _header_count = 0;
+    std::memset(_first, 0xff, sizeof(_first));
+    _cached = 0;
+}
+
+namespace {
+
+parse_result fail(const char* reason, size_t at) noexcept {
+    return {parse_status::invalid, static_cast<uint32_t>(at), reason};
+}
+parse_result need_more() noexcept {
+    return {parse_status::incomplete, 0, "incomplete"};
+}
+
+bool valid_version(std::string_view v) noexcept {
+    // "SIP" "/" 1*DIGIT "." 1*DIGIT, case-insensitive name
+    if (v.size() < 7 || !iequal(v.substr(0, 4), "SIP/")) return false;
+    size_t i = 4, d1 = 0, d2 = 0;
+    while (i < v.size() && is(v[i], c_digit))
+        ++i, ++d1;
+    if (d1 == 0 || i >= v.size() || v[i] != '.') return false;
+    ++i;
+    while (i < v.size() && is(v[i], c_digit))
+        ++i, ++d2;
+    return d2 > 0 && i == v.size();
+}
+
+} // namespace
+
+parse_result parse(const char* data, size_t len, message& m, parse_mode mode) noexcept {
+    m.reset(data);
+    const bool stream = mode == parse_mode::stream;
+    if (len > 0xffffffffu) return fail("message too large", 0);
+
+    // Start line (RFC 3261 s7.1, s7.2): single SP separators, CRLF terminated.
+    scan::eol_index eols(data, len);
+    size_t eol = eols.next(0);
+    if (eol == len || (data[eol] == '\r' && eol + 1 == len)) {
+        return stream ? need_more() : fail("start line not terminated", len);
+    }
+    if (data[eol] != '\r' || data[eol + 1] != '\n') return fail("bad line ending", eol);
+    std::string_view line(data, eol);
+    m._start_len = static_cast<uint32_t>(eol);
+    if (line.size() >= 4 && iequal(line.substr(0, 4), "SIP/")) {
+        size_t sp1 = line.find(' ');
+        if (sp1 == std::string_view::npos || !valid_version(line.substr(0, sp1)))
+            return fail("bad status line", 0);
+        if (sp1 + 4 > line.size()) return fail("bad status code", sp1 + 1);
+        int code = 0;
+        for (size_t i = sp1 + 1; i < sp1 + 4; ++i) {
+            if (!is(line[i], c_digit)) return fail("bad status code", sp1 + 1);
+            code = code * 10 + (line[i] - '0');
+        }
+        if (code < 100 || code > 699) return fail("bad status code", sp1 + 1);
+        size_t rb = sp1 + 4;
+        if (rb < line.size()) {
+            if (line[rb] != ' ') return fail("bad status code", sp1 + 1);
+            ++rb;
+        }
+        for (size_t i = rb; i < line.size(); ++i) {
+            auto u = static_cast<unsigned char>(line[i]);
+            if (u < 0x20 && u != '\t') return fail("bad reason phrase", i);
+        }
+        m._version_len = static_cast<uint32_t>(sp1);
+        m._status = code;
+        m._reason_off = static_cast<uint32_t>(rb);
+        m._reason_len = static_cast<uint32_t>(line.size() - rb);
+        m._is_request = false;
+    } else {
+        size_t i = 0;
+        while (i < line.size() && is(line[i], c_token))
+            ++i;
+        if (i == 0 || i >= line.size() || line[i] != ' ') return fail("bad method", 0);
+        m._method_len = static_cast<uint32_t>(i);
+        size_t ub = ++i;
+        // Request-URI: scheme ":" then URI bytes up to the next SP.
+        // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+        while (i < line.size() && (is(line[i], c_host) || line[i] == '+'))
+            ++i;
+        if (i == ub || i >= line.size() || line[i] != ':' || is(line[ub], c_digit) ||
+            line[ub] == '-' || line[ub] == '.' || line[ub] == '+')
+            return fail("bad Request-URI", ub);
+        while (i < line.size() && is(line[i], c_uri))
+            ++i;
+        if (i >= line.size() || line[i] != ' ' || i == ub) return fail("bad Request-URI", ub);
+        m._ruri_off = static_cast<uint32_t>(ub);
+        m._ruri_len = static_cast<uint32_t>(i - ub);
+        size_t vb = i + 1;
+        if (!valid_version(line.substr(vb))) return fail("bad SIP version", vb);
+        m._version_off = static_cast<uint32_t>(vb);
+        m._version_len = static_cast<uint32_t>(line.size() - vb);
+        m._is_request = true;
+        m._method = lookup_method(line.substr(0, m._method_len));
+    }
+
+    // Headers (RFC 3261 s7.3): one pass; fold continuation lines into the value.
+    size_t pos = eol + 2;
+    size_t count = 0;
+    int64_t content_length = -1;
+    uint32_t content_length_at = 0;
+    for (;;) {
+        if (pos >= len) return stream ? need_more() : fail("headers not terminated", pos);
+        char c0 = data[pos];
+        if (c0 == '\r') {
+            if (pos + 1 >= len) return stream ? need_more() : fail("headers not terminated", pos);
+            if (data[pos + 1] != '\n') return fail("bad line ending", pos);
+            pos += 2;
+            break;
+        }
+        size_t nb = pos;
+        while (pos < len && is(data[pos], c_token))
+            ++pos;
+        size_t ne = pos;
+        if (ne == nb) return fail("bad header name", nb);
+        if (ne - nb > 0xffff) return fail("header name too long", nb);
+        while (pos < len && is_sp(data[pos]))
+            ++pos;
+        if (pos >= len) return stream ? need_more() : fail("headers not terminated", pos);
+        if (data[pos] != ':') return fail("bad header name", nb);
+        ++pos;
+        size_t vb = pos;
+        size_t ve;
+        for (;;) {
+            size_t e = eols.next(pos);
+            if (e + 2 > len) return stream ? need_more() : fail("headers not terminated", len);
+            if (data[e] != '\r' || data[e + 1] != '\n') return fail("bad line ending", e);
+            if (e + 2 == len) return stream ? need_more() : fail("headers not terminated", len);
+            pos = e + 2;
+            if (is_sp(data[pos])) continue; // folded line (LWS = [*WSP CRLF] 1*WSP)
+            ve = e;
+            break;
+        }
+        while (vb < ve && is(data[vb], c_lws))
+            ++vb;
+        while (ve > vb && is(data[ve - 1], c_lws))
+            --ve;
+
+        header_id id = lookup_header(data + nb, ne - nb);
+        auto add = [&](size_t b, size_t e, bool first) __attribute__((always_inline))->bool {
+            if (count >= message::max_headers) return false;
+            header_field& h = m._headers[count];
+            h.name_off = static_cast<uint32_t>(nb);
+            h.name_len = static_cast<uint16_t>(ne - nb);
+            h.value_off = static_cast<uint32_t>(b);
+            h.value_len = static_cast<uint32_t>(e - b);
+            h.id = id;
+            h.flags = first ? header_field::first_in_line : 0;
+            auto idx = static_cast<size_t>(id);
+            if (m._first[idx] == 0xffff) m._first[idx] = static_cast<uint16_t>(count);
+            ++count;
+            return true;
+        };
+        if (header_is_list(id) && vb < ve) {
+            // Split at top-level commas: not inside quoted strings or < >.
+            size_t eb = vb;
+            size_t i = vb;
+            bool first = true;
+            int angle = 0;
+            for (;;) {
+                // Elements are short: a table loop beats a vector call until 32 bytes remain.
+                if (ve - i >= 32) {
+                    i += scan::find_list_delim(data + i, ve - i);
+                } else {
+                    while (i < ve && !is(data[i], c_list))
+                        ++i;
+                }
+                if (i >= ve || (data[i] == ',' && angle == 0)) {
+                    size_t ee = i;
+                    size_t b = eb;
+                    while (b < ee && is(data[b], c_lws))
+                        ++b;
+                    while (ee > b && is(data[ee - 1], c_lws))
+                        --ee;
+                    if (b == ee) return fail("empty list element", b);
+                    if (!add(b, ee, first)) return fail("too many headers", nb);
+                    first = false;
+                    if (i >= ve) break;
+                    eb = ++i;
+                    continue;
+                }
+                char d = data[i];
+                if (d == '"') {
+                    ++i;
+                    while (i < ve && data[i] != '"')
+                        i += (data[i] == '\\') ? 2 : 1;
+                    if (i >= ve) return fail("unterminated quoted string", eb);
+                    ++i;
+                } else if (d == '<') {
+                    ++angle;
+                    ++i;
+                } else if (d == '>') {
+                    if (angle > 0) --angle;
+                    ++i;
+                } else {
+                    ++i; // ',' inside < >, or a stray backslash
+                }
+            }
+        } else {
+            if (!add(vb, ve, true)) return fail("too many headers", nb);
+        }
+        if (id == header_id::content_length) {
+            uint64_t v;
+            if (!parse_uint(std::string_view(data + vb, ve - vb), 0xffffffffu, v))
+                return fail("bad Content-Length", vb);
+            if (content_length >= 0 && static_cast<uint64_t>(content_length) != v)
+                return fail("conflicting Content-Length", vb);
+            content_length = static_cast<int64_t>(v);
+            content_length_at = static_cast<uint32_t>(vb);
+        }
+    }
+    m._header_count = static_cast<uint16_t>(count);
+    m._body_off = static_cast<uint32_t>(pos);
+    m._content_length = content_length;
+    size_t avail = len - pos;
+    size_t body;
+    if (content_length >= 0) {
+        body = static_cast<size_t>(content_length);
+        if (body > avail) {
+            // RFC 3261 s18.3: larger than the datagram is an error; a stream waits.
+            return stream ? need_more()
+                          : fail("Content-Length larger than message", content_length_at);
+        }
+    } else {
+        body = stream ? 0 : avail;
+    }
+    m._body_len = static_cast<uint32_t>(body);
+    m._size = static_cast<uint32_t>(pos + body);
+    return {parse_status::ok, m._size, ""};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Index lookups
+
+size_t message::find(header_id id, size_t from) const noexcept {
+    size_t f = _first[static_cast<size_t>(id)];
+    if (f == 0xffff) return npos;
+    if (from <= f) return f;
+    for (size_t i = from; i < _header_count; ++i)
+        if (_headers[i].id == id) return i;
+    return npos;
+}
+
+size_t message::find(std::string_view hname) const noexcept {
+    header_id id = lookup_header(hname);
+    if (id != header_id::unknown) return find(id);
+    for (size_t i = 0; i < _header_count; ++i) {
+        if (_headers[i].id == header_id::unknown && iequal(name(_headers[i]), hname)) return i;
+    }
+    return npos;
+}
+
+size_t message::count(header_id id) const noexcept {
+    size_t n = 0;
+    for (size_t i = find(id); i < _header_count; ++i)
+        n += _headers[i].id == id;
+    return n;
+}
+
+size_t message::line_count(header_id id) const noexcept {
+    size_t n = 0;
+    for (size_t i = find(id); i < _header_count; ++i)
+        n += _headers[i].id == id && (_headers[i].flags & header_field::first_in_line);
+    return n;
+}
+
+size_t message::nth(header_id id, size_t n) const noexcept {
+    for (size_t i = find(id); i < _header_count; ++i) {
+        if (_headers[i].id == id && n-- == 0) return i;
+    }
+    return npos;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed accessors
+
+namespace {
+
+template <class T, class Parse>
+field<T> parse_slot(const message& m, size_t slot, Parse&& fn) noexcept {
+    field<T> f;
+    if (slot == message::npos) return f;
+    f.status = fn(m.value(slot), f.value) ? field_status::ok : field_status::bad;
+    return f;
+}
+
+field<uint32_t> uint_slot(const message& m, size_t slot, uint64_t max) noexcept {
+    field<uint32_t> f;
+    if (slot == message::npos) return f;
+    uint64_t v;
+    if (parse_uint_value(m.value(slot), max, v)) {
+        f.status = field_status::ok;
+        f.value = static_cast<uint32_t>(v);
+    } else {
+        f.status = field_status::bad;
+    }
+    return f;
+}
+
+} // namespace
+
+namespace {
+
+// Parses slot `slot` straight into the cache (no copy of the parsed struct).
+template <class T, class Parse>
+void fill(field<T>& f, const message& m, size_t slot, Parse&& fn) noexcept {
+    if (slot == message::npos) {
+        f.status = field_status::absent;
+        return;
+    }
+    f.status = fn(m.value(slot), f.value) ? field_status::ok : field_status::bad;
+}
+
+} // namespace
+
+const field<via_value>& message::top_via() const noexcept {
+    if (!(_cached & 1)) {
+        fill(_top_via, *this, find(header_id::via), parse_via_value);
+        _cached |= 1;
+    }
+    return _top_via;
+}
+
+const field<name_addr_value>& message::from() const noexcept {
+    if (!(_cached & 2)) {
+        fill(_from, *this, find(header_id::from), parse_name_addr_value);
+        _cached |= 2;
+    }
+    return _from;
+}
+
+const field<name_addr_value>& message::to() const noexcept {
+    if (!(_cached & 4)) {
+        fill(_to, *this, find(header_id::to), parse_name_addr_value);
+        _cached |= 4;
+    }
+    return _to;
+}
+
+const field<std::string_view>& message::call_id() const noexcept {
+    if (!(_cached & 8)) {
+        fill(_call_id, *this, find(header_id::call_id), parse_call_id_value);
+        _cached |= 8;
+    }
+    return _call_id;
+}
+
+const field<cseq_value>& message::cseq() const noexcept {
+    if (!(_cached & 16)) {
+        fill(_cseq, *this, find(header_id::cseq), parse_cseq_value);
+        _cached |= 16;
+    }
+    return _cseq;
+}
+
+field<via_value> message::via(size_t n) const noexcept {
+    if (n == 0) return top_via();
+    return parse_slot<via_value>(*this, nth(header_id::via, n), parse_via_value);
+}
+
+field<uint32_t> message::max_forwards() const noexcept {
+    return uint_slot(*this, find(header_id::max_forwards), 255);
+}
+
+field<contact_value> message::contact(size_t n) const noexcept {
+    return parse_slot<contact_value>(*this, nth(header_id::contact, n), parse_contact_value);
+}
+
+field<name_addr_value> message::route(size_t n) const noexcept {
+    return parse_slot<name_addr_value>(*this, nth(header_id::route, n), parse_name_addr_value);
+}
+
+field<name_addr_value> message::record_route(size_t n) const noexcept {
+    return parse_slot<name_addr_value>(*this, nth(header_id::record_route, n),
+                                       parse_name_addr_value);
+}
+
+field<media_type_value> message::content_type() const noexcept {
+    return parse_slot<media_type_value>(*this, find(header_id::content_type),
+                                        parse_media_type_value);
+}
+
+field<uint32_t> message::expires() const noexcept {
+    return uint_slot(*this, find(header_id::expires), 0xffffffffu);
+}
+
+field<uint32_t> message::rseq() const noexcept {
+    return uint_slot(*this, find(header_id::rseq), 0xffffffffu);
+}
+
+field<rack_value> message::rack() const noexcept {
+    return parse_slot<rack_value>(*this, find(header_id::rack), parse_rack_value);
+}
+
+field<reason_value> message::reason(size_t n) const noexcept {
+    return parse_slot<reason_value>(*this, nth(header_id::reason, n), parse_reason_value);
+}
+
+field<name_addr_value> message::refer_to() const noexcept {
+    return parse_slot<name_addr_value>(*this, find(header_id::refer_to), parse_name_addr_value);
+}
+
+field<name_addr_value> message::referred_by() const noexcept {
+    return parse_slot<name_addr_value>(*this, find(header_id::referred_by), parse_name_addr_value);
+}
+
+field<replaces_value> message::replaces() const noexcept {
+    return parse_slot<replaces_value>(*this, find(header_id::replaces), parse_replaces_value);
+}
+
+field<session_expires_value> message::session_expires() const noexcept {
+    return parse_slot<session_expires_value>(*this, find(header_id::session_expires),
+                                             parse_session_expires_value);
+}
+
+field<uint32_t> message::min_se() const noexcept {
+    field<uint32_t> f;
+    size_t slot = find(header_id::min_se);
+    if (slot == npos) return f;
+    session_expires_value v;
+    if (parse_session_expires_value(value(slot), v) && v.refresher.empty()) {
+        f.status = field_status::ok;
+        f.value = v.seconds;
+    } else {
+        f.status = field_status::bad;
+    }
+    return f;
+}
+
+field<name_addr_value> message::p_asserted_identity(size_t n) const noexcept {
+    return parse_slot<name_addr_value>(*this, nth(header_id::p_asserted_identity, n),
+                                       parse_name_addr_value);
+}
+
+field<std::string_view> message::option_tag(header_id id, size_t n) const noexcept {
+    return parse_slot<std::string_view>(*this, nth(id, n), parse_token_value);
+}
+
+bool message::has_option_tag(header_id id, std::string_view tag) const noexcept {
+    for (size_t i = find(id); i < _header_count; ++i) {
+        if (_headers[i].id == id && iequal(trim(value(i)), tag)) return true;
+    }
+    return false;
+}
+
+} // namespace tandem::sip

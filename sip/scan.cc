@@ -1,0 +1,208 @@
+#include "sip/scan.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TANDEM_SCAN_X86 1
+#else
+#define TANDEM_SCAN_X86 0
+#endif
+
+namespace tandem::sip::scan {
+
+size_t find_eol_scalar(const char* p, size_t len) noexcept {
+    for (size_t i = 0; i < len; ++i) {
+        if (p[i] == '\r' || p[i] == '\n') return i;
+    }
+    return len;
+}
+
+uint64_t eol_mask_scalar(const char* p, size_t n) noexcept {
+    uint64_t m = 0;
+    for (size_t i = 0; i < n && i < 64; ++i) {
+        if (p[i] == '\r' || p[i] == '\n') m |= uint64_t{1} << i;
+    }
+    return m;
+}
+
+namespace {
+inline bool is_list_delim(char c) noexcept {
+    return c == ',' || c == '"' || c == '<' || c == '>' || c == '\\';
+}
+} // namespace
+
+size_t find_list_delim_scalar(const char* p, size_t len) noexcept {
+    for (size_t i = 0; i < len; ++i) {
+        if (is_list_delim(p[i])) return i;
+    }
+    return len;
+}
+
+#if TANDEM_SCAN_X86
+
+size_t find_eol_sse2(const char* p, size_t len) noexcept {
+    const __m128i cr = _mm_set1_epi8('\r');
+    const __m128i lf = _mm_set1_epi8('\n');
+    size_t i = 0;
+    // Whole 16-byte blocks inside [p, p+len) only: no over-read.
+    for (; i + 16 <= len; i += 16) {
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+        int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+        if (mask != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    }
+    return i + find_eol_scalar(p + i, len - i);
+}
+
+__attribute__((target("avx2"))) size_t find_eol_avx2(const char* p, size_t len) noexcept {
+    const __m256i cr = _mm256_set1_epi8('\r');
+    const __m256i lf = _mm256_set1_epi8('\n');
+    size_t i = 0;
+    for (; i + 32 <= len; i += 32) {
+        __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+        unsigned mask = static_cast<unsigned>(_mm256_movemask_epi8(
+            _mm256_or_si256(_mm256_cmpeq_epi8(v, cr), _mm256_cmpeq_epi8(v, lf))));
+        if (mask != 0) return i + static_cast<size_t>(__builtin_ctz(mask));
+    }
+    return i + find_eol_sse2(p + i, len - i);
+}
+
+uint64_t eol_mask64_sse2(const char* p) noexcept {
+    const __m128i cr = _mm_set1_epi8('\r');
+    const __m128i lf = _mm_set1_epi8('\n');
+    uint64_t m = 0;
+    for (int k = 0; k < 4; ++k) {
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+        auto bits = static_cast<uint32_t>(
+            _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))));
+        m |= static_cast<uint64_t>(bits) << (16 * k);
+    }
+    return m;
+}
+
+uint64_t eol_mask_partial(const char* p, size_t n) noexcept {
+    const __m128i cr = _mm_set1_epi8('\r');
+    const __m128i lf = _mm_set1_epi8('\n');
+    uint64_t m = 0;
+    size_t i = 0;
+    for (; i + 16 <= n && i < 64; i += 16) {
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+        auto bits = static_cast<uint32_t>(
+            _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))));
+        m |= static_cast<uint64_t>(bits) << i;
+    }
+    return m | (i < 64 ? eol_mask_scalar(p + i, n - i) << i : 0);
+}
+
+__attribute__((target("avx2"))) uint64_t eol_mask64_avx2(const char* p) noexcept {
+    const __m256i cr = _mm256_set1_epi8('\r');
+    const __m256i lf = _mm256_set1_epi8('\n');
+    __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+    auto lo = static_cast<uint32_t>(
+        _mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(a, cr), _mm256_cmpeq_epi8(a, lf))));
+    auto hi = static_cast<uint32_t>(
+        _mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(b, cr), _mm256_cmpeq_epi8(b, lf))));
+    return static_cast<uint64_t>(lo) | (static_cast<uint64_t>(hi) << 32);
+}
+
+size_t find_list_delim_sse2(const char* p, size_t len) noexcept {
+    const __m128i c1 = _mm_set1_epi8(',');
+    const __m128i c2 = _mm_set1_epi8('"');
+    const __m128i c3 = _mm_set1_epi8('<');
+    const __m128i c4 = _mm_set1_epi8('>');
+    const __m128i c5 = _mm_set1_epi8('\\');
+    size_t i = 0;
+    for (; i + 16 <= len; i += 16) {
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+        __m128i m =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, c1), _mm_cmpeq_epi8(v, c2)),
+                         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, c3), _mm_cmpeq_epi8(v, c4)),
+                                      _mm_cmpeq_epi8(v, c5)));
+        int mask = _mm_movemask_epi8(m);
+        if (mask != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    }
+    return i + find_list_delim_scalar(p + i, len - i);
+}
+
+__attribute__((target("avx2"))) size_t find_list_delim_avx2(const char* p, size_t len) noexcept {
+    const __m256i c1 = _mm256_set1_epi8(',');
+    const __m256i c2 = _mm256_set1_epi8('"');
+    const __m256i c3 = _mm256_set1_epi8('<');
+    const __m256i c4 = _mm256_set1_epi8('>');
+    const __m256i c5 = _mm256_set1_epi8('\\');
+    size_t i = 0;
+    for (; i + 32 <= len; i += 32) {
+        __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+        __m256i m = _mm256_or_si256(
+            _mm256_or_si256(_mm256_cmpeq_epi8(v, c1), _mm256_cmpeq_epi8(v, c2)),
+            _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, c3), _mm256_cmpeq_epi8(v, c4)),
+                            _mm256_cmpeq_epi8(v, c5)));
+        unsigned mask = static_cast<unsigned>(_mm256_movemask_epi8(m));
+        if (mask != 0) return i + static_cast<size_t>(__builtin_ctz(mask));
+    }
+    return i + find_list_delim_sse2(p + i, len - i);
+}
+
+namespace {
+bool detect_avx2() noexcept {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+}
+// Decided once at static initialisation; read-only afterwards, so any thread may scan.
+const bool g_avx2 = detect_avx2();
+} // namespace
+
+bool have_avx2() noexcept {
+    return g_avx2;
+}
+
+size_t find_eol(const char* p, size_t len) noexcept {
+    return g_avx2 ? find_eol_avx2(p, len) : find_eol_sse2(p, len);
+}
+
+uint64_t eol_mask64(const char* p) noexcept {
+    return g_avx2 ? eol_mask64_avx2(p) : eol_mask64_sse2(p);
+}
+
+size_t find_list_delim(const char* p, size_t len) noexcept {
+    return g_avx2 ? find_list_delim_avx2(p, len) : find_list_delim_sse2(p, len);
+}
+
+#else // portable build: the scalar twins are the only kernels
+
+size_t find_eol_sse2(const char* p, size_t len) noexcept {
+    return find_eol_scalar(p, len);
+}
+size_t find_eol_avx2(const char* p, size_t len) noexcept {
+    return find_eol_scalar(p, len);
+}
+size_t find_list_delim_sse2(const char* p, size_t len) noexcept {
+    return find_list_delim_scalar(p, len);
+}
+size_t find_list_delim_avx2(const char* p, size_t len) noexcept {
+    return find_list_delim_scalar(p, len);
+}
+bool have_avx2() noexcept {
+    return false;
+}
+size_t find_eol(const char* p, size_t len) noexcept {
+    return find_eol_scalar(p, len);
+}
+size_t find_list_delim(const char* p, size_t len) noexcept {
+    return find_list_delim_scalar(p, len);
+}
+uint64_t eol_mask64_sse2(const char* p) noexcept {
+    return eol_mask_scalar(p, 64);
+}
+uint64_t eol_mask64_avx2(const char* p) noexcept {
+    return eol_mask_scalar(p, 64);
+}
+uint64_t eol_mask64(const char* p) noexcept {
+    return eol_mask_scalar(p, 64);
+}
+uint64_t eol_mask_partial(const char* p, size_t n) noexcept {
+    return eol_mask_scalar(p, n);
+}
+
+#endif
+
+} // namespace tandem::sip::scan

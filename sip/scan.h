@@ -1,0 +1,77 @@
+#pragma once
+
+// Byte scanning kernels for the parser. Each kernel has a scalar twin that defines its result;
+// the SIMD versions (SSE2, always present on x86-64, and AVX2, chosen at run time with
+// __builtin_cpu_supports, so the build never needs -march=native) must return exactly the same.
+//
+// Over-read bound: NONE. Every kernel reads only [p, p+len): the vector loops stop at the last
+// whole block inside the range and the tail is finished by the scalar loop, so a message may
+// end right before an unmapped page (tests/unit/sip_scan_test.cc checks this with a guard page).
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tandem::sip::scan {
+
+/// Bit i set when p[i] is CR or LF, for exactly 64 bytes at p (dispatches to AVX2 or SSE2).
+[[nodiscard]] uint64_t eol_mask64(const char* p) noexcept;
+/// The same for the first n <= 64 bytes only (bits n..63 clear); the scalar twin.
+[[nodiscard]] uint64_t eol_mask_scalar(const char* p, size_t n) noexcept;
+[[nodiscard]] uint64_t eol_mask64_sse2(const char* p) noexcept;
+/// Only call when `have_avx2()`.
+[[nodiscard]] uint64_t eol_mask64_avx2(const char* p) noexcept;
+/// Like eol_mask_scalar (n <= 64, reads only n bytes) with whole 16-byte pieces in SSE2.
+[[nodiscard]] uint64_t eol_mask_partial(const char* p, size_t n) noexcept;
+
+/// Finds the CR and LF bytes of [p, p+len) in increasing order. It classifies one 64-byte block
+/// at a time into a bit mask (one vector pass per block; the last, partial block in scalar), so
+/// a message's lines cost one pass over its header bytes, not one kernel call per line. Reads
+/// only [p, p+len). One object per parse; not shared between threads.
+class eol_index {
+public:
+    eol_index(const char* p, size_t len) noexcept : _p(p), _len(len) {}
+
+    /// Index of the first CR or LF at or after `from`, or `len` when there is none.
+    [[nodiscard]] size_t next(size_t from) noexcept {
+        while (from < _len) {
+            size_t block = from >> 6;
+            if (block != _block) {
+                _block = block;
+                size_t base = block << 6;
+                _mask = base + 64 <= _len ? eol_mask64(_p + base)
+                                          : eol_mask_partial(_p + base, _len - base);
+            }
+            uint64_t m = _mask & (~uint64_t{0} << (from & 63));
+            if (m != 0) return (block << 6) + static_cast<size_t>(__builtin_ctzll(m));
+            from = (block + 1) << 6;
+        }
+        return _len;
+    }
+
+private:
+    const char* _p;
+    size_t _len;
+    size_t _block = ~size_t{0};
+    uint64_t _mask = 0;
+};
+
+/// Index of the first CR or LF in [p, p+len), or `len` when there is none. Any thread.
+[[nodiscard]] size_t find_eol(const char* p, size_t len) noexcept;
+
+/// Index of the first byte of [p, p+len) that ends or structures a list element: ',' '"' '<'
+/// '>' '\\', or `len` when there is none. Any thread.
+[[nodiscard]] size_t find_list_delim(const char* p, size_t len) noexcept;
+
+/// The implementations, exposed for the differential test and the benchmark.
+[[nodiscard]] size_t find_eol_scalar(const char* p, size_t len) noexcept;
+[[nodiscard]] size_t find_eol_sse2(const char* p, size_t len) noexcept;
+/// Only call when `have_avx2()`.
+[[nodiscard]] size_t find_eol_avx2(const char* p, size_t len) noexcept;
+[[nodiscard]] size_t find_list_delim_scalar(const char* p, size_t len) noexcept;
+[[nodiscard]] size_t find_list_delim_sse2(const char* p, size_t len) noexcept;
+[[nodiscard]] size_t find_list_delim_avx2(const char* p, size_t len) noexcept;
+
+/// True when this CPU runs the AVX2 kernels (and `find_eol` uses them).
+[[nodiscard]] bool have_avx2() noexcept;
+
+} // namespace tandem::sip::scan

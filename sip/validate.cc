@@ -1,0 +1,317 @@
+#include "sip/validate.h"
+
+#include "sip/uri.h"
+
+namespace tandem::sip {
+
+namespace {
+
+unsigned char lower(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return (u >= 'A' && u <= 'Z') ? static_cast<unsigned char>(u | 0x20) : u;
+}
+bool iequal(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (lower(a[i]) != lower(b[i])) return false;
+    return true;
+}
+
+constexpr semantic_verdict refuse(int code, const char* reason) noexcept {
+    return {code, reason};
+}
+
+// RFC 3261 s25.1 SIP-date = rfc1123-date: wkday "," SP date1 SP time SP "GMT".
+bool valid_date(std::string_view v) noexcept {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+        v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+        v.remove_suffix(1);
+    // "Thu, 21 Feb 2002 13:02:03 GMT" is exactly 29 bytes.
+    if (v.size() != 29) return false;
+    static constexpr std::string_view days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    bool day_ok = false, month_ok = false;
+    for (auto d : days)
+        day_ok |= v.substr(0, 3) == d;
+    for (auto mo : months)
+        month_ok |= v.substr(8, 3) == mo;
+    auto digit = [&](size_t i) { return v[i] >= '0' && v[i] <= '9'; };
+    return day_ok && month_ok && v.substr(3, 2) == ", " && digit(5) && digit(6) && v[7] == ' ' &&
+           v[11] == ' ' && digit(12) && digit(13) && digit(14) && digit(15) && v[16] == ' ' &&
+           digit(17) && digit(18) && v[19] == ':' && digit(20) && digit(21) && v[22] == ':' &&
+           digit(23) && digit(24) && v.substr(25) == " GMT";
+}
+
+bool body_type_supported(const media_type_value& t) noexcept {
+    struct mt {
+        std::string_view type, subtype;
+    };
+    static constexpr mt known[] = {
+        {"application", "sdp"},       {"multipart", "mixed"},
+        {"multipart", "alternative"}, {"multipart", "related"},
+        {"message", "sipfrag"},       {"application", "dtmf-relay"},
+        {"application", "dtmf"},      {"text", "plain"},
+        {"application", "pidf+xml"},  {"application", "simple-message-summary"},
+        {"application", "isup"},      {"application", "vnd.etsi.aoc+xml"},
+    };
+    for (const auto& k : known)
+        if (iequal(t.type, k.type) && iequal(t.subtype, k.subtype)) return true;
+    return false;
+}
+
+// Accept: does any listed media range cover application/sdp?
+bool accepts_sdp(const message& m) noexcept {
+    bool any = false;
+    for (size_t i = m.find(header_id::accept); i < m.header_count(); ++i) {
+        if (m.header(i).id != header_id::accept) continue;
+        std::string_view v = m.value(i);
+        if (v.empty()) continue; // an empty Accept is a list of nothing
+        any = true;
+        media_type_value t;
+        if (!parse_media_type_value(v, t)) continue;
+        if ((t.type == "*" && t.subtype == "*") ||
+            (iequal(t.type, "application") && (t.subtype == "*" || iequal(t.subtype, "sdp"))))
+            return true;
+    }
+    return !any;
+}
+
+bool sip_like(std::string_view text) noexcept {
+    uri u;
+    return parse_uri(text, u) && u.scheme != uri_scheme::other;
+}
+
+// Every typed header must parse. Returns a refusal or ok.
+semantic_verdict check_typed_headers(const message& m) noexcept {
+    for (size_t i = 0; i < m.header_count(); ++i) {
+        const header_field& h = m.header(i);
+        std::string_view v = m.value(h);
+        bool ok = true;
+        const char* why = "";
+        switch (h.id) {
+        case header_id::via: {
+            via_value x;
+            ok = parse_via_value(v, x);
+            why = "bad Via";
+            break;
+        }
+        case header_id::from:
+        case header_id::to:
+        case header_id::route:
+        case header_id::record_route:
+        case header_id::refer_to:
+        case header_id::referred_by:
+        case header_id::p_asserted_identity:
+        case header_id::p_preferred_identity: {
+            name_addr_value x;
+            ok = parse_name_addr_value(v, x);
+            why = h.id == header_id::from           ? "bad From"
+                  : h.id == header_id::to           ? "bad To"
+                  : h.id == header_id::route        ? "bad Route"
+                  : h.id == header_id::record_route ? "bad Record-Route"
+                  : h.id == header_id::refer_to     ? "bad Refer-To"
+                  : h.id == header_id::referred_by  ? "bad Referred-By"
+                                                    : "bad P-Asserted-Identity";
+            break;
+        }
+        case header_id::contact: {
+            contact_value x;
+            ok = parse_contact_value(v, x);
+            why = "bad Contact";
+            break;
+        }
+        case header_id::call_id: {
+            std::string_view x;
+            ok = parse_call_id_value(v, x);
+            why = "bad Call-ID";
+            break;
+        }
+        case header_id::cseq: {
+            cseq_value x;
+            ok = parse_cseq_value(v, x);
+            why = "bad CSeq";
+            break;
+        }
+        case header_id::max_forwards: {
+            uint64_t x;
+            ok = parse_uint_value(v, 255, x);
+            why = "bad Max-Forwards";
+            break;
+        }
+        case header_id::expires:
+        case header_id::rseq:
+        case header_id::min_expires:
+        case header_id::retry_after: {
+            uint64_t x;
+            if (h.id == header_id::retry_after) {
+                // delta-seconds [comment] *(SEMI retry-param): check the number only.
+                size_t e = 0;
+                while (e < v.size() && v[e] >= '0' && v[e] <= '9')
+                    ++e;
+                v = v.substr(0, e);
+            }
+            ok = parse_uint_value(v, 0xffffffffu, x);
+            why = h.id == header_id::expires       ? "bad Expires"
+                  : h.id == header_id::rseq        ? "bad RSeq"
+                  : h.id == header_id::min_expires ? "bad Min-Expires"
+                                                   : "bad Retry-After";
+            break;
+        }
+        case header_id::content_type: {
+            media_type_value x;
+            ok = parse_media_type_value(v, x);
+            why = "bad Content-Type";
+            break;
+        }
+        case header_id::require:
+        case header_id::supported:
+        case header_id::proxy_require:
+        case header_id::unsupported:
+        case header_id::allow: {
+            std::string_view x;
+            // An empty Supported/Allow is legal (no tags).
+            ok = v.empty() ? h.id != header_id::require && h.id != header_id::proxy_require
+                           : parse_token_value(v, x);
+            why = "bad option tag";
+            break;
+        }
+        case header_id::rack: {
+            rack_value x;
+            ok = parse_rack_value(v, x);
+            why = "bad RAck";
+            break;
+        }
+        case header_id::reason: {
+            reason_value x;
+            ok = parse_reason_value(v, x);
+            why = "bad Reason";
+            break;
+        }
+        case header_id::replaces: {
+            replaces_value x;
+            ok = parse_replaces_value(v, x);
+            why = "bad Replaces";
+            break;
+        }
+        case header_id::session_expires: {
+            session_expires_value x;
+            ok = parse_session_expires_value(v, x);
+            why = "bad Session-Expires";
+            break;
+        }
+        case header_id::min_se: {
+            session_expires_value x;
+            ok = parse_session_expires_value(v, x) && x.refresher.empty();
+            why = "bad Min-SE";
+            break;
+        }
+        case header_id::date:
+            ok = valid_date(v);
+            why = "bad Date";
+            break;
+        default:
+            break;
+        }
+        if (!ok) return refuse(400, why);
+    }
+    return {};
+}
+
+} // namespace
+
+bool option_tag_supported(std::string_view tag) noexcept {
+    static constexpr std::string_view tags[] = {"100rel",   "timer",       "replaces", "norefersub",
+                                                "path",     "gruu",        "outbound", "tdialog",
+                                                "histinfo", "precondition"};
+    for (auto t : tags)
+        if (iequal(tag, t)) return true;
+    return false;
+}
+
+semantic_verdict semantic_check(const message& m) noexcept {
+    if (m.version() != "SIP/2.0") return refuse(505, "Version Not Supported");
+
+    uri ruri;
+    if (m.is_request()) {
+        if (!parse_uri(m.request_uri(), ruri)) return refuse(400, "Bad Request-URI");
+        if (ruri.scheme == uri_scheme::other) return refuse(416, "Unsupported URI Scheme");
+        if (ruri.has_headers) return refuse(400, "Request-URI with headers");
+    }
+
+    struct required {
+        header_id id;
+        const char* missing;
+        const char* multiple;
+    };
+    static constexpr required mandatory[] = {
+        {header_id::call_id, "Missing Call-ID", "Multiple Call-ID"},
+        {header_id::from, "Missing From", "Multiple From"},
+        {header_id::to, "Missing To", "Multiple To"},
+        {header_id::cseq, "Missing CSeq", "Multiple CSeq"},
+        {header_id::via, "Missing Via", nullptr},
+    };
+    for (const auto& r : mandatory) {
+        size_t n = m.count(r.id);
+        if (n == 0) return refuse(400, r.missing);
+        if (n > 1 && r.multiple != nullptr) return refuse(400, r.multiple);
+    }
+    if (m.count(header_id::max_forwards) > 1) return refuse(400, "Multiple Max-Forwards");
+    if (m.count(header_id::content_type) > 1) return refuse(400, "Multiple Content-Type");
+    if (m.count(header_id::expires) > 1) return refuse(400, "Multiple Expires");
+
+    if (auto v = check_typed_headers(m); !v.ok()) return v;
+
+    const cseq_value& cs = *m.cseq();
+    const via_value& top = *m.top_via();
+
+    if (m.is_response()) {
+        // RFC 3261 s8.1.3.3: a UAC discards a response with more than one Via.
+        if (m.count(header_id::via) > 1) return refuse(400, "More than one Via in response");
+        return {};
+    }
+
+    if (cs.method_name != m.method_name()) {
+        return m.method() == method::other ? refuse(501, "Not Implemented")
+                                           : refuse(400, "CSeq method mismatch");
+    }
+    if (top.has_branch && top.branch.size() == 7 && top.branch == "z9hG4bK")
+        return refuse(400, "Missing transaction identifier");
+    if (auto mf = m.max_forwards(); mf.ok() && *mf == 0) return refuse(483, "Too Many Hops");
+
+    if (m.method() != method::ack && m.method() != method::cancel) {
+        for (size_t i = m.find(header_id::require); i < m.header_count(); ++i) {
+            if (m.header(i).id != header_id::require) continue;
+            std::string_view tag = m.value(i);
+            if (!option_tag_supported(tag)) return refuse(420, "Bad Extension");
+        }
+    }
+
+    if (!m.body().empty() || m.content_length() > 0) {
+        auto ct = m.content_type();
+        if (ct.absent() && !m.body().empty()) return refuse(400, "Missing Content-Type");
+        if (ct.ok() && !body_type_supported(*ct)) return refuse(415, "Unsupported Media Type");
+    }
+    if (m.method() == method::invite && !accepts_sdp(m)) return refuse(406, "Not Acceptable");
+
+    if (m.method() == method::register_) {
+        if (!sip_like(m.to()->uri)) return refuse(400, "Unsupported To URI");
+        if (!sip_like(m.from()->uri)) return refuse(400, "Unsupported From URI");
+        for (size_t n = 0; n < m.contact_count(); ++n) {
+            auto c = m.contact(n);
+            if (c.ok() && !c->star && !sip_like(c->addr.uri))
+                return refuse(400, "Unsupported Contact URI");
+        }
+        for (size_t i = m.find(header_id::authorization); i < m.header_count(); ++i) {
+            if (m.header(i).id != header_id::authorization) continue;
+            std::string_view v = m.value(i);
+            if (v.size() < 6 || !iequal(v.substr(0, 6), "Digest") ||
+                (v.size() > 6 && v[6] != ' ' && v[6] != '\t' && v[6] != '\r'))
+                return refuse(401, "Unsupported authorization scheme");
+        }
+    }
+    return {};
+}
+
+} // namespace tandem::sip

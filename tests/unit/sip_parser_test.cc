@@ -1,0 +1,468 @@
+// The message parser: start lines, header index, folding, list splitting, Content-Length
+// framing, error reasons and offsets, and each typed header grammar.
+#include "sip/message.h"
+#include "sip/validate.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+using namespace tandem::sip;
+
+namespace {
+
+struct parsed {
+    std::string bytes;
+    std::unique_ptr<message> m = std::make_unique<message>();
+    parse_result r;
+};
+
+parsed parse_text(std::string text, parse_mode mode = parse_mode::datagram) {
+    parsed p;
+    p.bytes = std::move(text);
+    p.r = parse(p.bytes.data(), p.bytes.size(), *p.m, mode);
+    return p;
+}
+
+const std::string k_invite =
+    "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bK776asdhds;rport\r\n"
+    "Max-Forwards: 70\r\n"
+    "To: Bob <sip:bob@biloxi.example.com>\r\n"
+    "From: \"Alice\" <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+    "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+    "CSeq: 314159 INVITE\r\n"
+    "Contact: <sip:alice@pc33.atlanta.example.com>\r\n"
+    "Supported: 100rel, timer\r\n"
+    "Content-Type: application/sdp\r\n"
+    "Content-Length: 4\r\n"
+    "\r\n"
+    "v=0\n";
+
+} // namespace
+
+TEST(SipParser, ParsesRequestLineAndIndexesHeaders) {
+    auto p = parse_text(k_invite);
+    ASSERT_TRUE(p.r.ok()) << p.r.reason;
+    const message& m = *p.m;
+    EXPECT_TRUE(m.is_request());
+    EXPECT_EQ(m.method(), method::invite);
+    EXPECT_EQ(m.method_name(), "INVITE");
+    EXPECT_EQ(m.request_uri(), "sip:bob@biloxi.example.com");
+    EXPECT_EQ(m.version(), "SIP/2.0");
+    EXPECT_EQ(m.header_count(), 11u); // Supported is split into two slots
+    EXPECT_EQ(m.count(header_id::supported), 2u);
+    EXPECT_EQ(m.line_count(header_id::supported), 1u);
+    EXPECT_TRUE(m.has_option_tag(header_id::supported, "TIMER"));
+    EXPECT_FALSE(m.has_option_tag(header_id::supported, "path"));
+    EXPECT_EQ(*m.option_tag(header_id::supported, 1), "timer");
+    EXPECT_EQ(m.body(), "v=0\n");
+    EXPECT_EQ(m.size(), p.bytes.size());
+    EXPECT_EQ(p.r.offset, p.bytes.size());
+    EXPECT_TRUE(semantic_check(m).ok()) << semantic_check(m).reason;
+}
+
+TEST(SipParser, TopViaFromToCallIdCseqAccessors) {
+    auto p = parse_text(k_invite);
+    const message& m = *p.m;
+    const auto& via = m.top_via();
+    ASSERT_TRUE(via.ok());
+    EXPECT_EQ(via->protocol_name, "SIP");
+    EXPECT_EQ(via->protocol_version, "2.0");
+    EXPECT_EQ(via->transport, "UDP");
+    EXPECT_EQ(via->host, "pc33.atlanta.example.com");
+    EXPECT_EQ(via->port, 5060);
+    EXPECT_EQ(via->branch, "z9hG4bK776asdhds");
+    EXPECT_TRUE(via->rport);
+    EXPECT_FALSE(via->has_rport_value);
+    EXPECT_EQ(&m.top_via(), &via); // cached
+    EXPECT_EQ(m.from()->display_name, "\"Alice\"");
+    EXPECT_EQ(m.from()->uri, "sip:alice@atlanta.example.com");
+    EXPECT_EQ(m.from()->tag, "1928301774");
+    EXPECT_EQ(m.to()->display_name, "Bob");
+    EXPECT_FALSE(m.to()->has_tag);
+    EXPECT_EQ(*m.call_id(), "a84b4c76e66710@pc33.atlanta.example.com");
+    EXPECT_EQ(m.cseq()->number, 314159u);
+    EXPECT_EQ(m.cseq()->method, method::invite);
+    EXPECT_EQ(*m.max_forwards(), 70u);
+    EXPECT_EQ(m.content_type()->subtype, "sdp");
+    EXPECT_EQ(m.contact(0)->addr.uri, "sip:alice@pc33.atlanta.example.com");
+    EXPECT_TRUE(m.contact(1).absent());
+    EXPECT_TRUE(m.rack().absent());
+}
+
+TEST(SipParser, CompactFormsMapToLongForm) {
+    const char* compact = "ifmtvlcskeorbuxyajdn";
+    for (const char* c = compact; *c; ++c) {
+        header_id id = lookup_header(std::string_view(c, 1));
+        EXPECT_NE(id, header_id::unknown) << *c;
+        char up = static_cast<char>(*c - 'a' + 'A');
+        EXPECT_EQ(lookup_header(std::string_view(&up, 1)), id) << up;
+    }
+    EXPECT_EQ(lookup_header("i"), header_id::call_id);
+    EXPECT_EQ(lookup_header("m"), header_id::contact);
+    EXPECT_EQ(lookup_header("e"), header_id::content_encoding);
+    EXPECT_EQ(lookup_header("l"), header_id::content_length);
+    EXPECT_EQ(lookup_header("f"), header_id::from);
+    EXPECT_EQ(lookup_header("t"), header_id::to);
+    EXPECT_EQ(lookup_header("v"), header_id::via);
+    EXPECT_EQ(lookup_header("s"), header_id::subject);
+    EXPECT_EQ(lookup_header("k"), header_id::supported);
+    EXPECT_EQ(lookup_header("c"), header_id::content_type);
+    EXPECT_EQ(lookup_header("o"), header_id::event);
+    EXPECT_EQ(lookup_header("r"), header_id::refer_to);
+    EXPECT_EQ(lookup_header("b"), header_id::referred_by);
+    EXPECT_EQ(lookup_header("u"), header_id::allow_events);
+    EXPECT_EQ(lookup_header("x"), header_id::session_expires);
+    EXPECT_EQ(lookup_header("y"), header_id::identity);
+    EXPECT_EQ(lookup_header("a"), header_id::accept_contact);
+    EXPECT_EQ(lookup_header("j"), header_id::reject_contact);
+    EXPECT_EQ(lookup_header("d"), header_id::request_disposition);
+    EXPECT_EQ(lookup_header("n"), header_id::identity_info);
+    EXPECT_EQ(lookup_header("z"), header_id::unknown);
+    EXPECT_EQ(lookup_header("cALL-iD"), header_id::call_id);
+    EXPECT_EQ(lookup_header("CSEQ"), header_id::cseq);
+    EXPECT_EQ(lookup_header("Call-IDx"), header_id::unknown);
+    EXPECT_EQ(lookup_header("X-Call-ID"), header_id::unknown);
+    EXPECT_EQ(lookup_header(""), header_id::unknown);
+}
+
+TEST(SipParser, EveryCanonicalNameRoundTrips) {
+    for (size_t i = 1; i < header_id_count; ++i) {
+        auto id = static_cast<header_id>(i);
+        std::string_view n = header_name(id);
+        ASSERT_FALSE(n.empty()) << i;
+        EXPECT_EQ(lookup_header(n), id) << n;
+        std::string lower(n);
+        for (char& ch : lower)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        EXPECT_EQ(lookup_header(lower), id) << lower;
+    }
+}
+
+TEST(SipParser, MethodsMapAndUnknownKeptRaw) {
+    EXPECT_EQ(lookup_method("INVITE"), method::invite);
+    EXPECT_EQ(lookup_method("SUBSCRIBE"), method::subscribe);
+    EXPECT_EQ(lookup_method("PUBLISH"), method::publish);
+    EXPECT_EQ(lookup_method("invite"), method::other); // methods are case-sensitive
+    EXPECT_EQ(lookup_method("FOO"), method::other);
+    for (int i = 1; i <= static_cast<int>(method::publish); ++i) {
+        auto m = static_cast<method>(i);
+        EXPECT_EQ(lookup_method(method_name(m)), m);
+    }
+}
+
+TEST(SipParser, StatusLine) {
+    auto p = parse_text("SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+                        "Content-Length: 0\r\n\r\n");
+    ASSERT_TRUE(p.r.ok());
+    EXPECT_TRUE(p.m->is_response());
+    EXPECT_EQ(p.m->status_code(), 180);
+    EXPECT_EQ(p.m->reason_phrase(), "Ringing");
+    EXPECT_EQ(p.m->method_name(), "");
+    for (const char* bad :
+         {"SIP/2.0 99 Low\r\n\r\n", "SIP/2.0 700 High\r\n\r\n", "SIP/2.0 1000 X\r\n\r\n",
+          "SIP/2.0 20 X\r\n\r\n", "SIP/2.0x 200 OK\r\n\r\n"}) {
+        auto q = parse_text(bad);
+        EXPECT_EQ(q.r.status, parse_status::invalid) << bad;
+    }
+}
+
+TEST(SipParser, StartLineErrorsHaveReasonAndOffset) {
+    struct c {
+        const char* text;
+        const char* reason;
+        uint32_t offset;
+    };
+    const c cases[] = {
+        {"INVITE  sip:a@b SIP/2.0\r\n\r\n", "bad Request-URI", 7},
+        {"INVITE sip:a@b SIP/2.0 \r\n\r\n", "bad SIP version", 15},
+        {"INVITE <sip:a@b> SIP/2.0\r\n\r\n", "bad Request-URI", 7},
+        {"INV(TE sip:a@b SIP/2.0\r\n\r\n", "bad method", 0},
+        {"INVITE sip:a@b SIP/2.0\n\r\n", "bad line ending", 22},
+        {"INVITE sip:a@b SIP/2.0\r\nVia SIP/2.0/UDP h\r\n\r\n", "bad header name", 24},
+        {"INVITE sip:a@b SIP/2.0\r\n: x\r\n\r\n", "bad header name", 24},
+        {"INVITE sip:a@b SIP/2.0\r\nl: 10\r\n\r\nabc", "Content-Length larger than message", 27},
+        {"INVITE sip:a@b SIP/2.0\r\nl: 1\r\nl: 2\r\n\r\n", "conflicting Content-Length", 33},
+        {"INVITE sip:a@b SIP/2.0\r\nl: 0x10\r\n\r\n", "bad Content-Length", 27},
+        {"INVITE sip:a@b SIP/2.0\r\nVia: a,,b\r\n\r\n", "empty list element", 31},
+        {"INVITE sip:a@b SIP/2.0\r\nContact: \"a,b\r\n\r\n", "unterminated quoted string", 33},
+        {"INVITE sip:a@b SIP/2.0\r\nX: y\r\n", "headers not terminated", 30},
+    };
+    for (const auto& k : cases) {
+        auto p = parse_text(k.text);
+        EXPECT_EQ(p.r.status, parse_status::invalid) << k.text;
+        EXPECT_STREQ(p.r.reason, k.reason) << k.text;
+        EXPECT_EQ(p.r.offset, k.offset) << k.text;
+    }
+    auto p = parse_text("INVITE sip:a@b SIP/2.0\r\nCSeq: x\r\nl: -1\r\n\r\n");
+    char buf[64];
+    size_t n = p.r.format(buf, sizeof buf);
+    EXPECT_EQ(std::string(buf, n), "bad Content-Length at 36");
+}
+
+TEST(SipParser, StreamModeIncompleteAndBodyFraming) {
+    std::string msg = "BYE sip:a@b SIP/2.0\r\nContent-Length: 5\r\n\r\nhello";
+    auto full = parse_text(msg + "NEXT", parse_mode::stream);
+    ASSERT_TRUE(full.r.ok());
+    EXPECT_EQ(full.r.offset, msg.size()); // the next message starts here
+    EXPECT_EQ(full.m->body(), "hello");
+    for (size_t n = 0; n < msg.size(); ++n) {
+        auto p = parse_text(msg.substr(0, n), parse_mode::stream);
+        EXPECT_EQ(p.r.status, parse_status::incomplete) << n;
+    }
+    // No Content-Length: a datagram's body runs to the end, a stream's is empty.
+    std::string nocl = "BYE sip:a@b SIP/2.0\r\nX: y\r\n\r\nbody";
+    EXPECT_EQ(parse_text(nocl).m->body(), "body");
+    auto s = parse_text(nocl, parse_mode::stream);
+    EXPECT_EQ(s.m->body(), "");
+    EXPECT_EQ(s.m->content_length(), -1);
+    // A smaller Content-Length cuts the datagram's body (RFC 3261 s18.3).
+    auto cut = parse_text("BYE sip:a@b SIP/2.0\r\nl: 2\r\n\r\nhello");
+    EXPECT_EQ(cut.m->body(), "he");
+}
+
+TEST(SipParser, FoldedHeadersAndListSplitting) {
+    auto p = parse_text("OPTIONS sip:a@b SIP/2.0\r\n"
+                        "Route: <sip:p1;lr>,\r\n <sip:p2;lr> , \"a, b\" <sip:p3,x>\r\n"
+                        "Subject: one\r\n\ttwo\r\n"
+                        "Supported:\r\n"
+                        "Require: 100rel\r\n"
+                        "Date: Sat, 13 Nov 2010 23:29:00 GMT\r\n"
+                        "\r\n");
+    ASSERT_TRUE(p.r.ok()) << p.r.reason;
+    const message& m = *p.m;
+    ASSERT_EQ(m.route_count(), 3u);
+    EXPECT_EQ(m.route(0)->uri, "sip:p1;lr");
+    EXPECT_EQ(m.route(1)->uri, "sip:p2;lr");
+    EXPECT_EQ(m.route(2)->uri, "sip:p3,x");
+    EXPECT_EQ(m.route(2)->display_name, "\"a, b\"");
+    EXPECT_EQ(m.value(m.find(header_id::subject)), "one\r\n\ttwo");
+    // The Date header is not a list: its comma stays.
+    EXPECT_EQ(m.value(m.find(header_id::date)), "Sat, 13 Nov 2010 23:29:00 GMT");
+    // An empty Supported is one empty slot.
+    EXPECT_EQ(m.count(header_id::supported), 1u);
+    EXPECT_EQ(m.value(m.find(header_id::supported)), "");
+    EXPECT_EQ(m.find(header_id::require, 0), m.find("require"));
+    EXPECT_EQ(m.find(header_id::route, m.find(header_id::route) + 1), m.nth(header_id::route, 1));
+    EXPECT_EQ(m.find(header_id::rack), message::npos);
+    EXPECT_EQ(m.nth(header_id::route, 3), message::npos);
+}
+
+TEST(SipParser, TooManyHeadersIsAnErrorWithReason) {
+    std::string s = "OPTIONS sip:a@b SIP/2.0\r\n";
+    for (size_t i = 0; i < message::max_headers; ++i)
+        s += "X: y\r\n";
+    s += "\r\n";
+    EXPECT_TRUE(parse_text(s).r.ok());
+    std::string t = "OPTIONS sip:a@b SIP/2.0\r\n";
+    for (size_t i = 0; i <= message::max_headers; ++i)
+        t += "X: y\r\n";
+    t += "\r\n";
+    auto p = parse_text(t);
+    EXPECT_EQ(p.r.status, parse_status::invalid);
+    EXPECT_STREQ(p.r.reason, "too many headers");
+}
+
+TEST(SipParser, ViaGrammar) {
+    via_value v;
+    ASSERT_TRUE(parse_via_value("SIP/2.0/TLS [2001:db8::1]:5061;branch=z9hG4bKx;received=192.0.2.1;"
+                                "rport=4000;maddr=224.2.0.1;ttl=16",
+                                v));
+    EXPECT_EQ(v.transport, "TLS");
+    EXPECT_EQ(v.host, "[2001:db8::1]");
+    EXPECT_EQ(v.port, 5061);
+    EXPECT_EQ(v.received, "192.0.2.1");
+    EXPECT_TRUE(v.rport);
+    EXPECT_EQ(v.rport_value, 4000);
+    EXPECT_EQ(v.maddr, "224.2.0.1");
+    EXPECT_EQ(v.ttl, 16);
+    EXPECT_EQ(v.params.substr(0, 8), ";branch=");
+    ASSERT_TRUE(parse_via_value("SIP / 2.0 / UDP\r\n host ; branch = z9hG4bK1", v));
+    EXPECT_EQ(v.host, "host");
+    EXPECT_EQ(v.branch, "z9hG4bK1");
+    EXPECT_FALSE(v.has_port);
+    for (const char* bad :
+         {"SIP/2.0/UDP", "SIP/2.0 host", "SIP/2.0/UDP host;;branch=x", "SIP/2.0/UDP host;ttl=256",
+          "SIP/2.0/UDP host:70000", "SIP/2.0/UDP host;rport=x", "SIP/2.0/UDPhost",
+          "SIP/2.0/UDP host junk", "SIP/2.0/UDP host;branch", "SIP/2.0/UDP [::1"}) {
+        EXPECT_FALSE(parse_via_value(bad, v)) << bad;
+    }
+}
+
+TEST(SipParser, NameAddrGrammar) {
+    name_addr_value n;
+    ASSERT_TRUE(parse_name_addr_value("\"A \\\"q\\\"\" <sip:a@b>;tag=x;foo", n));
+    EXPECT_EQ(n.display_name, "\"A \\\"q\\\"\"");
+    EXPECT_EQ(n.tag, "x");
+    EXPECT_EQ(n.params, ";tag=x;foo");
+    ASSERT_TRUE(parse_name_addr_value("sip:a@b;tag=y", n));
+    EXPECT_EQ(n.uri, "sip:a@b");
+    EXPECT_EQ(n.tag, "y");
+    EXPECT_FALSE(n.angle_brackets);
+    ASSERT_TRUE(parse_name_addr_value("tok1 tok2<sip:a@b>", n));
+    EXPECT_EQ(n.display_name, "tok1 tok2");
+    ASSERT_TRUE(parse_name_addr_value("<urn:service:sos>", n));
+    EXPECT_EQ(n.uri, "urn:service:sos");
+    for (const char* bad :
+         {"\"unterminated <sip:a@b>", "Bell, Alexander <sip:a@b>", "< sip:a@b >", "<sip:a@b",
+          "sip:a@b?x=y", "<sip:a@b>;tag", "<sip:a@b>;tag=1;tag=2", "<sip:a@b>;;", "noscheme",
+          "<:x>", "\"x\" sip:a@b", "<sip:a@b> trailing"}) {
+        EXPECT_FALSE(parse_name_addr_value(bad, n)) << bad;
+    }
+}
+
+TEST(SipParser, CseqCallIdAndNumbers) {
+    cseq_value c;
+    ASSERT_TRUE(parse_cseq_value("0009\r\n  INVITE", c));
+    EXPECT_EQ(c.number, 9u);
+    ASSERT_TRUE(parse_cseq_value("2147483647 BYE", c));
+    EXPECT_EQ(c.method, method::bye);
+    EXPECT_FALSE(parse_cseq_value("2147483648 BYE", c));
+    EXPECT_FALSE(parse_cseq_value("1INVITE", c));
+    EXPECT_FALSE(parse_cseq_value("1 INVITE x", c));
+    EXPECT_FALSE(parse_cseq_value("INVITE", c));
+    std::string_view id;
+    EXPECT_TRUE(parse_call_id_value(" abc@def ", id));
+    EXPECT_EQ(id, "abc@def");
+    EXPECT_FALSE(parse_call_id_value("a@b@c", id));
+    EXPECT_FALSE(parse_call_id_value("a b", id));
+    EXPECT_FALSE(parse_call_id_value("", id));
+    uint64_t n;
+    EXPECT_TRUE(parse_uint_value("0068", 255, n));
+    EXPECT_EQ(n, 68u);
+    EXPECT_FALSE(parse_uint_value("256", 255, n));
+    EXPECT_FALSE(parse_uint_value("99999999999999999999999", 0xffffffffu, n));
+    EXPECT_FALSE(parse_uint_value("-1", 255, n));
+}
+
+TEST(SipParser, ContactGrammar) {
+    contact_value c;
+    ASSERT_TRUE(parse_contact_value("*", c));
+    EXPECT_TRUE(c.star);
+    ASSERT_TRUE(parse_contact_value("<sip:a@b>;expires=3600;q=0.7", c));
+    EXPECT_EQ(c.expires, 3600);
+    EXPECT_EQ(c.q, 700);
+    ASSERT_TRUE(parse_contact_value("<sip:a@b>;q=1.000", c));
+    EXPECT_EQ(c.q, 1000);
+    EXPECT_EQ(c.expires, -1);
+    EXPECT_FALSE(parse_contact_value("<sip:a@b>;q=1.5", c));
+    EXPECT_FALSE(parse_contact_value("<sip:a@b>;q=0.1234", c));
+    EXPECT_FALSE(parse_contact_value("<sip:a@b>;expires=4294967296", c));
+}
+
+TEST(SipParser, OtherTypedGrammars) {
+    media_type_value t;
+    ASSERT_TRUE(parse_media_type_value("multipart/mixed;boundary=unique-boundary-1", t));
+    EXPECT_EQ(t.type, "multipart");
+    EXPECT_EQ(t.params, ";boundary=unique-boundary-1");
+    EXPECT_FALSE(parse_media_type_value("application", t));
+    rack_value r;
+    ASSERT_TRUE(parse_rack_value("776656 1 INVITE", r));
+    EXPECT_EQ(r.rseq, 776656u);
+    EXPECT_EQ(r.cseq, 1u);
+    EXPECT_EQ(r.method, method::invite);
+    EXPECT_FALSE(parse_rack_value("1 INVITE", r));
+    reason_value rv;
+    ASSERT_TRUE(parse_reason_value("Q.850 ;cause=16 ;text=\"Normal call clearing\"", rv));
+    EXPECT_EQ(rv.protocol, "Q.850");
+    EXPECT_EQ(rv.cause, 16);
+    EXPECT_EQ(rv.text, "Normal call clearing");
+    EXPECT_FALSE(parse_reason_value("SIP;cause=abc", rv));
+    session_expires_value se;
+    ASSERT_TRUE(parse_session_expires_value("1800;refresher=uac", se));
+    EXPECT_EQ(se.seconds, 1800u);
+    EXPECT_EQ(se.refresher, "uac");
+    EXPECT_FALSE(parse_session_expires_value("1800;refresher=me", se));
+    replaces_value rp;
+    ASSERT_TRUE(parse_replaces_value(
+        "98732@sip.example.com;from-tag=r33th4x0r;to-tag=ff87ff;early-only", rp));
+    EXPECT_EQ(rp.call_id, "98732@sip.example.com");
+    EXPECT_EQ(rp.from_tag, "r33th4x0r");
+    EXPECT_EQ(rp.to_tag, "ff87ff");
+    EXPECT_TRUE(rp.early_only);
+    EXPECT_FALSE(parse_replaces_value("98732@sip.example.com;to-tag=x", rp));
+    std::string_view tag;
+    EXPECT_TRUE(parse_token_value(" 100rel ", tag));
+    EXPECT_EQ(tag, "100rel");
+    EXPECT_FALSE(parse_token_value("a b", tag));
+}
+
+TEST(SipParser, TypedAccessorsReportBadAndAbsent) {
+    auto p = parse_text("SIP/2.0 200 OK\r\n"
+                        "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+                        "CSeq: 99999999999 INVITE\r\n"
+                        "Max-Forwards: 300\r\n"
+                        "RSeq: 5\r\n"
+                        "RAck: 5 1 INVITE\r\n"
+                        "Session-Expires: 90;refresher=uas\r\n"
+                        "Min-SE: 90\r\n"
+                        "Expires: 60\r\n"
+                        "Refer-To: <sip:c@d?Replaces=abc%40d%3Bto-tag%3D1%3Bfrom-tag%3D2>\r\n"
+                        "Referred-By: <sip:e@f>\r\n"
+                        "Replaces: abc@d;to-tag=1;from-tag=2\r\n"
+                        "Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n"
+                        "P-Asserted-Identity: <sip:+15551234@d>, <tel:+15551234>\r\n"
+                        "Record-Route: <sip:rr1;lr>, <sip:rr2;lr>\r\n"
+                        "\r\n");
+    ASSERT_TRUE(p.r.ok()) << p.r.reason;
+    const message& m = *p.m;
+    EXPECT_TRUE(m.cseq().bad());
+    EXPECT_TRUE(m.max_forwards().bad());
+    EXPECT_TRUE(m.call_id().absent());
+    EXPECT_EQ(*m.rseq(), 5u);
+    EXPECT_EQ(m.rack()->cseq, 1u);
+    EXPECT_EQ(m.session_expires()->refresher, "uas");
+    EXPECT_EQ(*m.min_se(), 90u);
+    EXPECT_EQ(*m.expires(), 60u);
+    EXPECT_TRUE(m.refer_to().ok());
+    EXPECT_EQ(m.referred_by()->uri, "sip:e@f");
+    EXPECT_EQ(m.replaces()->to_tag, "1");
+    EXPECT_EQ(m.reason()->cause, 200);
+    EXPECT_EQ(m.p_asserted_identity(1)->uri, "tel:+15551234");
+    EXPECT_EQ(m.record_route(1)->uri, "sip:rr2;lr");
+    EXPECT_EQ(m.record_route_count(), 2u);
+    semantic_verdict v = semantic_check(m);
+    EXPECT_EQ(v.code, 400);
+    EXPECT_STREQ(v.reason, "Missing Call-ID");
+}
+
+TEST(SipValidate, SemanticRefusals) {
+    const std::string base_head = "INVITE sip:b@example.com SIP/2.0\r\n"
+                                  "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+                                  "From: <sip:a@example.com>;tag=1\r\n"
+                                  "To: <sip:b@example.com>\r\n"
+                                  "Call-ID: x@y\r\n";
+    auto check = [&](const std::string& extra, int code, const char* reason) {
+        auto p = parse_text(base_head + extra + "\r\n");
+        ASSERT_TRUE(p.r.ok()) << extra << p.r.reason;
+        semantic_verdict v = semantic_check(*p.m);
+        EXPECT_EQ(v.code, code) << extra;
+        EXPECT_STREQ(v.reason, reason) << extra;
+    };
+    check("CSeq: 1 INVITE\r\nMax-Forwards: 70\r\n", 0, "");
+    check("CSeq: 1 INVITE\r\n", 0, ""); // RFC 2543 peers send no Max-Forwards
+    check("Max-Forwards: 70\r\n", 400, "Missing CSeq");
+    check("CSeq: 1 BYE\r\n", 400, "CSeq method mismatch");
+    check("CSeq: 1 INVITE\r\nMax-Forwards: 0\r\n", 483, "Too Many Hops");
+    check("CSeq: 1 INVITE\r\nRequire: foo\r\n", 420, "Bad Extension");
+    check("CSeq: 1 INVITE\r\nRequire: 100rel, timer\r\n", 0, "");
+    check("CSeq: 1 INVITE\r\nCall-ID: z@w\r\n", 400, "Multiple Call-ID");
+    check("CSeq: 1 INVITE\r\nContact: <sip:a@b>;expires=x\r\n", 400, "bad Contact");
+    check("CSeq: 1 INVITE\r\nRAck: 1 INVITE\r\n", 400, "bad RAck");
+    check("CSeq: 1 INVITE\r\nDate: Sat, 13 Nov 2010 23:29:00 EST\r\n", 400, "bad Date");
+    check("CSeq: 1 INVITE\r\nAccept: text/plain\r\n", 406, "Not Acceptable");
+    check("CSeq: 1 INVITE\r\nAccept: application/*\r\n", 0, "");
+    auto body =
+        parse_text(base_head +
+                   "CSeq: 1 INVITE\r\nContent-Type: text/x-nonsense\r\nContent-Length: 1\r\n\r\nx");
+    EXPECT_EQ(semantic_check(*body.m).code, 415);
+    auto ver = parse_text("OPTIONS sip:a@b SIP/3.0\r\n\r\n");
+    ASSERT_TRUE(ver.r.ok());
+    EXPECT_EQ(semantic_check(*ver.m).code, 505);
+    auto scheme = parse_text("OPTIONS mailto:a@b SIP/2.0\r\n\r\n");
+    EXPECT_EQ(semantic_check(*scheme.m).code, 416);
+    EXPECT_TRUE(option_tag_supported("100REL"));
+    EXPECT_FALSE(option_tag_supported("nobodyknowsthistag"));
+}

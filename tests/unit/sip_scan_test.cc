@@ -1,0 +1,142 @@
+// The SIMD scanning kernels agree with their scalar twins on random and corpus inputs, and never
+// read past the end of their range (each input is put right before a PROT_NONE page).
+#include "sip/scan.h"
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+
+namespace fs = std::filesystem;
+using namespace tandem::sip::scan;
+
+namespace {
+
+// Two+ pages, the last PROT_NONE: data copied so that it ends exactly at the guard.
+class guarded {
+public:
+    explicit guarded(size_t max) {
+        _page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+        _pages = (max + _page - 1) / _page + 1;
+        _len = (_pages + 1) * _page;
+        void* m = mmap(nullptr, _len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        EXPECT_NE(m, MAP_FAILED);
+        _base = static_cast<char*>(m);
+        EXPECT_EQ(mprotect(_base + _pages * _page, _page, PROT_NONE), 0);
+    }
+    ~guarded() { munmap(_base, _len); }
+    guarded(const guarded&) = delete;
+    guarded& operator=(const guarded&) = delete;
+    const char* place(const std::string& s) {
+        char* p = _base + _pages * _page - s.size();
+        std::memcpy(p, s.data(), s.size());
+        return p;
+    }
+
+private:
+    size_t _page = 0, _pages = 0, _len = 0;
+    char* _base = nullptr;
+};
+
+void check_all(const char* p, size_t n) {
+    // The block index against the scalar search, from every start (cheap: n < a few KB).
+    eol_index idx(p, n);
+    for (size_t from = 0; from <= n; from += 1 + from / 64) {
+        ASSERT_EQ(idx.next(from), from + find_eol_scalar(p + from, n - from)) << from;
+    }
+    if (n >= 64) {
+        EXPECT_EQ(eol_mask64(p), eol_mask_scalar(p, 64));
+        EXPECT_EQ(eol_mask64_sse2(p), eol_mask_scalar(p, 64));
+        if (have_avx2()) {
+            EXPECT_EQ(eol_mask64_avx2(p), eol_mask_scalar(p, 64));
+        }
+    }
+    size_t k = n < 64 ? n : 64;
+    EXPECT_EQ(eol_mask_partial(p + n - k, k), eol_mask_scalar(p + n - k, k));
+    size_t eol = find_eol_scalar(p, n);
+    EXPECT_EQ(find_eol_sse2(p, n), eol);
+    EXPECT_EQ(find_eol(p, n), eol);
+    size_t d = find_list_delim_scalar(p, n);
+    EXPECT_EQ(find_list_delim_sse2(p, n), d);
+    EXPECT_EQ(find_list_delim(p, n), d);
+    if (have_avx2()) {
+        EXPECT_EQ(find_eol_avx2(p, n), eol);
+        EXPECT_EQ(find_list_delim_avx2(p, n), d);
+    }
+}
+
+} // namespace
+
+TEST(SipScan, ScalarTwinDefinesTheResult) {
+    std::string s = "abc\r\ndef";
+    EXPECT_EQ(find_eol_scalar(s.data(), s.size()), 3u);
+    EXPECT_EQ(find_eol_scalar(s.data(), 3), 3u);
+    EXPECT_EQ(find_eol_scalar("x\ny", 3), 1u);
+    EXPECT_EQ(find_list_delim_scalar("ab<c", 4), 2u);
+    EXPECT_EQ(find_list_delim_scalar("abc", 3), 3u);
+    EXPECT_EQ(find_list_delim_scalar("a\\", 2), 1u);
+}
+
+TEST(SipScan, EolIndexWalksLinesInOrder) {
+    std::string s = "a\r\nbb\r\n" + std::string(100, 'x') + "\r\n\r\n";
+    eol_index idx(s.data(), s.size());
+    EXPECT_EQ(idx.next(0), 1u);
+    EXPECT_EQ(idx.next(2), 2u);
+    EXPECT_EQ(idx.next(3), 5u);
+    EXPECT_EQ(idx.next(7), 107u);
+    EXPECT_EQ(idx.next(109), 109u);
+    EXPECT_EQ(idx.next(111), s.size());
+    EXPECT_EQ(idx.next(0), 1u); // going back re-reads the block
+}
+
+TEST(SipScan, SimdMatchesScalarOnRandomInputAtGuardPage) {
+    std::mt19937 rng(12345);
+    // A small alphabet so the interesting bytes appear at every position, including none.
+    const char alphabet[] = "ab\r\n,\"<>\\ \x80\xff";
+    guarded g(300);
+    for (int iter = 0; iter < 5000; ++iter) {
+        size_t n = rng() % 300;
+        int density = static_cast<int>(rng() % 64) + 1;
+        std::string s(n, 'x');
+        for (auto& c : s) {
+            if (static_cast<int>(rng() % 64) < density / 8)
+                c = alphabet[rng() % (sizeof(alphabet) - 1)];
+            else
+                c = static_cast<char>('a' + rng() % 26);
+        }
+        const char* p = g.place(s);
+        check_all(p, n);
+        // Every suffix ends at the guard page too.
+        if (n > 0) {
+            size_t k = rng() % n;
+            check_all(p + k, n - k);
+        }
+    }
+}
+
+TEST(SipScan, SimdMatchesScalarOnCorpusAtGuardPage) {
+    size_t files = 0;
+    for (const char* set : {"rfc4475", "rfc5118"}) {
+        for (const auto& e :
+             fs::directory_iterator(fs::path(TANDEM_SOURCE_DIR) / "tests" / "corpus" / set)) {
+            auto ext = e.path().extension();
+            if (ext != ".dat" && ext != ".sip") continue;
+            std::ifstream in(e.path(), std::ios::binary);
+            std::ostringstream ss;
+            ss << in.rdbuf();
+            std::string s = ss.str();
+            guarded g(s.size());
+            const char* p = g.place(s);
+            for (size_t off = 0; off <= s.size(); ++off)
+                check_all(p + off, s.size() - off);
+            ++files;
+        }
+    }
+    EXPECT_EQ(files, 61u);
+}

@@ -1,0 +1,126 @@
+// SIP/SIPS/tel URI parsing (RFC 3261 s19.1, s25.1; RFC 3966; RFC 5118) and s19.1.4 comparison.
+#include "sip/uri.h"
+
+#include <gtest/gtest.h>
+
+using namespace tandem::sip;
+
+namespace {
+uri must_parse(std::string_view s) {
+    uri u;
+    EXPECT_TRUE(parse_uri(s, u)) << s;
+    return u;
+}
+bool eq(std::string_view a, std::string_view b) {
+    uri x = must_parse(a), y = must_parse(b);
+    bool r = uri_equal(x, y);
+    EXPECT_EQ(r, uri_equal(y, x)) << "not symmetric: " << a << " / " << b;
+    return r;
+}
+} // namespace
+
+TEST(SipUri, Components) {
+    uri u = must_parse("sips:alice:secret@atlanta.example.com:5061;transport=tcp;lr?subject="
+                       "project%20x&priority=urgent");
+    EXPECT_EQ(u.scheme, uri_scheme::sips);
+    EXPECT_EQ(u.user, "alice");
+    EXPECT_EQ(u.password, "secret");
+    EXPECT_EQ(u.host, "atlanta.example.com");
+    EXPECT_EQ(u.host_type, host_kind::hostname);
+    EXPECT_EQ(u.port, 5061);
+    EXPECT_EQ(u.params, "transport=tcp;lr");
+    EXPECT_EQ(u.headers, "subject=project%20x&priority=urgent");
+    std::string_view v;
+    EXPECT_TRUE(find_uri_param(u.params, "TRANSPORT", v));
+    EXPECT_EQ(v, "tcp");
+    EXPECT_TRUE(find_uri_param(u.params, "lr", v));
+    EXPECT_EQ(v, "");
+    EXPECT_FALSE(find_uri_param(u.params, "maddr", v));
+
+    uri h = must_parse("sip:192.0.2.4");
+    EXPECT_FALSE(h.has_user);
+    EXPECT_EQ(h.host_type, host_kind::ipv4);
+    uri s = must_parse("sip:user;par=u%40example.net@example.com");
+    EXPECT_EQ(s.user, "user;par=u%40example.net");
+    EXPECT_EQ(s.host, "example.com");
+}
+
+TEST(SipUri, Ipv6ReferencesRfc5118) {
+    uri a = must_parse("sip:[2001:db8::10]:5070");
+    EXPECT_EQ(a.host, "[2001:db8::10]");
+    EXPECT_EQ(a.host_type, host_kind::ipv6);
+    EXPECT_EQ(a.port, 5070);
+    uri b = must_parse("sip:[2001:db8::10:5070]");
+    EXPECT_FALSE(b.has_port);
+    uri c = must_parse("sip:user@[2001:db8:::192.0.2.1]"); // s4.10: tolerated
+    EXPECT_EQ(c.host_type, host_kind::ipv6);
+    must_parse("sip:ted@[::ffff:192.0.2.2]");
+    uri bad;
+    EXPECT_FALSE(parse_uri("sip:2001:db8::10", bad));
+    EXPECT_FALSE(parse_uri("sip:[2001:db8::10", bad));
+    EXPECT_FALSE(parse_uri("sip:[zz::1]", bad));
+}
+
+TEST(SipUri, TelUris) {
+    uri t = must_parse("tel:+1-201-555-0123;phone-context=example.com");
+    EXPECT_EQ(t.scheme, uri_scheme::tel);
+    EXPECT_EQ(t.user, "+1-201-555-0123");
+    EXPECT_EQ(t.params, "phone-context=example.com");
+    EXPECT_TRUE(eq("tel:+1-201-555-0123", "tel:+12015550123"));
+    EXPECT_FALSE(eq("tel:+1-201-555-0123", "tel:+12015550124"));
+    uri bad;
+    EXPECT_FALSE(parse_uri("tel:", bad));
+    EXPECT_FALSE(parse_uri("tel:12 34", bad));
+}
+
+TEST(SipUri, OtherSchemesAndSyntaxErrors) {
+    uri o = must_parse("soap.beep://192.0.2.103:3002");
+    EXPECT_EQ(o.scheme, uri_scheme::other);
+    EXPECT_EQ(o.scheme_name, "soap.beep");
+    EXPECT_EQ(o.opaque, "//192.0.2.103:3002");
+    must_parse("isbn:2983792873");
+    uri bad;
+    for (const char* s : {"", "sip:", "sip", ":x", "1sip:a@b", "sip:a@b:port", "sip:a@b:99999",
+                          "sip:a@", "sip:@b", "sip:a@b;", "sip:a@b?x", "sip:a%4@b", "sip:a@b c",
+                          "sip:a@b;p=<x>", "sip:a@-b", "sip:a@b..c", "http:a b"}) {
+        EXPECT_FALSE(parse_uri(s, bad)) << s;
+    }
+}
+
+TEST(SipUri, ComparisonRulesRfc3261_19_1_4) {
+    // The examples of RFC 3261 s19.1.4.
+    EXPECT_TRUE(eq("sip:%61lice@atlanta.com;transport=TCP", "sip:alice@AtLanTa.CoM;Transport=tcp"));
+    EXPECT_TRUE(eq("sip:carol@chicago.com", "sip:carol@chicago.com;newparam=5"));
+    EXPECT_TRUE(eq("sip:carol@chicago.com", "sip:carol@chicago.com;security=on"));
+    EXPECT_TRUE(eq("sip:carol@chicago.com;newparam=5", "sip:carol@chicago.com;security=on"));
+    EXPECT_TRUE(eq("sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com",
+                   "sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com"));
+    EXPECT_TRUE(eq("sip:alice@atlanta.com?subject=project%20x&priority=urgent",
+                   "sip:alice@atlanta.com?priority=urgent&subject=project%20x"));
+    EXPECT_FALSE(eq("SIP:ALICE@AtLanTa.CoM;Transport=udp", "sip:alice@AtLanTa.CoM;Transport=UDP"));
+    EXPECT_FALSE(eq("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"));
+    EXPECT_FALSE(eq("sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp"));
+    EXPECT_FALSE(eq("sip:bob@biloxi.com", "sip:bob@biloxi.com:6000;transport=tcp"));
+    EXPECT_FALSE(eq("sip:carol@chicago.com", "sip:carol@chicago.com?Subject=next%20meeting"));
+    EXPECT_FALSE(eq("sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4"));
+    EXPECT_FALSE(eq("sip:carol@chicago.com;security=on", "sip:carol@chicago.com;security=off"));
+    EXPECT_FALSE(eq("sip:a@b", "sips:a@b"));
+    EXPECT_FALSE(eq("sip:a:pw@b", "sip:a@b"));
+    EXPECT_FALSE(eq("sip:a@b;maddr=1.2.3.4", "sip:a@b"));
+    // User part is case-sensitive; escaped equals unescaped.
+    EXPECT_FALSE(eq("sip:Alice@b", "sip:alice@b"));
+    EXPECT_TRUE(eq("sip:I%20have%20spaces@example.net", "sip:I%20have%20spaces@EXAMPLE.net"));
+    EXPECT_TRUE(eq("sip:%75se%72@example.com", "sip:user@example.com"));
+    EXPECT_TRUE(eq("sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31",
+                   "sip:caller@host5.example.net;lr;name=value%2541"));
+    EXPECT_FALSE(eq("sip:a@b;lr", "sip:a@b;lr?x=1"));
+}
+
+TEST(SipUri, UnescapedEqual) {
+    EXPECT_TRUE(unescaped_equal("a%41", "aA", false));
+    EXPECT_TRUE(unescaped_equal("%61", "A", true));
+    EXPECT_FALSE(unescaped_equal("%61", "A", false));
+    EXPECT_TRUE(unescaped_equal("%00", std::string_view("\0", 1), false));
+    EXPECT_TRUE(unescaped_equal("50%", "50%", false)); // a stray % is itself
+    EXPECT_FALSE(unescaped_equal("ab", "abc", false));
+}
