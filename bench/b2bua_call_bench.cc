@@ -232,7 +232,15 @@ void BM_B2buaBasicCall(benchmark::State& state) {
     const uint64_t allocs = g_alloc_count.load() - allocs_before;
     const uint64_t alloc_bytes = g_alloc_bytes.load() - alloc_before;
     if (calls != static_cast<uint64_t>(state.iterations()) || failures != 0 || eng.calls_active() != 0) {
-        state.SkipWithError("calls did not complete");
+        char why[160];
+        std::snprintf(why, sizeof(why),
+                      "calls did not complete: %llu of %llu, %llu failed, %zu left, %llu buffer "
+                      "shortages",
+                      static_cast<unsigned long long>(calls),
+                      static_cast<unsigned long long>(state.iterations()),
+                      static_cast<unsigned long long>(failures), eng.calls_active(),
+                      static_cast<unsigned long long>(eng.stats().buffer_exhausted));
+        state.SkipWithError(why);
         return;
     }
     state.SetItemsProcessed(static_cast<int64_t>(calls));

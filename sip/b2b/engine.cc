@@ -314,6 +314,7 @@ struct engine::impl final : txn::action_sink {
     char _contact[80];
     size_t _contact_len = 0;
 
+    std::unique_ptr<char[]> _scratch{new char[msg_store::class_bytes[2]]}; // build area
     message _rx;  // the datagram being handled
     message _aux; // a stored message parsed again (A-leg INVITE, relayed request)
 };
@@ -1536,24 +1537,21 @@ void engine::impl::relay_failed(uint32_t ci, size_t k, int code) noexcept {
 // --- building ----------------------------------------------------------------------------------
 
 uint64_t engine::impl::build(size_t hint, const auto& write) noexcept {
-    for (size_t need = hint < 512 ? 512 : hint;;) {
-        uint64_t h = _store.alloc(need);
-        if (h == msg_store::npos) {
-            ++_stats.buffer_exhausted;
-            return h;
-        }
-        message_builder b(_store.data(h), _store.capacity(h));
-        build_result r = write(b);
-        if (r.ok()) {
-            _store.set_length(h, static_cast<uint32_t>(r.length));
-            return h;
-        }
-        _store.unref(h);
-        if (r.status != build_status::overflow || _store.capacity(h) >= msg_store::class_bytes[2]) {
-            return msg_store::npos;
-        }
-        need = r.length > _store.capacity(h) ? r.length : size_t(_store.capacity(h)) + 1;
+    // Written once into the shard's scratch buffer, then copied into the smallest stored buffer
+    // that holds it: a message kept for 64*T1 (a BYE's 200 for timer J) must not pin a buffer
+    // sized for an INVITE with SDP. The copy is a few hundred bytes of memcpy.
+    (void)hint;
+    message_builder b(_scratch.get(), msg_store::class_bytes[2]);
+    build_result r = write(b);
+    if (!r.ok()) return msg_store::npos;
+    uint64_t h = _store.alloc(r.length);
+    if (h == msg_store::npos) {
+        ++_stats.buffer_exhausted;
+        return h;
     }
+    std::memcpy(_store.data(h), _scratch.get(), r.length);
+    _store.set_length(h, static_cast<uint32_t>(r.length));
+    return h;
 }
 
 void engine::impl::write_policy_headers(message_builder& b, const message& src, direction dir,

@@ -388,6 +388,9 @@ txn_status transaction_layer::respond(txn_id id, uint16_t status, uint64_t msg,
             t.has_resp_to_tag = true;
         }
         send(t, index, msg, out);
+        // Accepted absorbs retransmitted INVITEs silently and never re-sends the 2xx itself
+        // (the TU does): holding it for timer L's 64*T1 would only pin a buffer.
+        if (status >= 200 && status < 300) release(t, index, t.msg, out);
         if (status < 200 || t.state == txn_state::accepted) return txn_status::ok;
         if (status < 300) {
             t.state = txn_state::accepted;

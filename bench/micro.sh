@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs the Google Benchmark suites of a release build and writes bench/results/micro.json (raw)
+# and bench/results/micro.md (the table the README includes). Nothing is typed in by hand.
+# usage: bench/micro.sh [BUILD_DIR]   (default: build)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build}
+out="$root/bench/results"
+mkdir -p "$out/micro"
+min_time=${MIN_TIME:-0.5}
+for b in sip_parser sip_builder txn b2bua_call dataplane_ring; do
+    bin="$build/bench/${b}_bench"
+    if [[ ! -x "$bin" ]]; then
+        echo "micro: $bin not built, skipped" >&2
+        continue
+    fi
+    echo "micro: $b"
+    args=(--benchmark_format=json --benchmark_out="$out/micro/$b.json" --benchmark_out_format=json)
+    # The call benchmark sets its own minimum time.
+    [[ $b == b2bua_call ]] || args+=(--benchmark_min_time="$min_time")
+    "$bin" "${args[@]}" > /dev/null
+done
+python3 "$root/bench/micro_report.py" "$out/micro" "$out/micro.md" "bench/micro.sh $build"
+echo "micro: wrote $out/micro.md"

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Turns Google Benchmark JSON files into the Markdown table the README includes."""
+import datetime
+import json
+import os
+import platform
+import sys
+
+src, dst, command = sys.argv[1], sys.argv[2], sys.argv[3]
+
+
+def load(name):
+    path = os.path.join(src, name + ".json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def by_name(doc):
+    out = {}
+    for b in (doc or {}).get("benchmarks", []):
+        if b.get("run_type", "iteration") == "iteration":
+            out[b["name"]] = b
+    return out
+
+
+def ns(b):
+    unit = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
+    return b["cpu_time"] * unit
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+rows = []
+ctx = None
+parser = by_name(load("sip_parser"))
+names = {0: "INVITE with SDP", 1: "100 Trying", 2: "180 Ringing", 3: "200 OK with SDP", 4: "ACK", 5: "BYE"}
+for i, label in names.items():
+    t = parser.get(f"tandem_fully_indexed/{i}")
+    o = parser.get(f"osip2_parse/{i}")
+    if t:
+        ratio = f"{ns(o) / ns(t):.1f}× faster than libosip2" if o else "libosip2 not built"
+        rows.append((f"parse {label}, fully indexed", f"{ns(t):,.0f} ns", ratio))
+builder = by_name(load("sip_builder"))
+for key, label in [("BM_build_b_leg_invite", "build a B-leg INVITE from a parsed A-leg"),
+                   ("BM_build_from_no_edits", "rebuild a parsed message unchanged"),
+                   ("BM_sdp_parse_and_edit", "SDP parse + SBC edits")]:
+    if key in builder:
+        rows.append((label, f"{ns(builder[key]):,.0f} ns", ""))
+txn = by_name(load("txn"))
+for key, label in [("BM_ServerTxnRoundTrip", "server transaction create + match + complete"),
+                   ("BM_ClientTxnRoundTrip", "client transaction create + match + complete"),
+                   ("BM_TimerStartCancel", "timer start + cancel"),
+                   ("BM_DialogLookup/1000", "dialog lookup, 1k dialogs"),
+                   ("BM_DialogLookup/100000", "dialog lookup, 100k dialogs")]:
+    if key in txn:
+        rows.append((label, f"{ns(txn[key]):,.1f} ns", ""))
+call = by_name(load("b2bua_call"))
+for key, b in call.items():
+    calls = b.get("calls/s", 0)
+    rows.append(("basic B2BUA call in process (7 messages in, 7 out), one core",
+                 f"{calls:,.0f} calls/s",
+                 f"{b.get('time/msg', 0) * 1e9:,.0f} ns per message; "
+                 f"{b.get('alloc_bytes/call', 0):.0f} bytes allocated per call; "
+                 f"{b.get('call_state_bytes', 0):.0f} bytes of call state"))
+ring = by_name(load("dataplane_ring"))
+for key, b in ring.items():
+    extra = ""
+    if "packets/s" in b:
+        extra = f"{b['packets/s']:,.0f} packets/s"
+    rows.append((f"dataplane: {key}", f"{ns(b):,.1f} ns", extra))
+
+for name in ("sip_parser", "b2bua_call", "txn"):
+    doc = load(name)
+    if doc:
+        ctx = doc.get("context", {})
+        break
+
+with open(dst, "w") as f:
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    cpus = os.cpu_count()
+    load_avg = os.getloadavg()[0]
+    f.write(f"Measured {now} on {cpus} CPUs ({cpu_model()}), load average {load_avg:.1f} at the end; "
+            f"`{command}`; CPU time per operation (Google Benchmark, release build).\n\n")
+    f.write("| what | figure | note |\n|---|---:|---|\n")
+    for what, fig, note in rows:
+        f.write(f"| {what} | {fig} | {note} |\n")
