@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc)
 
 MESON_COMMON = -Dwerror=true
 
-.PHONY: all deps build run test bench asan fuzz fuzz-smoke format lint clean
+.PHONY: all deps build run test bench bench-smoke asan fuzz format lint clean
 
 all: build
 
@@ -28,9 +28,15 @@ run: build
 test: build
 	meson test -C $(BUILD) --print-errorlogs --num-processes $(JOBS)
 
+# Micro-benchmarks, then the end-to-end CPS harness against Kamailio, then the README's tables.
 bench: build
-	meson test -C $(BUILD) --benchmark --print-errorlogs --verbose
-	./bench/cps/run.sh
+	./bench/micro.sh $(BUILD)
+	TANDEM_BIN=$(BUILD)/tandem ./bench/cps/run.sh
+	python3 bench/update_readme.py
+
+# The harness's smoke run (a few seconds per system): checks that it works, not the numbers.
+bench-smoke: build
+	TANDEM_BIN=$(BUILD)/tandem ./bench/cps/run.sh --smoke --out $$(mktemp -d)
 
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) --buildtype=debugoptimized -Db_sanitize=address,undefined \
