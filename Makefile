@@ -50,11 +50,12 @@ asan: deps $(ASAN_BUILD)/build.ninja
 $(FUZZ_BUILD)/build.ninja:
 	CXX=clang++ CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized \
 	    -Db_sanitize=address,undefined -Db_lundef=false -Djemalloc=disabled \
-	    -Dbenchmarks=false -Dfuzz=true
+	    -Dbenchmarks=false -Dfuzz=true -Ddpdk=disabled
 
 # libFuzzer over every target, FUZZ_SECONDS each, seeded from the checked-in corpus.
 fuzz: deps $(FUZZ_BUILD)/build.ninja
-	ninja -C $(FUZZ_BUILD) -j $(JOBS)
+	ninja -C $(FUZZ_BUILD) -j $(JOBS) $$(ninja -C $(FUZZ_BUILD) -t targets all | \
+	    sed -n 's|^\(tests/fuzz/[a-z0-9_]*_fuzz\): .*|\1|p' | sort -u)
 	./tests/fuzz/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 format:
