@@ -245,14 +245,14 @@ struct engine::impl final : txn::action_sink {
     void reject(uint32_t ci, int code, std::string_view reason) noexcept;
     void hangup(uint32_t ci) noexcept;
     void cancel_from_a(uint32_t ci) noexcept;
-    void end_from(uint32_t ci, bool from_a) noexcept;
+    void end_from(uint32_t ci, bool from_a, int max_forwards) noexcept;
     void b_invite_response(uint32_t ci, const message& m, bool need_ack) noexcept;
     void b_invite_failed(uint32_t ci, int code) noexcept;
     void relay_request(uint32_t ci, bool from_a, dialog_id from, const message& m, txn_id t,
                        const endpoint& dest, std::span<const header_text> extra = {}) noexcept;
     void relay_response(uint32_t ci, size_t k, const message& m, bool need_ack) noexcept;
     void relay_failed(uint32_t ci, size_t k, int code) noexcept;
-    void send_bye(uint32_t ci, bool on_a) noexcept;
+    void send_bye(uint32_t ci, bool on_a, int max_forwards = 70) noexcept;
     void send_cancel_b(uint32_t ci) noexcept;
     void send_ack_non2xx(call& c, txn_id t, const message& resp) noexcept;
     fork_map* fork_for_b(call& c, dialog_id b) noexcept;
@@ -582,7 +582,9 @@ void engine::impl::on_new_request(const message& m, const txn::request_result& r
         const bool from_a = role == role_a_invite;
         if (meth == sip::method::bye) {
             respond(r.txn, m, 200, "OK", dest);
-            end_from(ci, from_a);
+            // RFC 7332: the BYE Tandem sends because of this one carries its Max-Forwards - 1.
+            const auto mf = m.max_forwards();
+            end_from(ci, from_a, mf ? static_cast<int>(*mf > 0 ? *mf - 1 : 0) : 70);
             return;
         }
         if (meth == sip::method::prack) {
@@ -957,12 +959,12 @@ void engine::impl::cancel_from_a(uint32_t ci) noexcept {
     maybe_free(ci);
 }
 
-void engine::impl::end_from(uint32_t ci, bool from_a) noexcept {
+void engine::impl::end_from(uint32_t ci, bool from_a, int max_forwards) noexcept {
     call& c = _calls[ci];
     (from_a ? c.a : c.b) = leg_state::terminated;
     leg_state& other = from_a ? c.b : c.a;
     if (other == leg_state::established || other == leg_state::establishing) {
-        send_bye(ci, !from_a);
+        send_bye(ci, !from_a, max_forwards);
     } else if (other != leg_state::terminating) {
         other = leg_state::terminated;
     }
@@ -970,7 +972,7 @@ void engine::impl::end_from(uint32_t ci, bool from_a) noexcept {
     maybe_free(ci);
 }
 
-void engine::impl::send_bye(uint32_t ci, bool on_a) noexcept {
+void engine::impl::send_bye(uint32_t ci, bool on_a, int max_forwards) noexcept {
     call& c = _calls[ci];
     dialog_id d = on_a ? c.a_dialog : c.b_dialog;
     const dialog::dialog* dl = d.valid() ? _dialogs.get(d) : nullptr;
@@ -981,7 +983,8 @@ void engine::impl::send_bye(uint32_t ci, bool on_a) noexcept {
     }
     char branch[util::id_generator::max_branch];
     std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
-    uint64_t h = build_in_dialog(*dl, "BYE", _dialogs.next_local_cseq(d), br, nullptr, 70, nullptr);
+    uint64_t h = build_in_dialog(*dl, "BYE", _dialogs.next_local_cseq(d), br, nullptr, max_forwards,
+                                 nullptr);
     if (h == msg_store::npos) {
         st = leg_state::terminated;
         return;

@@ -304,6 +304,7 @@ TEST_F(B2bEngine, BasicCallNothingLeaksBetweenLegs) {
     EXPECT_EQ(bye_ok->status_code(), 200);
     msg bye = take(k_callee);
     EXPECT_EQ(bye->method(), method::bye);
+    EXPECT_EQ(bye.header(header_id::max_forwards), "69");
     EXPECT_EQ(bye.header(header_id::call_id), b.header(header_id::call_id));
     EXPECT_EQ(bye->cseq()->number, b->cseq()->number + 1);
     EXPECT_EQ(bye.from_tag(), b.from_tag());
