@@ -180,7 +180,7 @@ std::string_view write_party(const name_addr_value& v, char* buf, size_t cap) no
     auto p = strip_tag(v.params);
     size_t n = 0;
     auto put = [&](std::string_view s) {
-        if (n + s.size() <= cap) std::memcpy(buf + n, s.data(), s.size());
+        if (!s.empty() && n + s.size() <= cap) std::memcpy(buf + n, s.data(), s.size());
         n += s.size();
     };
     if (!v.display_name.empty()) {
