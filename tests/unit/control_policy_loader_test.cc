@@ -46,7 +46,7 @@ TEST(ControlPolicyLoader, RulesFromToml) {
 
 TEST(ControlPolicyLoader, ErrorsNamePositionAndProblem) {
     EXPECT_EQ(error_of("[requests]\npass = [\"Subject\", \"Via\"]\n"),
-              "t.toml:2:21: 'Via' never passes raw: Tandem writes its own on each leg");
+              "t.toml:2:20: 'Via' never passes raw: Tandem writes its own on each leg");
     EXPECT_EQ(error_of("[request]\n"), "t.toml:1:2: unknown section 'request'");
     EXPECT_EQ(error_of("[requests]\npas = []\n"), "t.toml:2:1: unknown key 'requests.pas'");
     EXPECT_EQ(error_of("[requests]\ndefault = \"maybe\"\n"),
