@@ -37,11 +37,21 @@ void* operator new(size_t n) {
     if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
     throw std::bad_alloc();
 }
-void* operator new[](size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
+void* operator new[](size_t n) {
+    return operator new(n);
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, size_t) noexcept {
+    std::free(p);
+}
 #pragma GCC diagnostic pop
 
 namespace {
@@ -78,7 +88,8 @@ public:
 };
 
 // The value after `key` up to the first of `stops` (never allocates).
-std::string_view field(std::string_view msg, std::string_view key, std::string_view stops = ";\r>") {
+std::string_view field(std::string_view msg, std::string_view key,
+                       std::string_view stops = ";\r>") {
     size_t i = msg.find(key);
     if (i == std::string_view::npos) return {};
     i += key.size();
@@ -98,24 +109,24 @@ public:
     }
 
     std::string_view invite(uint64_t n) {
-        int len = std::snprintf(
-            _buf, sizeof(_buf),
-            "INVITE sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
-            "Via: SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-%016llx;rport\r\n"
-            "Max-Forwards: 70\r\n"
-            "From: \"Alice\" <sip:alice@127.0.0.2>;tag=%016llx\r\n"
-            "To: <sip:bob@127.0.0.1>\r\n"
-            "Call-ID: %016llx@client.example\r\n"
-            "CSeq: 1 INVITE\r\n"
-            "Contact: <sip:alice@127.0.0.2:5061>\r\n"
-            "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE\r\n"
-            "Supported: timer\r\n"
-            "User-Agent: bench-uac\r\n"
-            "Subject: bench\r\n"
-            "Content-Type: application/sdp\r\n"
-            "Content-Length: %zu\r\n\r\n%s",
-            static_cast<unsigned long long>(n), static_cast<unsigned long long>(n),
-            static_cast<unsigned long long>(n), std::strlen(_sdp), _sdp);
+        int len =
+            std::snprintf(_buf, sizeof(_buf),
+                          "INVITE sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
+                          "Via: SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-%016llx;rport\r\n"
+                          "Max-Forwards: 70\r\n"
+                          "From: \"Alice\" <sip:alice@127.0.0.2>;tag=%016llx\r\n"
+                          "To: <sip:bob@127.0.0.1>\r\n"
+                          "Call-ID: %016llx@client.example\r\n"
+                          "CSeq: 1 INVITE\r\n"
+                          "Contact: <sip:alice@127.0.0.2:5061>\r\n"
+                          "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE\r\n"
+                          "Supported: timer\r\n"
+                          "User-Agent: bench-uac\r\n"
+                          "Subject: bench\r\n"
+                          "Content-Type: application/sdp\r\n"
+                          "Content-Length: %zu\r\n\r\n%s",
+                          static_cast<unsigned long long>(n), static_cast<unsigned long long>(n),
+                          static_cast<unsigned long long>(n), std::strlen(_sdp), _sdp);
         return {_buf, static_cast<size_t>(len)};
     }
 
@@ -127,23 +138,22 @@ public:
         std::string_view call_id = field(req, "\r\nCall-ID: ", "\r");
         std::string_view cseq = field(req, "\r\nCSeq: ", "\r");
         const bool tag = code > 100 && to.find("tag=") == std::string_view::npos;
-        int len = std::snprintf(
-            _buf, sizeof(_buf),
-            "SIP/2.0 %d %s\r\n"
-            "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%.*s;rport\r\n"
-            "From: %.*s\r\n"
-            "To: %.*s%s\r\n"
-            "Call-ID: %.*s\r\n"
-            "CSeq: %.*s\r\n"
-            "%s"
-            "Content-Length: %zu\r\n\r\n%s",
-            code, reason, int(branch.size()), branch.data(), int(from.size()), from.data(),
-            int(to.size()), to.data(), tag ? ";tag=bobtag01" : "", int(call_id.size()),
-            call_id.data(), int(cseq.size()), cseq.data(),
-            code > 100 && code < 300 ? "Contact: <sip:bob@127.0.0.3:5070>\r\n"
-                                       "Content-Type: application/sdp\r\n"
-                                     : "",
-            sdp ? std::strlen(_sdp) : 0, sdp ? _sdp : "");
+        int len = std::snprintf(_buf, sizeof(_buf),
+                                "SIP/2.0 %d %s\r\n"
+                                "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%.*s;rport\r\n"
+                                "From: %.*s\r\n"
+                                "To: %.*s%s\r\n"
+                                "Call-ID: %.*s\r\n"
+                                "CSeq: %.*s\r\n"
+                                "%s"
+                                "Content-Length: %zu\r\n\r\n%s",
+                                code, reason, int(branch.size()), branch.data(), int(from.size()),
+                                from.data(), int(to.size()), to.data(), tag ? ";tag=bobtag01" : "",
+                                int(call_id.size()), call_id.data(), int(cseq.size()), cseq.data(),
+                                code > 100 && code < 300 ? "Contact: <sip:bob@127.0.0.3:5070>\r\n"
+                                                           "Content-Type: application/sdp\r\n"
+                                                         : "",
+                                sdp ? std::strlen(_sdp) : 0, sdp ? _sdp : "");
         return {_buf, static_cast<size_t>(len)};
     }
 
@@ -151,18 +161,18 @@ public:
     std::string_view in_dialog(const char* method, uint64_t n, int cseq, std::string_view ok) {
         // The To line's tag: the 200's To header, not its From.
         std::string_view to_tag = field(ok.substr(ok.find("\r\nTo: ")), ";tag=", "\r;>");
-        int len = std::snprintf(
-            _buf, sizeof(_buf),
-            "%s sip:127.0.0.1:5060 SIP/2.0\r\n"
-            "Via: SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-%s%016llx;rport\r\n"
-            "Max-Forwards: 70\r\n"
-            "From: \"Alice\" <sip:alice@127.0.0.2>;tag=%016llx\r\n"
-            "To: <sip:bob@127.0.0.1>;tag=%.*s\r\n"
-            "Call-ID: %016llx@client.example\r\n"
-            "CSeq: %d %s\r\n"
-            "Content-Length: 0\r\n\r\n",
-            method, method, static_cast<unsigned long long>(n), static_cast<unsigned long long>(n),
-            int(to_tag.size()), to_tag.data(), static_cast<unsigned long long>(n), cseq, method);
+        int len = std::snprintf(_buf, sizeof(_buf),
+                                "%s sip:127.0.0.1:5060 SIP/2.0\r\n"
+                                "Via: SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-%s%016llx;rport\r\n"
+                                "Max-Forwards: 70\r\n"
+                                "From: \"Alice\" <sip:alice@127.0.0.2>;tag=%016llx\r\n"
+                                "To: <sip:bob@127.0.0.1>;tag=%.*s\r\n"
+                                "Call-ID: %016llx@client.example\r\n"
+                                "CSeq: %d %s\r\n"
+                                "Content-Length: 0\r\n\r\n",
+                                method, method, static_cast<unsigned long long>(n),
+                                static_cast<unsigned long long>(n), int(to_tag.size()),
+                                to_tag.data(), static_cast<unsigned long long>(n), cseq, method);
         return {_buf, static_cast<size_t>(len)};
     }
 
@@ -221,17 +231,20 @@ void BM_B2buaBasicCall(benchmark::State& state) {
         eng.on_tick(now);
     };
 
-    for (int i = 0; i < 2000; ++i) one_call(); // warm-up: pools, caches, timer wheel
+    for (int i = 0; i < 2000; ++i)
+        one_call(); // warm-up: pools, caches, timer wheel
     const uint64_t calls_before = eng.stats().calls_ended;
     const uint64_t sent_before = net.sent;
     const uint64_t alloc_before = g_alloc_bytes.load();
     const uint64_t allocs_before = g_alloc_count.load();
     bytes_in = 0;
-    for (auto _ : state) one_call();
+    for (auto _ : state)
+        one_call();
     const uint64_t calls = eng.stats().calls_ended - calls_before;
     const uint64_t allocs = g_alloc_count.load() - allocs_before;
     const uint64_t alloc_bytes = g_alloc_bytes.load() - alloc_before;
-    if (calls != static_cast<uint64_t>(state.iterations()) || failures != 0 || eng.calls_active() != 0) {
+    if (calls != static_cast<uint64_t>(state.iterations()) || failures != 0 ||
+        eng.calls_active() != 0) {
         char why[160];
         std::snprintf(why, sizeof(why),
                       "calls did not complete: %llu of %llu, %llu failed, %zu left, %llu buffer "

@@ -12,9 +12,12 @@ namespace tandem::config {
 
 std::string_view to_string(transport t) noexcept {
     switch (t) {
-    case transport::udp: return "udp";
-    case transport::tcp: return "tcp";
-    case transport::tls: return "tls";
+    case transport::udp:
+        return "udp";
+    case transport::tcp:
+        return "tcp";
+    case transport::tls:
+        return "tls";
     }
     return "?";
 }
@@ -33,8 +36,8 @@ bool listen_address::is_loopback() const noexcept {
 
 std::string listen_address::to_string() const {
     bool v6 = storage.ss_family == AF_INET6;
-    return fmt::format("{}:{}{}{}:{}", tandem::config::to_string(proto), v6 ? "[" : "", host, v6 ? "]" : "",
-                       port);
+    return fmt::format("{}:{}{}{}:{}", tandem::config::to_string(proto), v6 ? "[" : "", host,
+                       v6 ? "]" : "", port);
 }
 
 namespace {
@@ -72,8 +75,8 @@ void split_host_port(std::string_view text, std::string& host, uint16_t& port,
                         ? std::string_view{} // a bare IPv6 address needs brackets
                         : text.substr(colon + 1);
         if (port_text.empty()) {
-            throw std::invalid_argument(fmt::format(
-                "bad address '{}' (IPv6 addresses need brackets: [::1]:5060)", text));
+            throw std::invalid_argument(
+                fmt::format("bad address '{}' (IPv6 addresses need brackets: [::1]:5060)", text));
         }
     }
     port = parse_port(port_text);

@@ -14,7 +14,9 @@ namespace tandem::config {
 
 extern const std::string_view default_config_text;
 
-std::string_view default_config() { return default_config_text; }
+std::string_view default_config() {
+    return default_config_text;
+}
 
 namespace {
 
@@ -33,13 +35,14 @@ public:
                     std::initializer_list<std::string_view> known) const {
         for (const auto& [key, node] : t) {
             bool ok = false;
-            for (auto k : known) ok = ok || key.str() == k;
+            for (auto k : known)
+                ok = ok || key.str() == k;
             if (!ok) {
                 std::string name = section.empty() ? std::string(key.str())
                                                    : fmt::format("{}.{}", section, key.str());
                 fail(key.source(), section.empty()
-                                        ? fmt::format("unknown section or key '{}'", name)
-                                        : fmt::format("unknown key '{}'", name));
+                                       ? fmt::format("unknown section or key '{}'", name)
+                                       : fmt::format("unknown key '{}'", name));
             }
         }
     }
@@ -47,7 +50,8 @@ public:
     const toml::table* section(const toml::table& root, std::string_view name) const {
         const toml::node* n = root.get(name);
         if (n == nullptr) return nullptr;
-        if (!n->is_table()) fail(n->source(), fmt::format("'{}' must be a table ([{}])", name, name));
+        if (!n->is_table())
+            fail(n->source(), fmt::format("'{}' must be a table ([{}])", name, name));
         return n->as_table();
     }
 
@@ -62,7 +66,8 @@ public:
     void read(const toml::table& t, std::string_view sec, std::string_view key, bool& out) const {
         const toml::node* n = t.get(key);
         if (n == nullptr) return;
-        if (!n->is_boolean()) fail(n->source(), fmt::format("'{}.{}' must be true or false", sec, key));
+        if (!n->is_boolean())
+            fail(n->source(), fmt::format("'{}.{}' must be true or false", sec, key));
         out = n->as_boolean()->get();
     }
 
@@ -71,10 +76,12 @@ public:
               int64_t lo, int64_t hi) const {
         const toml::node* n = t.get(key);
         if (n == nullptr) return;
-        if (!n->is_integer()) fail(n->source(), fmt::format("'{}.{}' must be an integer", sec, key));
+        if (!n->is_integer())
+            fail(n->source(), fmt::format("'{}.{}' must be an integer", sec, key));
         int64_t v = n->as_integer()->get();
         if (v < lo || v > hi) {
-            fail(n->source(), fmt::format("'{}.{}' = {} is out of range [{}, {}]", sec, key, v, lo, hi));
+            fail(n->source(),
+                 fmt::format("'{}.{}' = {} is out of range [{}, {}]", sec, key, v, lo, hi));
         }
         out = static_cast<Int>(v);
     }
@@ -83,7 +90,8 @@ public:
               std::vector<std::string>& out) const {
         const toml::node* n = t.get(key);
         if (n == nullptr) return;
-        if (!n->is_array()) fail(n->source(), fmt::format("'{}.{}' must be an array of strings", sec, key));
+        if (!n->is_array())
+            fail(n->source(), fmt::format("'{}.{}' must be an array of strings", sec, key));
         out.clear();
         for (const auto& e : *n->as_array()) {
             if (!e.is_string()) {
@@ -97,11 +105,13 @@ public:
               std::vector<uint32_t>& out) const {
         const toml::node* n = t.get(key);
         if (n == nullptr) return;
-        if (!n->is_array()) fail(n->source(), fmt::format("'{}.{}' must be an array of integers", sec, key));
+        if (!n->is_array())
+            fail(n->source(), fmt::format("'{}.{}' must be an array of integers", sec, key));
         out.clear();
         for (const auto& e : *n->as_array()) {
             if (!e.is_integer() || e.as_integer()->get() < 0 || e.as_integer()->get() > 4095) {
-                fail(e.source(), fmt::format("'{}.{}' must be an array of CPU numbers (0-4095)", sec, key));
+                fail(e.source(),
+                     fmt::format("'{}.{}' must be an array of CPU numbers (0-4095)", sec, key));
             }
             out.push_back(static_cast<uint32_t>(e.as_integer()->get()));
         }
@@ -144,10 +154,9 @@ public:
             ok = probe.good();
         }
         if (!ok) {
-            std::string msg = fmt::format("'{}.{}': cannot read {} '{}' ({})", sec, key,
-                                          want_dir ? "folder" : "file", path,
-                                          std::filesystem::exists(status) ? "wrong kind or unreadable"
-                                                                          : "no such file");
+            std::string msg = fmt::format(
+                "'{}.{}': cannot read {} '{}' ({})", sec, key, want_dir ? "folder" : "file", path,
+                std::filesystem::exists(status) ? "wrong kind or unreadable" : "no such file");
             if (n != nullptr) fail(n->source(), msg);
             throw config_error(fmt::format("{}: {} (default value)", _file, msg));
         }
@@ -179,15 +188,17 @@ config build(const toml::table& root, const std::string& source, const load_opti
     reader r(source);
     config c;
     c.source = source;
-    r.check_keys(root, "",
-                 {"sip", "api", "dataplane", "dpdk", "scenario", "routing", "policy", "limits", "log"});
+    r.check_keys(
+        root, "",
+        {"sip", "api", "dataplane", "dpdk", "scenario", "routing", "policy", "limits", "log"});
 
     if (const auto* t = r.section(root, "sip")) {
         r.check_keys(*t, "sip", {"listen", "t1_ms", "t2_ms", "t4_ms", "user_agent"});
         std::vector<std::string> listen;
         r.read(*t, "sip", "listen", listen);
         if (t->get("listen") != nullptr) {
-            if (listen.empty()) r.fail(t->get("listen")->source(), "'sip.listen' must name at least one address");
+            if (listen.empty())
+                r.fail(t->get("listen")->source(), "'sip.listen' must name at least one address");
             c.sip.listen.clear();
             for (size_t i = 0; i < listen.size(); ++i) {
                 r.at_element(*t, "sip", "listen", i,
@@ -198,7 +209,8 @@ config build(const toml::table& root, const std::string& source, const load_opti
         r.read(*t, "sip", "t2_ms", c.sip.t2_ms, 100, 600000);
         r.read(*t, "sip", "t4_ms", c.sip.t4_ms, 100, 600000);
         r.read(*t, "sip", "user_agent", c.sip.user_agent);
-        if (c.sip.t2_ms < c.sip.t1_ms) r.fail(t->source(), "'sip.t2_ms' must not be below 'sip.t1_ms'");
+        if (c.sip.t2_ms < c.sip.t1_ms)
+            r.fail(t->source(), "'sip.t2_ms' must not be below 'sip.t1_ms'");
     }
     if (c.sip.listen.empty()) c.sip.listen.push_back(parse_listen_address("udp:127.0.0.1:5060"));
 
@@ -220,8 +232,9 @@ config build(const toml::table& root, const std::string& source, const load_opti
     }
 
     if (const auto* t = r.section(root, "dataplane")) {
-        r.check_keys(*t, "dataplane", {"backend", "workers", "poll", "idle_timeout_us", "burst",
-                                       "ring_size", "cpus", "capture_dir"});
+        r.check_keys(*t, "dataplane",
+                     {"backend", "workers", "poll", "idle_timeout_us", "burst", "ring_size", "cpus",
+                      "capture_dir"});
         std::string backend = "socket";
         r.read(*t, "dataplane", "backend", backend);
         if (backend == "socket") {
@@ -230,7 +243,8 @@ config build(const toml::table& root, const std::string& source, const load_opti
             c.dataplane.backend = backend_kind::dpdk;
         } else {
             r.fail(t->get("backend")->source(),
-                   fmt::format("'dataplane.backend' = '{}' (expected \"socket\" or \"dpdk\")", backend));
+                   fmt::format("'dataplane.backend' = '{}' (expected \"socket\" or \"dpdk\")",
+                               backend));
         }
         std::string poll = "wait";
         r.read(*t, "dataplane", "poll", poll);
@@ -254,8 +268,9 @@ config build(const toml::table& root, const std::string& source, const load_opti
     }
 
     if (const auto* t = r.section(root, "dpdk")) {
-        r.check_keys(*t, "dpdk", {"eal_args", "address", "gateway", "port_id", "mbufs", "mbuf_cache",
-                                  "rx_desc", "tx_desc", "mtu"});
+        r.check_keys(*t, "dpdk",
+                     {"eal_args", "address", "gateway", "port_id", "mbufs", "mbuf_cache", "rx_desc",
+                      "tx_desc", "mtu"});
         r.read(*t, "dpdk", "eal_args", c.dpdk.eal_args);
         r.read(*t, "dpdk", "address", c.dpdk.address);
         if (!c.dpdk.address.empty()) {
@@ -263,7 +278,8 @@ config build(const toml::table& root, const std::string& source, const load_opti
                  [&] { parse_ipv4_prefix(c.dpdk.address, c.dpdk.ipv4, c.dpdk.prefix_len); });
         }
         r.read(*t, "dpdk", "gateway", c.dpdk.gateway);
-        if (!c.dpdk.gateway.empty() && inet_pton(AF_INET, c.dpdk.gateway.c_str(), &c.dpdk.gateway_ipv4) != 1) {
+        if (!c.dpdk.gateway.empty() &&
+            inet_pton(AF_INET, c.dpdk.gateway.c_str(), &c.dpdk.gateway_ipv4) != 1) {
             r.fail(t->get("gateway")->source(),
                    fmt::format("'dpdk.gateway': bad IPv4 address '{}'", c.dpdk.gateway));
         }
@@ -289,7 +305,8 @@ config build(const toml::table& root, const std::string& source, const load_opti
         r.read(*t, "routing", "use_request_uri", c.routing.use_request_uri);
         const auto& target = c.routing.default_target;
         if (target.rfind("sip:", 0) != 0 && target.rfind("sips:", 0) != 0) {
-            r.fail(t->get("default_target") != nullptr ? t->get("default_target")->source() : t->source(),
+            r.fail(t->get("default_target") != nullptr ? t->get("default_target")->source()
+                                                       : t->source(),
                    fmt::format("'routing.default_target' = '{}' is not a sip: URI", target));
         }
     }
@@ -299,8 +316,9 @@ config build(const toml::table& root, const std::string& source, const load_opti
         r.read(*t, "policy", "default", c.policy.default_policy);
     }
     if (const auto* t = r.section(root, "limits")) {
-        r.check_keys(*t, "limits", {"max_calls", "max_cps", "max_transactions", "max_dialogs",
-                                    "retry_after_s", "ring_timeout_s"});
+        r.check_keys(*t, "limits",
+                     {"max_calls", "max_cps", "max_transactions", "max_dialogs", "retry_after_s",
+                      "ring_timeout_s"});
         r.read(*t, "limits", "max_calls", c.limits.max_calls, 1, 100'000'000);
         r.read(*t, "limits", "max_cps", c.limits.max_cps, 0, 10'000'000);
         r.read(*t, "limits", "max_transactions", c.limits.max_transactions, 0, 100'000'000);
@@ -311,13 +329,16 @@ config build(const toml::table& root, const std::string& source, const load_opti
     if (const auto* t = r.section(root, "log")) {
         r.check_keys(*t, "log", {"level"});
         r.read(*t, "log", "level", c.log.level);
-        static constexpr std::string_view levels[] = {"trace", "debug", "info", "warn", "error", "off"};
+        static constexpr std::string_view levels[] = {"trace", "debug", "info",
+                                                      "warn",  "error", "off"};
         bool ok = false;
-        for (auto l : levels) ok = ok || c.log.level == l;
+        for (auto l : levels)
+            ok = ok || c.log.level == l;
         if (!ok) {
-            r.fail(t->get("level")->source(),
-                   fmt::format("'log.level' = '{}' (expected trace, debug, info, warn, error or off)",
-                               c.log.level));
+            r.fail(
+                t->get("level")->source(),
+                fmt::format("'log.level' = '{}' (expected trace, debug, info, warn, error or off)",
+                            c.log.level));
         }
     }
 
@@ -333,7 +354,8 @@ config build(const toml::table& root, const std::string& source, const load_opti
 
 } // namespace
 
-config load_string(std::string_view text, const std::string& source_name, const load_options& opts) {
+config load_string(std::string_view text, const std::string& source_name,
+                   const load_options& opts) {
     toml::table root;
     try {
         root = toml::parse(text, source_name);

@@ -1,10 +1,10 @@
 #include "control/daemon.h"
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <map>
-#include <vector>
 #include <pthread.h>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -21,7 +21,8 @@ namespace {
 
 nlohmann::json config_summary(const config::config& cfg) {
     nlohmann::json listen = nlohmann::json::array();
-    for (const auto& l : cfg.sip.listen) listen.push_back(l.to_string());
+    for (const auto& l : cfg.sip.listen)
+        listen.push_back(l.to_string());
     return {
         {"source", cfg.source},
         {"sip_listen", listen},
@@ -47,7 +48,8 @@ int run_daemon(const config::config& cfg) {
 
     const auto started = std::chrono::steady_clock::now();
     spdlog::info("starting version={} config={} backend={} workers={}", tandem::version(),
-                 cfg.source, cfg.dataplane.backend == config::backend_kind::dpdk ? "dpdk" : "socket",
+                 cfg.source,
+                 cfg.dataplane.backend == config::backend_kind::dpdk ? "dpdk" : "socket",
                  cfg.dataplane.workers);
 
     // Header policies are compiled before anything starts: a bad one stops the start.
@@ -100,7 +102,8 @@ int run_daemon(const config::config& cfg) {
             dp.shard_stats(i).for_each([&](const char* name, uint64_t v) { one[name] = v; });
             shards.push_back(std::move(one));
         }
-        for (const auto& [name, v] : totals) out[name] = v;
+        for (const auto& [name, v] : totals)
+            out[name] = v;
         dp.stats().for_each([&](const char* name, uint64_t v) { out[name] = v; });
         out["shards"] = std::move(shards);
         return out;

@@ -36,13 +36,14 @@ int main(int argc, char** argv) {
 
     CLI11_PARSE(app, argc, argv);
 
-    if (parse_cmd->parsed()) return tandem::control::run_parse_command(parse_files, std::cin, std::cout);
+    if (parse_cmd->parsed())
+        return tandem::control::run_parse_command(parse_files, std::cin, std::cout);
 
     tandem::config::config cfg;
     try {
-        cfg = config_path.empty()
-                  ? tandem::config::load_string(tandem::config::default_config(), "<embedded default>")
-                  : tandem::config::load_file(config_path);
+        cfg = config_path.empty() ? tandem::config::load_string(tandem::config::default_config(),
+                                                                "<embedded default>")
+                                  : tandem::config::load_file(config_path);
     } catch (const tandem::config::config_error& e) {
         std::fprintf(stderr, "tandem: %s\n", e.what());
         return exit_bad_config;
@@ -51,7 +52,8 @@ int main(int argc, char** argv) {
         auto policies = tandem::control::load_policies(cfg.policy.dir);
         if (policies.count(cfg.policy.default_policy) == 0) {
             std::fprintf(stderr, "tandem: %s: 'policy.default' = '%s': no such policy in %s\n",
-                         cfg.source.c_str(), cfg.policy.default_policy.c_str(), cfg.policy.dir.c_str());
+                         cfg.source.c_str(), cfg.policy.default_policy.c_str(),
+                         cfg.policy.dir.c_str());
             return exit_bad_config;
         }
     } catch (const tandem::control::policy_error& e) {

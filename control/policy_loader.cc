@@ -16,14 +16,16 @@ using sip::b2b::policy_action;
 
 [[noreturn]] void fail(const std::string& source, const toml::source_region& where,
                        std::string_view msg) {
-    throw policy_error(fmt::format("{}:{}:{}: {}", source, where.begin.line, where.begin.column, msg));
+    throw policy_error(
+        fmt::format("{}:{}:{}: {}", source, where.begin.line, where.begin.column, msg));
 }
 
 void check_keys(const std::string& source, const toml::table& t, std::string_view section,
                 std::initializer_list<std::string_view> known) {
     for (const auto& [key, node] : t) {
         bool ok = false;
-        for (auto k : known) ok = ok || key.str() == k;
+        for (auto k : known)
+            ok = ok || key.str() == k;
         if (!ok) {
             fail(source, key.source(),
                  section.empty() ? fmt::format("unknown section '{}'", key.str())
@@ -53,13 +55,18 @@ void read_side(sip::b2b::header_policy_builder& b, const std::string& source,
         } else if (v == "pass") {
             b.set_default(dir, policy_action::pass);
         } else {
-            fail(source, d->source(), fmt::format("'{}.default' must be \"deny\" or \"pass\"", name));
+            fail(source, d->source(),
+                 fmt::format("'{}.default' must be \"deny\" or \"pass\"", name));
         }
     }
     if (const toml::node* p = t.get("pass")) {
-        if (!p->is_array()) fail(source, p->source(), fmt::format("'{}.pass' must be an array of header names", name));
+        if (!p->is_array())
+            fail(source, p->source(),
+                 fmt::format("'{}.pass' must be an array of header names", name));
         for (const auto& e : *p->as_array()) {
-            if (!e.is_string()) fail(source, e.source(), fmt::format("'{}.pass' must be an array of header names", name));
+            if (!e.is_string())
+                fail(source, e.source(),
+                     fmt::format("'{}.pass' must be an array of header names", name));
             add_rule(b, source, e, dir, e.as_string()->get(), policy_action::pass);
         }
     }
@@ -73,7 +80,8 @@ void read_side(sip::b2b::header_policy_builder& b, const std::string& source,
         }
         for (const auto& [hdr, val] : *m->as_table()) {
             if (!val.is_string()) {
-                fail(source, val.source(), fmt::format("'{}.{}.{}' must be a string", name, key, hdr.str()));
+                fail(source, val.source(),
+                     fmt::format("'{}.{}.{}' must be a string", name, key, hdr.str()));
             }
             add_rule(b, source, val, dir, hdr.str(), action, val.as_string()->get());
         }
@@ -88,7 +96,8 @@ bool read_bool(const std::string& source, const toml::table& root, std::string_v
     check_keys(source, *n->as_table(), section, {key});
     const toml::node* v = n->as_table()->get(key);
     if (v == nullptr) return false;
-    if (!v->is_boolean()) fail(source, v->source(), fmt::format("'{}.{}' must be true or false", section, key));
+    if (!v->is_boolean())
+        fail(source, v->source(), fmt::format("'{}.{}' must be true or false", section, key));
     return v->as_boolean()->get();
 }
 
@@ -125,7 +134,8 @@ load_policies(const std::string& dir) {
         std::string name = entry.path().stem().string();
         out[name] = compile_policy(text.str(), name, entry.path().string());
     }
-    if (ec) throw policy_error(fmt::format("{}: cannot read the policy folder: {}", dir, ec.message()));
+    if (ec)
+        throw policy_error(fmt::format("{}: cannot read the policy folder: {}", dir, ec.message()));
     return out;
 }
 

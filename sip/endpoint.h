@@ -40,7 +40,8 @@ struct endpoint {
     [[nodiscard]] bool valid() const noexcept { return family != family_t::none; }
 
     /// Parses `1.2.3.4`, `::1` or `[::1]` plus a port. Returns false on anything else.
-    [[nodiscard]] static bool from_ip(std::string_view ip, uint16_t port_host, endpoint& out) noexcept;
+    [[nodiscard]] static bool from_ip(std::string_view ip, uint16_t port_host,
+                                      endpoint& out) noexcept;
     /// Writes `1.2.3.4:5060` or `[::1]:5060` into buf; returns the length (0 if cap is short).
     size_t format(char* buf, size_t cap) const noexcept;
     /// Writes only the address (`1.2.3.4` or `::1`, no brackets); returns the length.

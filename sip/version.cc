@@ -4,6 +4,8 @@
 
 namespace tandem {
 
-std::string_view version() noexcept { return TANDEM_VERSION; }
+std::string_view version() noexcept {
+    return TANDEM_VERSION;
+}
 
 } // namespace tandem

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <span>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "sip/b2b/msg_store.h"
@@ -33,7 +33,8 @@ call_state combine(leg_state a, leg_state b) noexcept {
     auto both = [&](leg_state s) { return a == s && b == s; };
     auto either = [&](leg_state s) { return a == s || b == s; };
     if (both(leg_state::terminated)) return call_state::terminated;
-    if (either(leg_state::terminating) || either(leg_state::terminated)) return call_state::terminating;
+    if (either(leg_state::terminating) || either(leg_state::terminated))
+        return call_state::terminating;
     if (both(leg_state::established)) return call_state::established;
     if (either(leg_state::establishing)) return call_state::establishing;
     if (either(leg_state::incoming)) return call_state::incoming;
@@ -47,8 +48,8 @@ void default_scenario::on_initial_invite(engine& e, call_handle call, const mess
 
 namespace {
 
-using txn::txn_id;
 using dialog::dialog_id;
+using txn::txn_id;
 
 constexpr std::string_view k_allow =
     "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, MESSAGE, NOTIFY, REFER";
@@ -59,16 +60,16 @@ constexpr size_t k_text = 192; // per-call text: B-leg Request-URI, branch, Call
 // What a transaction or timer belongs to, packed into the 64-bit user cookie:
 // [generation:24][role:8][call index:32].
 enum role : uint8_t {
-    role_a_invite = 1, // the A-leg's INVITE server transaction
-    role_b_invite,     // the B-leg's INVITE client transaction
-    role_b_cancel,     // CANCEL on the B-leg
-    role_bye_a,        // BYE Tandem sent on the A-leg
-    role_bye_b,        // BYE Tandem sent on the B-leg
-    role_2xx_a,        // the A-leg 2xx awaiting its ACK
-    role_rel1xx_a,     // a reliable provisional to the A-leg awaiting its PRACK
-    role_ring,         // the call's timer: ring timeout
-    role_duration,     // the call's timer: talk-time limit
-    role_relay = 16,   // + slot: the client side of a relayed in-dialog request
+    role_a_invite = 1,   // the A-leg's INVITE server transaction
+    role_b_invite,       // the B-leg's INVITE client transaction
+    role_b_cancel,       // CANCEL on the B-leg
+    role_bye_a,          // BYE Tandem sent on the A-leg
+    role_bye_b,          // BYE Tandem sent on the B-leg
+    role_2xx_a,          // the A-leg 2xx awaiting its ACK
+    role_rel1xx_a,       // a reliable provisional to the A-leg awaiting its PRACK
+    role_ring,           // the call's timer: ring timeout
+    role_duration,       // the call's timer: talk-time limit
+    role_relay = 16,     // + slot: the client side of a relayed in-dialog request
     role_relay_2xx = 32, // + slot: a relayed 2xx awaiting its ACK
 };
 constexpr uint64_t no_user = UINT64_MAX;
@@ -88,11 +89,11 @@ struct fork_map {
 
 struct relay {
     bool used = false;
-    bool from_a = false;  // the request came from the A-leg
+    bool from_a = false; // the request came from the A-leg
     bool awaiting_ack = false;
     sip::method method = sip::method::other;
-    txn_id server;        // on the leg the request came from
-    txn_id client;        // on the other leg
+    txn_id server;                   // on the leg the request came from
+    txn_id client;                   // on the other leg
     uint64_t copy = msg_store::npos; // the incoming request, for building its responses
     uint32_t client_cseq = 0;
     uint32_t server_cseq = 0;
@@ -103,19 +104,19 @@ struct call {
     util::timer timer; // ring timeout, then talk-time limit
     leg_state a = leg_state::idle;
     leg_state b = leg_state::idle;
-    bool a_final_sent = false; // a final response went to the A-leg INVITE
-    bool b_provisional = false; // the B-leg INVITE got a provisional response
+    bool a_final_sent = false;   // a final response went to the A-leg INVITE
+    bool b_provisional = false;  // the B-leg INVITE got a provisional response
     bool cancel_pending = false; // the caller cancelled; CANCEL/BYE the B-leg as soon as possible
-    bool decided = false;       // the scenario bridged or rejected
-    bool a_100rel = false;      // the caller supports reliable provisionals
+    bool decided = false;        // the scenario bridged or rejected
+    bool a_100rel = false;       // the caller supports reliable provisionals
     bool a_100rel_required = false;
     uint32_t duration_s = 0;
     const header_policy* policy = nullptr;
 
     txn_id a_invite;
-    uint64_t a_copy = msg_store::npos; // the A-leg INVITE, until its final response
+    uint64_t a_copy = msg_store::npos;   // the A-leg INVITE, until its final response
     uint64_t a_answer = msg_store::npos; // SDP answer sent in a reliable 1xx (RFC 3262 s5)
-    endpoint a_src;                    // where responses to the A-leg go
+    endpoint a_src;                      // where responses to the A-leg go
     uint32_t a_cseq = 0;
     dialog_id a_dialog; // confirmed A dialog
 
@@ -141,7 +142,9 @@ struct call {
     }
 };
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+char lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 bool iequal(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
@@ -167,8 +170,10 @@ params_without_tag strip_tag(std::string_view params) noexcept {
         std::string_view p = params.substr(i + 1, end - i - 1);
         size_t eq = p.find('=');
         std::string_view name = p.substr(0, eq);
-        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-        while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t'))
+            name.remove_suffix(1);
+        while (!name.empty() && (name.front() == ' ' || name.front() == '\t'))
+            name.remove_prefix(1);
         if (iequal(name, "tag")) return {params.substr(0, i), params.substr(end)};
         i = end;
     }
@@ -227,9 +232,11 @@ struct engine::impl final : txn::action_sink {
     void on_tick(tick_t now) noexcept;
     void on_request(const message& m, const endpoint& src) noexcept;
     void on_response(const message& m) noexcept;
-    void on_new_request(const message& m, const txn::request_result& r, const endpoint& src) noexcept;
+    void on_new_request(const message& m, const txn::request_result& r,
+                        const endpoint& src) noexcept;
     void on_ack(const message& m) noexcept;
-    void on_unparsable(const char* data, size_t len, const parse_result& r, const endpoint& src) noexcept;
+    void on_unparsable(const char* data, size_t len, const parse_result& r,
+                       const endpoint& src) noexcept;
     void on_event(const txn::action& a) noexcept;
     void on_call_timer(uint32_t ci, uint8_t role) noexcept;
 
@@ -305,7 +312,7 @@ struct engine::impl final : txn::action_sink {
     util::timer_wheel _wheel;
     util::id_generator _ids;
     std::vector<txn::action> _events; // capacity reserved at start: never grows
-    uint64_t _tokens = 0;              // admission bucket, in call-ticks
+    uint64_t _tokens = 0;             // admission bucket, in call-ticks
     tick_t _tokens_at = 0;
     size_t _events_lost = 0;
 
@@ -325,8 +332,8 @@ engine::impl::impl(engine& self, const engine_config& cfg, transport& out, scena
     : _self(self), _cfg(cfg), _out(out), _scenario(scen), _policy(std::move(policy)),
       _stats(self._stats), _key(key), _now(now), _store(cfg.buffers), _txn(cfg.txn, key, now),
       _uas2xx(cfg.txn, cfg.max_calls + 16, key, now),
-      _dialogs(dialog::dialog_config{cfg.max_calls * 2 + 64, 512}, key),
-      _calls(cfg.max_calls), _wheel(now), _ids(cfg.shard, key) {
+      _dialogs(dialog::dialog_config{cfg.max_calls * 2 + 64, 512}, key), _calls(cfg.max_calls),
+      _wheel(now), _ids(cfg.shard, key) {
     _events.reserve(cfg.txn.max_transactions + cfg.max_calls + 64);
     _tokens = uint64_t(cfg.max_cps) * cfg.txn.ticks(1000);
     _tokens_at = now;
@@ -368,7 +375,8 @@ void engine::impl::emit(const txn::action& a) noexcept {
 
 void engine::impl::drain() noexcept {
     // Events may queue more events (a timeout ends a call, which starts a BYE...): index loop.
-    for (size_t i = 0; i < _events.size(); ++i) on_event(_events[i]);
+    for (size_t i = 0; i < _events.size(); ++i)
+        on_event(_events[i]);
     _events.clear();
 }
 
@@ -469,7 +477,8 @@ void engine::impl::on_unparsable(const char* data, size_t len, const parse_resul
         size_t colon = line.find(':');
         if (colon == std::string_view::npos) continue;
         std::string_view name = line.substr(0, colon);
-        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t'))
+            name.remove_suffix(1);
         header_id id = lookup_header(name);
         int slot = id == header_id::via       ? 0
                    : id == header_id::from    ? 1
@@ -494,7 +503,8 @@ void engine::impl::on_unparsable(const char* data, size_t len, const parse_resul
         if (reason[i] == '\r' || reason[i] == '\n') reason[i] = ' ';
     uint64_t h = build(1024, [&](message_builder& b) {
         b.status_line(400, std::string_view(reason, rl));
-        for (size_t i = 0; i < nlines; ++i) b.raw_header(lines[i]);
+        for (size_t i = 0; i < nlines; ++i)
+            b.raw_header(lines[i]);
         b.header("Server", _cfg.user_agent);
         return b.finish();
     });
@@ -549,7 +559,8 @@ void engine::impl::on_new_request(const message& m, const txn::request_result& r
     if (meth == sip::method::cancel) {
         uint32_t ci;
         uint8_t role;
-        const txn::transaction* target = r.cancel_target.valid() ? _txn.find(r.cancel_target) : nullptr;
+        const txn::transaction* target =
+            r.cancel_target.valid() ? _txn.find(r.cancel_target) : nullptr;
         call* c = target != nullptr ? get(target->user, ci, role) : nullptr;
         if (c == nullptr) {
             respond(r.txn, m, 481, "Call/Transaction Does Not Exist", dest);
@@ -726,8 +737,8 @@ void engine::impl::on_response(const message& m) noexcept {
     if (r.disposition == txn::response_disposition::no_match) {
         // A retransmitted 2xx to an INVITE whose transaction is gone: re-send our ACK.
         const auto& cs = m.cseq();
-        if (m.status_code() >= 200 && m.status_code() < 300 && cs && cs->method == sip::method::invite &&
-            m.to()->has_tag) {
+        if (m.status_code() >= 200 && m.status_code() < 300 && cs &&
+            cs->method == sip::method::invite && m.to()->has_tag) {
             dialog_id d = _dialogs.find({*m.call_id(), m.from()->tag, m.to()->tag});
             uint64_t ack = d.valid() ? _dialogs.ack_for_2xx(d, cs->number) : txn::no_msg;
             const dialog::dialog* dl = d.valid() ? _dialogs.get(d) : nullptr;
@@ -735,7 +746,8 @@ void engine::impl::on_response(const message& m) noexcept {
             uint8_t role;
             call* c = dl != nullptr ? get(dl->user(), ci, role) : nullptr;
             if (ack != txn::no_msg && c != nullptr) {
-                send_now(ack, dialog_destination(*dl, role == role_a_invite ? c->a_src : c->b_peer));
+                send_now(ack,
+                         dialog_destination(*dl, role == role_a_invite ? c->a_src : c->b_peer));
                 return;
             }
         }
@@ -778,8 +790,8 @@ uint32_t engine::impl::new_call(const message& m, txn_id t, const endpoint& src)
         admitted = _tokens >= ticks_per_s;
         if (admitted) _tokens -= ticks_per_s;
     }
-    uint64_t copy = admitted && _calls.size() < _calls.capacity() ? _store.alloc(m.size())
-                                                                   : msg_store::npos;
+    uint64_t copy =
+        admitted && _calls.size() < _calls.capacity() ? _store.alloc(m.size()) : msg_store::npos;
     if (copy == msg_store::npos) {
         ++(admitted ? _stats.calls_refused_full : _stats.calls_refused_rate);
         uint64_t h = build(1024, [&](message_builder& b) {
@@ -818,7 +830,8 @@ uint32_t engine::impl::new_call(const message& m, txn_id t, const endpoint& src)
 void engine::impl::maybe_free(uint32_t ci) noexcept {
     if (!_calls.live(ci)) return;
     call& c = _calls[ci];
-    if (c.a != leg_state::terminated || (c.b != leg_state::terminated && c.b != leg_state::idle)) return;
+    if (c.a != leg_state::terminated || (c.b != leg_state::terminated && c.b != leg_state::idle))
+        return;
     for (const auto& r : c.relays)
         if (r.used) return;
     free_call(ci);
@@ -878,7 +891,8 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     if (from.empty() || to.empty()) return false;
     uint64_t h = build(a->size() + 512, [&](message_builder& b) {
         b.request_line("INVITE", target);
-        b.header_parts("Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", c.b_branch(), ";rport"});
+        b.header_parts("Via",
+                       {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", c.b_branch(), ";rport"});
         b.header_uint("Max-Forwards", forwards);
         b.header_parts("From", {from, ";tag=", c.b_tag()});
         b.header("To", to);
@@ -905,7 +919,8 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     if (h == msg_store::npos) return false;
     txn::client_request req{sip::method::invite, "INVITE", c.b_branch(), false};
     // The transaction layer takes over our reference to every handle it is given.
-    txn::start_result s = _txn.start_client(req, h, c.b_peer, cookie(ci, role_b_invite), _now, *this);
+    txn::start_result s =
+        _txn.start_client(req, h, c.b_peer, cookie(ci, role_b_invite), _now, *this);
     if (s.status != txn::txn_status::ok) return false;
     c.b_invite = s.txn;
     c.b = leg_state::establishing;
@@ -1006,7 +1021,8 @@ void engine::impl::send_cancel_b(uint32_t ci) noexcept {
     if (fi == message::npos || ti == message::npos) return;
     uint64_t h = build(1024, [&](message_builder& b) {
         b.request_line("CANCEL", c.b_ruri());
-        b.header_parts("Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", c.b_branch(), ";rport"});
+        b.header_parts("Via",
+                       {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", c.b_branch(), ";rport"});
         b.header_uint("Max-Forwards", 70);
         b.header("From", inv->value(fi));
         b.header("To", inv->value(ti));
@@ -1101,7 +1117,8 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
         if (m.to()->has_tag) {
             std::string_view rr[16];
             size_t nrr = 0;
-            for (size_t i = 0; i < m.record_route_count() && nrr < 16; ++i) rr[nrr++] = m.value(m.nth(header_id::record_route, i));
+            for (size_t i = 0; i < m.record_route_count() && nrr < 16; ++i)
+                rr[nrr++] = m.value(m.nth(header_id::record_route, i));
             std::string_view target;
             if (auto ct = m.contact(0); ct && !ct->star) target = ct->addr.uri;
             char local_buf[512], remote_buf[512];
@@ -1112,8 +1129,9 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
             p.remote_target = target;
             p.record_route = {rr, nrr};
             p.cseq = c.b_cseq;
-            auto res = _dialogs.on_uac_response(p, static_cast<uint16_t>(code), cookie(ci, role_b_invite),
-                                                [](dialog_id, uint64_t) {});
+            auto res =
+                _dialogs.on_uac_response(p, static_cast<uint16_t>(code), cookie(ci, role_b_invite),
+                                         [](dialog_id, uint64_t) {});
             if (res.outcome != dialog::uac_outcome::created_early &&
                 res.outcome != dialog::uac_outcome::updated_early) {
                 return;
@@ -1128,7 +1146,8 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
                 char al[512], ar[512];
                 std::string_view arr[16];
                 size_t narr = 0;
-                for (size_t i = 0; i < a->record_route_count() && narr < 16; ++i) arr[narr++] = a->value(a->nth(header_id::record_route, i));
+                for (size_t i = 0; i < a->record_route_count() && narr < 16; ++i)
+                    arr[narr++] = a->value(a->nth(header_id::record_route, i));
                 dialog::dialog_params ap;
                 ap.id = {*a->call_id(), a_tag, a->from()->tag};
                 ap.local_uri = write_party(*a->to(), al, sizeof(al));
@@ -1143,7 +1162,8 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
             }
         }
         const auto b_rseq = m.rseq();
-        const bool reliable = rel != nullptr && b_rseq && m.has_option_tag(header_id::require, "100rel");
+        const bool reliable =
+            rel != nullptr && b_rseq && m.has_option_tag(header_id::require, "100rel");
         if (!reliable) {
             respond_a(ci, code, m.reason_phrase(), a_tag, &m);
             return;
@@ -1163,7 +1183,8 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
                                              nullptr, 70, nullptr, {&extra, 1});
                 if (h != msg_store::npos) {
                     (void)_txn.start_client({sip::method::prack, "PRACK", br, false}, h,
-                                            dialog_destination(*bd, c.b_peer), no_user, _now, *this);
+                                            dialog_destination(*bd, c.b_peer), no_user, _now,
+                                            *this);
                 }
             }
             respond_a(ci, code, m.reason_phrase(), a_tag, &m);
@@ -1189,8 +1210,8 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
         if (h == msg_store::npos) return;
         // Re-sent at T1, 2*T1, ... until the caller's PRACK (RFC 3262 s3), keyed like a 2xx.
         _store.ref(h);
-        (void)_uas2xx.start(*a->call_id(), a_tag, c.a_cseq, h, c.a_src,
-                            cookie(ci, role_rel1xx_a), _now, *this);
+        (void)_uas2xx.start(*a->call_id(), a_tag, c.a_cseq, h, c.a_src, cookie(ci, role_rel1xx_a),
+                            _now, *this);
         (void)_txn.respond(c.a_invite, static_cast<uint16_t>(code), h, c.a_src, _now, *this, a_tag);
         return;
     }
@@ -1198,7 +1219,8 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
     if (code < 300) {
         std::string_view rr[16];
         size_t nrr = 0;
-        for (size_t i = 0; i < m.record_route_count() && nrr < 16; ++i) rr[nrr++] = m.value(m.nth(header_id::record_route, i));
+        for (size_t i = 0; i < m.record_route_count() && nrr < 16; ++i)
+            rr[nrr++] = m.value(m.nth(header_id::record_route, i));
         std::string_view target;
         if (auto ct = m.contact(0); ct && !ct->star) target = ct->addr.uri;
         char local_buf[512], remote_buf[512];
@@ -1209,16 +1231,18 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
         p.remote_target = target;
         p.record_route = {rr, nrr};
         p.cseq = c.b_cseq;
-        auto res = _dialogs.on_uac_response(p, static_cast<uint16_t>(code), cookie(ci, role_b_invite),
-                                            [&](dialog_id gone, uint64_t) {
-                                                for (auto& f : c.forks)
-                                                    if (f.used && f.b == gone) f.b = dialog_id{};
-                                            });
+        auto res =
+            _dialogs.on_uac_response(p, static_cast<uint16_t>(code), cookie(ci, role_b_invite),
+                                     [&](dialog_id gone, uint64_t) {
+                                         for (auto& f : c.forks)
+                                             if (f.used && f.b == gone) f.b = dialog_id{};
+                                     });
         if (res.outcome == dialog::uac_outcome::retransmitted_2xx) {
             // Re-send our ACK if the caller has acknowledged already; else keep waiting.
             uint64_t ack = _dialogs.ack_for_2xx(res.id, c.b_cseq);
             const dialog::dialog* dl = _dialogs.get(res.id);
-            if (ack != txn::no_msg && dl != nullptr) send_now(ack, dialog_destination(*dl, c.b_peer));
+            if (ack != txn::no_msg && dl != nullptr)
+                send_now(ack, dialog_destination(*dl, c.b_peer));
             return;
         }
         if (res.outcome == dialog::uac_outcome::extra_confirmed ||
@@ -1235,8 +1259,8 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
                         _store.unref(ack);
                     }
                     std::string_view br2(branch, _ids.make_branch(branch, sizeof(branch)));
-                    uint64_t bye = build_in_dialog(*dl, "BYE", _dialogs.next_local_cseq(res.id), br2,
-                                                   nullptr, 70, nullptr);
+                    uint64_t bye = build_in_dialog(*dl, "BYE", _dialogs.next_local_cseq(res.id),
+                                                   br2, nullptr, 70, nullptr);
                     if (bye != msg_store::npos) {
                         (void)_txn.start_client({sip::method::bye, "BYE", br2, false}, bye, dest,
                                                 no_user, _now, *this);
@@ -1277,7 +1301,8 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
             char al[512], ar[512];
             std::string_view arr[16];
             size_t narr = 0;
-            for (size_t i = 0; i < a->record_route_count() && narr < 16; ++i) arr[narr++] = a->value(a->nth(header_id::record_route, i));
+            for (size_t i = 0; i < a->record_route_count() && narr < 16; ++i)
+                arr[narr++] = a->value(a->nth(header_id::record_route, i));
             dialog::dialog_params ap;
             ap.id = {*a->call_id(), f->tag(), a->from()->tag};
             ap.local_uri = write_party(*a->to(), al, sizeof(al));
@@ -1304,8 +1329,8 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
         if (m.body().empty() && c.a_answer != msg_store::npos) {
             answer = {_store.data(c.a_answer), _store.length(c.a_answer)};
         }
-        uint64_t h = build_response(*a, code, m.reason_phrase(), f->tag(), &m, c.policy, true, {},
-                                    answer);
+        uint64_t h =
+            build_response(*a, code, m.reason_phrase(), f->tag(), &m, c.policy, true, {}, answer);
         if (h != msg_store::npos) {
             const dialog::dialog* ad = _dialogs.get(c.a_dialog);
             if (ad != nullptr) {
@@ -1359,7 +1384,7 @@ void engine::impl::b_invite_failed(uint32_t ci, int code) noexcept {
             // The far end's reason phrase: the failing response is still in _rx when there is
             // one; timeouts have their own phrase above.
             reason = _rx.is_response() && _rx.status_code() == code ? _rx.reason_phrase()
-                                                                     : std::string_view("Failed");
+                                                                    : std::string_view("Failed");
         }
         const message* src = _rx.is_response() && _rx.status_code() == code ? &_rx : nullptr;
         respond_a(ci, out, reason, {}, src);
@@ -1429,7 +1454,8 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
         }
     }
     size_t k = 0;
-    while (k < k_relays && c.relays[k].used) ++k;
+    while (k < k_relays && c.relays[k].used)
+        ++k;
     uint64_t copy = k < k_relays ? _store.alloc(m.size()) : msg_store::npos;
     if (copy == msg_store::npos) {
         uint64_t h = build(1024, [&](message_builder& b) {
@@ -1492,7 +1518,8 @@ void engine::impl::relay_response(uint32_t ci, size_t k, const message& m, bool 
     uint64_t h = build_response(*req, code, m.reason_phrase(), req->to()->tag, &m, c.policy,
                                 r.method == sip::method::invite || r.method == sip::method::update);
     if (h == msg_store::npos) return;
-    const bool wait_ack = code >= 200 && code < 300 && r.method == sip::method::invite && fd != nullptr;
+    const bool wait_ack =
+        code >= 200 && code < 300 && r.method == sip::method::invite && fd != nullptr;
     if (wait_ack) {
         _store.ref(h);
         (void)_uas2xx.start(fd->call_id(), fd->local_tag(), r.server_cseq, h, dest,
@@ -1502,7 +1529,8 @@ void engine::impl::relay_response(uint32_t ci, size_t k, const message& m, bool 
     if (code >= 200 && code < 300) {
         dialog_id other = r.from_a ? c.b_dialog : c.a_dialog;
         if (other.valid() && (r.method == sip::method::invite || r.method == sip::method::update)) {
-            if (auto ct = m.contact(0); ct && !ct->star) (void)_dialogs.refresh_target(other, ct->addr.uri);
+            if (auto ct = m.contact(0); ct && !ct->star)
+                (void)_dialogs.refresh_target(other, ct->addr.uri);
         }
         if (wait_ack) {
             r.awaiting_ack = true;
@@ -1596,7 +1624,8 @@ void engine::impl::write_policy_headers(message_builder& b, const message& src, 
 void engine::impl::write_response_head(message_builder& b, const message& req, int code,
                                        std::string_view reason, std::string_view to_tag) noexcept {
     b.status_line(code, reason);
-    for (size_t i = req.find(header_id::via); i != message::npos; i = req.find(header_id::via, i + 1)) {
+    for (size_t i = req.find(header_id::via); i != message::npos;
+         i = req.find(header_id::via, i + 1)) {
         b.header("Via", req.value(i));
     }
     size_t i = req.find(header_id::from);
@@ -1624,8 +1653,10 @@ uint64_t engine::impl::build_response(const message& req, int code, std::string_
         write_response_head(b, req, code, reason.empty() ? std::string_view("Unknown") : reason,
                             to_tag);
         if (contact && code > 100 && code < 300) b.header("Contact", {_contact, _contact_len});
-        if (code >= 200 && code < 300 && req.method() == sip::method::invite) b.header("Allow", k_allow);
-        for (const auto& x : extra) b.header(x.name, x.value);
+        if (code >= 200 && code < 300 && req.method() == sip::method::invite)
+            b.header("Allow", k_allow);
+        for (const auto& x : extra)
+            b.header(x.name, x.value);
         if (relay_src != nullptr && p != nullptr) {
             write_policy_headers(b, *relay_src, direction::response, *p);
         }
@@ -1671,7 +1702,8 @@ uint64_t engine::impl::build_in_dialog(const dialog::dialog& d, std::string_view
         if (method != "ACK" && method != "BYE" && method != "CANCEL") {
             b.header("Contact", {_contact, _contact_len});
         }
-        for (const auto& x : extra) b.header(x.name, x.value);
+        for (const auto& x : extra)
+            b.header(x.name, x.value);
         if (src != nullptr && p != nullptr) write_policy_headers(b, *src, direction::request, *p);
         b.header("User-Agent", _cfg.user_agent);
         if (src != nullptr && !src->body().empty()) {
@@ -1734,11 +1766,13 @@ std::string_view engine::impl::stateless_tag(const message& req, char* buf) cons
     if (req.top_via()) s.add_field(req.top_via()->branch);
     uint64_t v = s.finish64();
     static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuv";
-    for (int i = 0; i < 13; ++i) buf[i] = digits[(v >> (5 * i)) & 31];
+    for (int i = 0; i < 13; ++i)
+        buf[i] = digits[(v >> (5 * i)) & 31];
     return {buf, 13};
 }
 
-endpoint engine::impl::response_destination(const message& req, const endpoint& src) const noexcept {
+endpoint engine::impl::response_destination(const message& req,
+                                            const endpoint& src) const noexcept {
     // RFC 3261 s18.2.2 with RFC 3581: the source address; the source port with rport, else the
     // sent-by port (default 5060).
     endpoint e = src;
@@ -1747,7 +1781,8 @@ endpoint engine::impl::response_destination(const message& req, const endpoint& 
     return e;
 }
 
-endpoint engine::impl::dialog_destination(const dialog::dialog& d, const endpoint& fallback) const noexcept {
+endpoint engine::impl::dialog_destination(const dialog::dialog& d,
+                                          const endpoint& fallback) const noexcept {
     endpoint e;
     if (!d.first_route().empty() && uri_destination(d.first_route(), e)) return e;
     if (!d.remote_target().empty() && uri_destination(d.remote_target(), e)) return e;
@@ -1772,7 +1807,9 @@ void engine::on_datagram(const char* data, size_t len, const endpoint& src, tick
     _impl->on_datagram(data, len, src, now);
 }
 
-void engine::on_tick(tick_t now) noexcept { _impl->on_tick(now); }
+void engine::on_tick(tick_t now) noexcept {
+    _impl->on_tick(now);
+}
 
 bool engine::bridge(call_handle call, std::string_view target_uri) noexcept {
     return _impl->bridge(call.index, target_uri);
@@ -1790,7 +1827,8 @@ void engine::set_policy(call_handle call, std::shared_ptr<const header_policy> p
     // The engine keeps every policy a call uses alive; the call keeps a plain pointer.
     if (!policy) return;
     bool kept = policy == _impl->_policy;
-    for (const auto& p : _impl->_kept) kept = kept || p == policy;
+    for (const auto& p : _impl->_kept)
+        kept = kept || p == policy;
     if (!kept) _impl->_kept.push_back(policy);
     _impl->_calls[call.index].policy = policy.get();
 }
@@ -1800,11 +1838,21 @@ call_state engine::state(call_handle call) const noexcept {
     return combine(c.a, c.b);
 }
 
-void engine::hangup(call_handle call) noexcept { _impl->hangup(call.index); }
+void engine::hangup(call_handle call) noexcept {
+    _impl->hangup(call.index);
+}
 
-size_t engine::calls_active() const noexcept { return _impl->_calls.size(); }
-size_t engine::transactions_active() const noexcept { return _impl->_txn.size(); }
-size_t engine::buffers_in_use() const noexcept { return _impl->_store.in_use(); }
-size_t engine::call_bytes() noexcept { return sizeof(call); }
+size_t engine::calls_active() const noexcept {
+    return _impl->_calls.size();
+}
+size_t engine::transactions_active() const noexcept {
+    return _impl->_txn.size();
+}
+size_t engine::buffers_in_use() const noexcept {
+    return _impl->_store.in_use();
+}
+size_t engine::call_bytes() noexcept {
+    return sizeof(call);
+}
 
 } // namespace tandem::sip::b2b

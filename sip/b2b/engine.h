@@ -32,10 +32,24 @@ public:
 };
 
 /// The state of one leg (Microsoft UCMA's BackToBackCall leg states).
-enum class leg_state : uint8_t { idle, incoming, establishing, established, terminating, terminated };
+enum class leg_state : uint8_t {
+    idle,
+    incoming,
+    establishing,
+    established,
+    terminating,
+    terminated
+};
 /// The call's state derived from both legs: established only when both are, terminated only
 /// when both are.
-enum class call_state : uint8_t { idle, incoming, establishing, established, terminating, terminated };
+enum class call_state : uint8_t {
+    idle,
+    incoming,
+    establishing,
+    established,
+    terminating,
+    terminated
+};
 
 [[nodiscard]] std::string_view to_string(leg_state s) noexcept;
 [[nodiscard]] std::string_view to_string(call_state s) noexcept;
@@ -101,9 +115,9 @@ struct engine_config {
 struct engine_stats {
     uint64_t rx_requests = 0;
     uint64_t rx_responses = 0;
-    uint64_t parse_errors = 0;       ///< answered 400 where possible, else dropped
-    uint64_t dropped = 0;            ///< not answerable (bad responses, stray ACKs, ...)
-    uint64_t rejected_semantic = 0;  ///< answered with the semantic check's code
+    uint64_t parse_errors = 0;      ///< answered 400 where possible, else dropped
+    uint64_t dropped = 0;           ///< not answerable (bad responses, stray ACKs, ...)
+    uint64_t rejected_semantic = 0; ///< answered with the semantic check's code
     uint64_t calls_started = 0;
     uint64_t calls_answered = 0;
     uint64_t calls_failed = 0;       ///< ended before they were answered

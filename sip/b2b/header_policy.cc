@@ -6,7 +6,9 @@ namespace tandem::sip::b2b {
 
 namespace {
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+char lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 // FNV-1a over the lower-cased name, mixed with a seed chosen at build time so that the table
 // has no collisions (a perfect hash for the names the policy lists).
@@ -41,7 +43,8 @@ bool is_token(std::string_view s) noexcept {
 // Error text, built by appending (GCC 12 at -O3 warns falsely about operator+ chains).
 std::string concat(std::initializer_list<std::string_view> parts) {
     std::string out;
-    for (auto p : parts) out.append(p);
+    for (auto p : parts)
+        out.append(p);
     return out;
 }
 
@@ -104,8 +107,8 @@ void header_policy_builder::set_default(direction dir, policy_action action) {
     _default[static_cast<int>(dir)] = action;
 }
 
-std::string header_policy_builder::add(direction dir, std::string_view header,
-                                       policy_action action, std::string_view argument) {
+std::string header_policy_builder::add(direction dir, std::string_view header, policy_action action,
+                                       std::string_view argument) {
     if (!is_token(header)) return concat({"'", header, "' is not a header name"});
     header_id id = lookup_header(header);
     if (is_restricted(id)) {
@@ -115,13 +118,15 @@ std::string header_policy_builder::add(direction dir, std::string_view header,
         return concat({"'", header, "' is merged with what Tandem supports: it cannot be listed"});
     }
     if (is_identity(id) && action != policy_action::drop) {
-        return concat({"'", header, "' is an identity header: it passes only with [identity] trust = true"});
+        return concat(
+            {"'", header, "' is an identity header: it passes only with [identity] trust = true"});
     }
     if (is_auth(id) && action != policy_action::drop) {
         return concat({"'", header, "' passes only with [auth] transparent = true"});
     }
     if (action == policy_action::rename) {
-        if (!is_token(argument)) return concat({"rename target '", argument, "' is not a header name"});
+        if (!is_token(argument))
+            return concat({"rename target '", argument, "' is not a header name"});
         header_id target = lookup_header(argument);
         if (is_restricted(target) || target == header_id::allow || target == header_id::supported ||
             is_identity(target)) {
@@ -130,17 +135,19 @@ std::string header_policy_builder::add(direction dir, std::string_view header,
     }
     if (action == policy_action::rewrite) {
         for (char c : argument) {
-            if (c == '\r' || c == '\n' || c == '\0') return concat({"rewrite value of '", header, "' contains a line break"});
+            if (c == '\r' || c == '\n' || c == '\0')
+                return concat({"rewrite value of '", header, "' contains a line break"});
         }
     }
     std::string key;
-    for (char c : header) key.push_back(lower(c));
+    for (char c : header)
+        key.push_back(lower(c));
     for (const auto& p : _rules[static_cast<int>(dir)]) {
         bool same = (id != header_id::unknown) ? p.id == id : p.name == key;
         if (same) return concat({"'", header, "' already has a rule"});
     }
-    _rules[static_cast<int>(dir)].push_back({std::move(key), id, header_rule{action, {}, {}},
-                                             std::string(argument)});
+    _rules[static_cast<int>(dir)].push_back(
+        {std::move(key), id, header_rule{action, {}, {}}, std::string(argument)});
     return {};
 }
 
@@ -157,17 +164,22 @@ std::shared_ptr<const header_policy> header_policy_builder::build() {
             auto id = static_cast<header_id>(i);
             header_rule r = fallback;
             if (is_restricted(id)) r.action = policy_action::owned;
-            if (id == header_id::allow || id == header_id::supported) r.action = policy_action::merged;
-            if (is_identity(id)) r.action = _trust_identity ? policy_action::pass : policy_action::drop;
-            if (is_auth(id)) r.action = _transparent_auth ? policy_action::pass : policy_action::drop;
+            if (id == header_id::allow || id == header_id::supported)
+                r.action = policy_action::merged;
+            if (is_identity(id))
+                r.action = _trust_identity ? policy_action::pass : policy_action::drop;
+            if (is_auth(id))
+                r.action = _transparent_auth ? policy_action::pass : policy_action::drop;
             s.known[i] = r;
         }
         std::vector<pending*> unknown;
         for (auto& pr : _rules[d]) {
-            if (pr.rule.action == policy_action::rename || pr.rule.action == policy_action::rewrite) {
+            if (pr.rule.action == policy_action::rename ||
+                pr.rule.action == policy_action::rewrite) {
                 p->_strings.push_back(std::make_unique<std::string>(pr.argument));
                 std::string_view arg = *p->_strings.back();
-                (pr.rule.action == policy_action::rename ? pr.rule.new_name : pr.rule.new_value) = arg;
+                (pr.rule.action == policy_action::rename ? pr.rule.new_name : pr.rule.new_value) =
+                    arg;
             }
             if (pr.id != header_id::unknown) {
                 s.known[static_cast<size_t>(pr.id)] = pr.rule;

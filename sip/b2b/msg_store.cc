@@ -18,7 +18,8 @@ msg_store::msg_store(const uint32_t (&counts)[3]) {
         _base[c] = static_cast<char*>(p);
         _meta[c].resize(counts[c]);
         _free[c].reserve(counts[c]);
-        for (uint32_t i = counts[c]; i > 0; --i) _free[c].push_back(i - 1);
+        for (uint32_t i = counts[c]; i > 0; --i)
+            _free[c].push_back(i - 1);
     }
 }
 

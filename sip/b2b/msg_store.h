@@ -25,12 +25,16 @@ public:
     /// A buffer of at least `need` bytes with one reference, or npos when every buffer that
     /// large is in use. Its length starts at 0.
     [[nodiscard]] uint64_t alloc(size_t need) noexcept;
-    [[nodiscard]] char* data(uint64_t h) noexcept { return _base[cls(h)] + size_t(idx(h)) * class_bytes[cls(h)]; }
+    [[nodiscard]] char* data(uint64_t h) noexcept {
+        return _base[cls(h)] + size_t(idx(h)) * class_bytes[cls(h)];
+    }
     [[nodiscard]] const char* data(uint64_t h) const noexcept {
         return _base[cls(h)] + size_t(idx(h)) * class_bytes[cls(h)];
     }
     [[nodiscard]] uint32_t capacity(uint64_t h) const noexcept { return class_bytes[cls(h)]; }
-    [[nodiscard]] uint32_t length(uint64_t h) const noexcept { return _meta[cls(h)][idx(h)].length; }
+    [[nodiscard]] uint32_t length(uint64_t h) const noexcept {
+        return _meta[cls(h)][idx(h)].length;
+    }
     void set_length(uint64_t h, uint32_t len) noexcept { _meta[cls(h)][idx(h)].length = len; }
     void ref(uint64_t h) noexcept { ++_meta[cls(h)][idx(h)].refs; }
     /// Drops one reference; the buffer is free again when the last one goes.

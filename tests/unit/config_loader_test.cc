@@ -80,10 +80,12 @@ TEST_F(ConfigLoader, BadPortIsRejected) {
 }
 
 TEST_F(ConfigLoader, BadAddressesAreRejected) {
-    EXPECT_NE(error_of("[sip]\nlisten = [\"udp:localhost:5060\"]\n").find("bad IP address 'localhost'"),
-              std::string::npos);
-    EXPECT_NE(error_of("[sip]\nlisten = [\"sctp:127.0.0.1:5060\"]\n").find("unknown transport 'sctp'"),
-              std::string::npos);
+    EXPECT_NE(
+        error_of("[sip]\nlisten = [\"udp:localhost:5060\"]\n").find("bad IP address 'localhost'"),
+        std::string::npos);
+    EXPECT_NE(
+        error_of("[sip]\nlisten = [\"sctp:127.0.0.1:5060\"]\n").find("unknown transport 'sctp'"),
+        std::string::npos);
     EXPECT_NE(error_of("[sip]\nlisten = [\"udp:::1:5060\"]\n").find("need brackets"),
               std::string::npos);
     EXPECT_NE(error_of("[dpdk]\naddress = \"198.18.0.2/40\"\n").find("bad prefix length"),
@@ -112,7 +114,8 @@ TEST_F(ConfigLoader, WrongTypesAreRejected) {
     EXPECT_EQ(error_of("[dataplane]\nbackend = \"netmap\"\n"),
               "test.toml:2:11: 'dataplane.backend' = 'netmap' (expected \"socket\" or \"dpdk\")");
     EXPECT_NE(error_of("[dataplane]\nring_size = 1000\n").find("power of two"), std::string::npos);
-    EXPECT_NE(error_of("[log]\nlevel = \"loud\"\n").find("'log.level' = 'loud'"), std::string::npos);
+    EXPECT_NE(error_of("[log]\nlevel = \"loud\"\n").find("'log.level' = 'loud'"),
+              std::string::npos);
 }
 
 TEST_F(ConfigLoader, TomlSyntaxErrorHasPosition) {
@@ -121,7 +124,8 @@ TEST_F(ConfigLoader, TomlSyntaxErrorHasPosition) {
 }
 
 TEST_F(ConfigLoader, ApiOffLoopbackNeedsToken) {
-    EXPECT_NE(error_of("[api]\nlisten = \"0.0.0.0:8080\"\n").find("set a token"), std::string::npos);
+    EXPECT_NE(error_of("[api]\nlisten = \"0.0.0.0:8080\"\n").find("set a token"),
+              std::string::npos);
     auto c = load("[api]\nlisten = \"0.0.0.0:8080\"\ntoken = \"s3cret\"\n");
     EXPECT_EQ(c.api.token, "s3cret");
 }

@@ -62,10 +62,12 @@ struct msg {
     std::string from_tag() const { return std::string(m->from()->tag); }
 };
 
-constexpr std::string_view k_sdp = "v=0\r\no=alice 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\n"
-                                   "t=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
-constexpr std::string_view k_sdp_b = "v=0\r\no=bob 2 2 IN IP4 127.0.0.3\r\ns=-\r\nc=IN IP4 127.0.0.3\r\n"
-                                     "t=0 0\r\nm=audio 50000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+constexpr std::string_view k_sdp =
+    "v=0\r\no=alice 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\n"
+    "t=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+constexpr std::string_view k_sdp_b =
+    "v=0\r\no=bob 2 2 IN IP4 127.0.0.3\r\ns=-\r\nc=IN IP4 127.0.0.3\r\n"
+    "t=0 0\r\nm=audio 50000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
 
 std::string with_body(std::string head, std::string_view body, bool sdp = true) {
     if (sdp && !body.empty()) head += "Content-Type: application/sdp\r\n";
@@ -77,11 +79,17 @@ std::string with_body(std::string head, std::string_view body, bool sdp = true) 
 std::string invite(const std::string& call_id, const std::string& branch, int max_forwards = 70,
                    std::string_view extra = "") {
     std::string s = "INVITE sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
-                    "Via: SIP/2.0/UDP 127.0.0.2:5061;branch=" + branch + ";rport\r\n"
-                    "Max-Forwards: " + std::to_string(max_forwards) + "\r\n"
+                    "Via: SIP/2.0/UDP 127.0.0.2:5061;branch=" +
+                    branch +
+                    ";rport\r\n"
+                    "Max-Forwards: " +
+                    std::to_string(max_forwards) +
+                    "\r\n"
                     "From: \"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1\r\n"
                     "To: <sip:bob@127.0.0.1>\r\n"
-                    "Call-ID: " + call_id + "\r\n"
+                    "Call-ID: " +
+                    call_id +
+                    "\r\n"
                     "CSeq: 10 INVITE\r\n"
                     "Contact: <sip:alice@127.0.0.2:5061>\r\n"
                     "Subject: hello\r\n"
@@ -97,7 +105,8 @@ std::string response(const msg& req, int code, std::string_view reason, std::str
                      std::string_view body = "", std::string_view extra = "",
                      std::string_view contact = "<sip:bob@127.0.0.3:5070>") {
     std::string s = "SIP/2.0 " + std::to_string(code) + " " + std::string(reason) + "\r\n";
-    for (size_t i = req->find(header_id::via); i != message::npos; i = req->find(header_id::via, i + 1)) {
+    for (size_t i = req->find(header_id::via); i != message::npos;
+         i = req->find(header_id::via, i + 1)) {
         s += "Via: " + std::string(req->value(i)) + "\r\n";
     }
     s += "From: " + req.header(header_id::from) + "\r\n";
@@ -116,13 +125,23 @@ std::string response(const msg& req, int code, std::string_view reason, std::str
 std::string in_dialog(std::string_view method, const std::string& ruri, const std::string& via,
                       const std::string& from, const std::string& to, const std::string& call_id,
                       int cseq, std::string_view body = "", std::string_view extra = "") {
-    std::string s = std::string(method) + " " + ruri + " SIP/2.0\r\n"
-                    "Via: " + via + "\r\n"
+    std::string s = std::string(method) + " " + ruri +
+                    " SIP/2.0\r\n"
+                    "Via: " +
+                    via +
+                    "\r\n"
                     "Max-Forwards: 70\r\n"
-                    "From: " + from + "\r\n"
-                    "To: " + to + "\r\n"
-                    "Call-ID: " + call_id + "\r\n"
-                    "CSeq: " + std::to_string(cseq) + " " + std::string(method) + "\r\n";
+                    "From: " +
+                    from +
+                    "\r\n"
+                    "To: " +
+                    to +
+                    "\r\n"
+                    "Call-ID: " +
+                    call_id +
+                    "\r\n"
+                    "CSeq: " +
+                    std::to_string(cseq) + " " + std::string(method) + "\r\n";
     s += extra;
     return with_body(s, body, extra.find("Content-Type") == std::string_view::npos);
 }
@@ -196,7 +215,8 @@ protected:
         EXPECT_EQ(ok->status_code(), 200);
         EXPECT_EQ(ok.to_tag(), ringing.to_tag());
         // The caller's ACK crosses to the callee.
-        deliver(in_dialog("ACK", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-a2",
+        deliver(in_dialog("ACK", "sip:127.0.0.1:5060",
+                          "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-a2",
                           "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1",
                           "<sip:bob@127.0.0.1>;tag=" + ok.to_tag(), call_id, 10),
                 k_caller);
@@ -260,7 +280,8 @@ TEST_F(B2bEngine, BasicCallNothingLeaksBetweenLegs) {
     EXPECT_EQ(ringing->count(header_id::via), 1u);
     EXPECT_EQ(ringing->top_via()->branch, "z9hG4bK-a1");
 
-    deliver(response(b, 200, "OK", "b-tag-1", k_sdp_b, "Warning: 399 bob \"x\"\r\nX-Callee-Secret: 1\r\n"),
+    deliver(response(b, 200, "OK", "b-tag-1", k_sdp_b,
+                     "Warning: 399 bob \"x\"\r\nX-Callee-Secret: 1\r\n"),
             k_callee);
     msg ok = take(k_caller);
     EXPECT_EQ(ok->status_code(), 200);
@@ -317,7 +338,8 @@ TEST_F(B2bEngine, BasicCallNothingLeaksBetweenLegs) {
 }
 
 TEST_F(B2bEngine, CalleeHangsUp) {
-    auto [b_inv, a_ok] = answered_call("call-1@client.example", "Record-Route: <sip:127.0.0.9;lr>\r\n");
+    auto [b_inv, a_ok] =
+        answered_call("call-1@client.example", "Record-Route: <sip:127.0.0.9;lr>\r\n");
     deliver(in_dialog("BYE", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.3:5070;branch=z9hG4bK-b9",
                       "<sip:bob@127.0.0.1>;tag=b-tag-1", b_inv.header(header_id::from),
                       b_inv.header(header_id::call_id), 500),
@@ -384,9 +406,10 @@ TEST_F(B2bEngine, CancelBeforeAnswer) {
     EXPECT_EQ(ack->method(), method::ack);
     EXPECT_EQ(ack->top_via()->branch, b_inv->top_via()->branch);
     // The caller ACKs its 487 (absorbed by the transaction).
-    deliver(in_dialog("ACK", "sip:bob@127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-c1",
-                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", "<sip:bob@127.0.0.1>;tag=" + term.to_tag(),
-                      "call-c@client.example", 10),
+    deliver(in_dialog("ACK", "sip:bob@127.0.0.1:5060",
+                      "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-c1",
+                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1",
+                      "<sip:bob@127.0.0.1>;tag=" + term.to_tag(), "call-c@client.example", 10),
             k_caller);
     expect_idle();
     EXPECT_EQ(eng->calls_active(), 0u);
@@ -445,8 +468,8 @@ TEST_F(B2bEngine, AuthChallengeIsNotRelayed) {
     deliver(invite("call-auth@client.example", "z9hG4bK-au"), k_caller);
     (void)take(k_caller);
     msg b_inv = take(k_callee);
-    deliver(response(b_inv, 407, "Proxy Authentication Required", "b-tag",
-                     "", "Proxy-Authenticate: Digest realm=\"x\", nonce=\"1\"\r\n"),
+    deliver(response(b_inv, 407, "Proxy Authentication Required", "b-tag", "",
+                     "Proxy-Authenticate: Digest realm=\"x\", nonce=\"1\"\r\n"),
             k_callee);
     (void)take(k_callee); // ACK
     msg out = take(k_caller);
@@ -549,9 +572,10 @@ TEST_F(B2bEngine, ReInviteRelayedBothWays) {
     auto [b_inv, a_ok] = answered_call();
     const std::string a_to = "<sip:bob@127.0.0.1>;tag=" + a_ok.to_tag();
     // Caller puts the call on hold.
-    deliver(in_dialog("INVITE", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-h1",
-                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-1@client.example", 11,
-                      std::string(k_sdp) + "a=sendonly\r\n"),
+    deliver(in_dialog("INVITE", "sip:127.0.0.1:5060",
+                      "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-h1",
+                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-1@client.example",
+                      11, std::string(k_sdp) + "a=sendonly\r\n"),
             k_caller);
     EXPECT_EQ(take(k_caller)->status_code(), 100);
     msg re = take(k_callee);
@@ -560,7 +584,8 @@ TEST_F(B2bEngine, ReInviteRelayedBothWays) {
     EXPECT_EQ(re->cseq()->number, b_inv->cseq()->number + 1);
     EXPECT_NE(std::string(re->body()).find("a=sendonly"), std::string::npos);
     // Glare: the callee's own re-INVITE while ours is open gets 491.
-    deliver(in_dialog("INVITE", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.3:5070;branch=z9hG4bK-g1",
+    deliver(in_dialog("INVITE", "sip:127.0.0.1:5060",
+                      "SIP/2.0/UDP 127.0.0.3:5070;branch=z9hG4bK-g1",
                       "<sip:bob@127.0.0.1>;tag=b-tag-1", b_inv.header(header_id::from),
                       b_inv.header(header_id::call_id), 700, k_sdp_b),
             k_callee);
@@ -571,14 +596,16 @@ TEST_F(B2bEngine, ReInviteRelayedBothWays) {
     EXPECT_EQ(ok->cseq()->number, 11u);
     EXPECT_NE(std::string(ok->body()).find("a=recvonly"), std::string::npos);
     deliver(in_dialog("ACK", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-h2",
-                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-1@client.example", 11),
+                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-1@client.example",
+                      11),
             k_caller);
     msg ack = take(k_callee);
     EXPECT_EQ(ack->method(), method::ack);
     EXPECT_EQ(ack->cseq()->number, re->cseq()->number);
     expect_idle();
     // The callee takes it off hold (late offer: no SDP in the re-INVITE, answer in the ACK).
-    deliver(in_dialog("INVITE", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.3:5070;branch=z9hG4bK-u1",
+    deliver(in_dialog("INVITE", "sip:127.0.0.1:5060",
+                      "SIP/2.0/UDP 127.0.0.3:5070;branch=z9hG4bK-u1",
                       "<sip:bob@127.0.0.1>;tag=b-tag-1", b_inv.header(header_id::from),
                       b_inv.header(header_id::call_id), 701),
             k_callee);
@@ -605,8 +632,8 @@ TEST_F(B2bEngine, InfoAndLowerCSeqInDialog) {
     auto [b_inv, a_ok] = answered_call();
     const std::string a_to = "<sip:bob@127.0.0.1>;tag=" + a_ok.to_tag();
     deliver(in_dialog("INFO", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-i1",
-                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-1@client.example", 12,
-                      "Signal=5\r\n", "Content-Type: application/dtmf-relay\r\n"),
+                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-1@client.example",
+                      12, "Signal=5\r\n", "Content-Type: application/dtmf-relay\r\n"),
             k_caller);
     msg info = take(k_callee);
     EXPECT_EQ(info->method(), method::info);
@@ -618,7 +645,8 @@ TEST_F(B2bEngine, InfoAndLowerCSeqInDialog) {
     EXPECT_EQ(ok->cseq()->number, 12u);
     // A CSeq lower than the last one in this dialog: 500 (RFC 3261 s12.2.2).
     deliver(in_dialog("INFO", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-i0",
-                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-1@client.example", 5),
+                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-1@client.example",
+                      5),
             k_caller);
     EXPECT_EQ(take(k_caller)->status_code(), 500);
     expect_idle();
@@ -628,7 +656,8 @@ TEST_F(B2bEngine, InDialog481EndsTheCall) {
     auto [b_inv, a_ok] = answered_call();
     const std::string a_to = "<sip:bob@127.0.0.1>;tag=" + a_ok.to_tag();
     deliver(in_dialog("INFO", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-x1",
-                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-1@client.example", 12),
+                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-1@client.example",
+                      12),
             k_caller);
     msg info = take(k_callee);
     deliver(response(info, 481, "Call/Transaction Does Not Exist", ""), k_callee);
@@ -658,7 +687,8 @@ TEST_F(B2bEngine, ForkedEarlyDialogsGetDistinctCallerTags) {
     EXPECT_FALSE(e2.to_tag().empty());
     EXPECT_NE(e1.to_tag(), e2.to_tag());
     // UPDATE in the second early dialog reaches fork-2.
-    deliver(in_dialog("UPDATE", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-up",
+    deliver(in_dialog("UPDATE", "sip:127.0.0.1:5060",
+                      "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-up",
                       "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1",
                       "<sip:bob@127.0.0.1>;tag=" + e2.to_tag(), "call-f@client.example", 11, k_sdp),
             k_caller);
@@ -695,7 +725,8 @@ TEST_F(B2bEngine, MissingAckEndsTheCall) {
         sent s = net.out.front();
         net.out.pop_front();
         msg m(s.bytes);
-        if (s.dest == k_callee && m->is_request() && m->method() == method::bye) bye_to_callee = true;
+        if (s.dest == k_callee && m->is_request() && m->method() == method::bye)
+            bye_to_callee = true;
     }
     EXPECT_TRUE(bye_to_callee);
     advance(40000);
@@ -705,7 +736,8 @@ TEST_F(B2bEngine, MissingAckEndsTheCall) {
 
 TEST_F(B2bEngine, CallTableFullGets503WithRetryAfter) {
     for (int i = 0; i < 64; ++i) {
-        deliver(invite("full-" + std::to_string(i) + "@c", "z9hG4bK-full" + std::to_string(i)), k_caller);
+        deliver(invite("full-" + std::to_string(i) + "@c", "z9hG4bK-full" + std::to_string(i)),
+                k_caller);
     }
     EXPECT_EQ(eng->calls_active(), 64u);
     net.out.clear();
@@ -732,7 +764,8 @@ TEST(B2bAdmission, MaxCpsRefusesTheExcessWith503) {
     engine eng(cfg, net, scen, pb.build(), {3, 4}, now);
     int refused = 0;
     auto offer = [&](int i) {
-        std::string m = invite("rate-" + std::to_string(i) + "@c", "z9hG4bK-rate" + std::to_string(i));
+        std::string m =
+            invite("rate-" + std::to_string(i) + "@c", "z9hG4bK-rate" + std::to_string(i));
         eng.on_datagram(m.data(), m.size(), k_caller, now);
         while (!net.out.empty()) {
             msg r(net.out.front().bytes);
@@ -743,12 +776,14 @@ TEST(B2bAdmission, MaxCpsRefusesTheExcessWith503) {
             net.out.pop_front();
         }
     };
-    for (int i = 0; i < 8; ++i) offer(i); // a burst of 8 at once: 5 pass, 3 refused
+    for (int i = 0; i < 8; ++i)
+        offer(i); // a burst of 8 at once: 5 pass, 3 refused
     EXPECT_EQ(refused, 3);
     EXPECT_EQ(eng.stats().calls_refused_rate, 3u);
     now += 400; // 0.4 s later: two more tokens
     refused = 0;
-    for (int i = 8; i < 11; ++i) offer(i);
+    for (int i = 8; i < 11; ++i)
+        offer(i);
     EXPECT_EQ(refused, 1);
     EXPECT_EQ(eng.calls_active(), 7u);
 }
@@ -768,8 +803,9 @@ TEST_F(B2bEngine, ReliableProvisionalsArePrackedOnEachLeg) {
     msg b_inv = take(k_callee);
     EXPECT_EQ(b_inv.header(header_id::supported), "100rel");
     // The callee's reliable 183 with the SDP answer.
-    deliver(response(b_inv, 183, "Session Progress", "b-p", k_sdp_b, "Require: 100rel\r\nRSeq: 7\r\n"),
-            k_callee);
+    deliver(
+        response(b_inv, 183, "Session Progress", "b-p", k_sdp_b, "Require: 100rel\r\nRSeq: 7\r\n"),
+        k_callee);
     msg p183 = take(k_caller);
     EXPECT_EQ(p183->status_code(), 183);
     EXPECT_TRUE(p183->has_option_tag(header_id::require, "100rel"));
@@ -780,13 +816,15 @@ TEST_F(B2bEngine, ReliableProvisionalsArePrackedOnEachLeg) {
     advance(510);
     msg again = take(k_caller);
     EXPECT_EQ(again.bytes, p183.bytes);
-    deliver(response(b_inv, 183, "Session Progress", "b-p", k_sdp_b, "Require: 100rel\r\nRSeq: 7\r\n"),
-            k_callee);
+    deliver(
+        response(b_inv, 183, "Session Progress", "b-p", k_sdp_b, "Require: 100rel\r\nRSeq: 7\r\n"),
+        k_callee);
     expect_idle();
     const std::string a_to = "<sip:bob@127.0.0.1>;tag=" + p183.to_tag();
-    deliver(in_dialog("PRACK", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-pr1",
-                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-p@client.example", 11, "",
-                      "RAck: " + std::to_string(a_rseq) + " 10 INVITE\r\n"),
+    deliver(in_dialog("PRACK", "sip:127.0.0.1:5060",
+                      "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-pr1",
+                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-p@client.example",
+                      11, "", "RAck: " + std::to_string(a_rseq) + " 10 INVITE\r\n"),
             k_caller);
     msg prack = take(k_callee);
     EXPECT_EQ(prack->method(), method::prack);
@@ -801,9 +839,10 @@ TEST_F(B2bEngine, ReliableProvisionalsArePrackedOnEachLeg) {
     advance(2000);
     expect_idle(); // the PRACK stopped the re-sends
     // A PRACK for an RSeq that was never sent: 481.
-    deliver(in_dialog("PRACK", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-pr2",
-                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-p@client.example", 12, "",
-                      "RAck: 1 10 INVITE\r\n"),
+    deliver(in_dialog("PRACK", "sip:127.0.0.1:5060",
+                      "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-pr2",
+                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1", a_to, "call-p@client.example",
+                      12, "", "RAck: 1 10 INVITE\r\n"),
             k_caller);
     EXPECT_EQ(take(k_caller)->status_code(), 481);
     // The 200 without SDP: the caller still gets the answer it saw in the 183.
