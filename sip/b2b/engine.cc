@@ -262,6 +262,20 @@ struct engine::impl final : txn::action_sink {
     void send_bye(uint32_t ci, bool on_a, int max_forwards = 70) noexcept;
     void send_cancel_b(uint32_t ci) noexcept;
     void send_ack_non2xx(call& c, txn_id t, const message& resp) noexcept;
+    // The text a dialog is created from, as views into one message and into these buffers
+    // (the dialog layer copies what it keeps).
+    struct dialog_source {
+        char local[512];
+        char remote[512];
+        std::string_view record_route[16];
+        dialog::dialog_params p;
+    };
+    // From the callee's response, Tandem being the UAC: local = From, remote = To.
+    void b_params(dialog_source& s, const call& c, const message& m) const noexcept;
+    // The A-leg dialog with Tandem's tag `a_tag`, from the stored INVITE (Tandem the UAS:
+    // local = To, remote = From). Invalid when it cannot be created.
+    dialog_id create_a_dialog(uint32_t ci, std::string_view a_tag,
+                              dialog::dialog_state st) noexcept;
     fork_map* fork_for_b(call& c, dialog_id b) noexcept;
     fork_map* fork_for_a(call& c, dialog_id a) noexcept;
     void end_early_dialogs(uint32_t ci) noexcept;
@@ -1068,6 +1082,45 @@ void engine::impl::send_ack_non2xx(call& c, txn_id t, const message& resp) noexc
     (void)_txn.send_ack(t, h, _now, *this);
 }
 
+namespace {
+
+// Record-Route values in message order, and the Contact URI.
+void fill_route(const message& m, std::string_view (&rr)[16], dialog::dialog_params& p) noexcept {
+    size_t n = 0;
+    for (size_t i = m.find(header_id::record_route); i != message::npos && n < 16;
+         i = m.find(header_id::record_route, i + 1)) {
+        rr[n++] = m.value(i);
+    }
+    p.record_route = {rr, n};
+    if (auto ct = m.contact(0); ct && !ct->star) p.remote_target = ct->addr.uri;
+}
+
+} // namespace
+
+void engine::impl::b_params(dialog_source& s, const call& c, const message& m) const noexcept {
+    s.p.id = {c.b_call_id(), c.b_tag(), m.to()->tag};
+    s.p.local_uri = write_party(*m.from(), s.local, sizeof(s.local));
+    s.p.remote_uri = write_party(*m.to(), s.remote, sizeof(s.remote));
+    s.p.cseq = c.b_cseq;
+    fill_route(m, s.record_route, s.p);
+}
+
+dialog_id engine::impl::create_a_dialog(uint32_t ci, std::string_view a_tag,
+                                        dialog::dialog_state st) noexcept {
+    call& c = _calls[ci];
+    const message* a = reparse(c.a_copy);
+    if (a == nullptr) return {};
+    dialog_source s;
+    s.p.id = {*a->call_id(), a_tag, a->from()->tag};
+    s.p.local_uri = write_party(*a->to(), s.local, sizeof(s.local));
+    s.p.remote_uri = write_party(*a->from(), s.remote, sizeof(s.remote));
+    s.p.cseq = c.a_cseq;
+    fill_route(*a, s.record_route, s.p);
+    auto cr = _dialogs.create_uas(s.p, st, static_cast<uint32_t>(_ids.next64() & 0xffff),
+                                  cookie(ci, role_a_invite));
+    return cr.status == dialog::dialog_status::ok ? cr.id : dialog_id{};
+}
+
 fork_map* engine::impl::fork_for_b(call& c, dialog_id b) noexcept {
     for (auto& f : c.forks)
         if (f.used && f.b == b) return &f;
@@ -1115,23 +1168,11 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
         std::string_view a_tag;
         fork_map* rel = nullptr;
         if (m.to()->has_tag) {
-            std::string_view rr[16];
-            size_t nrr = 0;
-            for (size_t i = 0; i < m.record_route_count() && nrr < 16; ++i)
-                rr[nrr++] = m.value(m.nth(header_id::record_route, i));
-            std::string_view target;
-            if (auto ct = m.contact(0); ct && !ct->star) target = ct->addr.uri;
-            char local_buf[512], remote_buf[512];
-            dialog::dialog_params p;
-            p.id = {c.b_call_id(), c.b_tag(), m.to()->tag};
-            p.local_uri = write_party(*m.from(), local_buf, sizeof(local_buf));
-            p.remote_uri = write_party(*m.to(), remote_buf, sizeof(remote_buf));
-            p.remote_target = target;
-            p.record_route = {rr, nrr};
-            p.cseq = c.b_cseq;
+            dialog_source src;
+            b_params(src, c, m);
             auto res =
-                _dialogs.on_uac_response(p, static_cast<uint16_t>(code), cookie(ci, role_b_invite),
-                                         [](dialog_id, uint64_t) {});
+                _dialogs.on_uac_response(src.p, static_cast<uint16_t>(code),
+                                         cookie(ci, role_b_invite), [](dialog_id, uint64_t) {});
             if (res.outcome != dialog::uac_outcome::created_early &&
                 res.outcome != dialog::uac_outcome::updated_early) {
                 return;
@@ -1140,26 +1181,7 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
             if (f == nullptr) return; // more forks than the caller is shown: not relayed
             a_tag = f->tag();
             rel = f;
-            if (!f->a.valid()) {
-                const message* a = reparse(c.a_copy);
-                if (a == nullptr) return;
-                char al[512], ar[512];
-                std::string_view arr[16];
-                size_t narr = 0;
-                for (size_t i = 0; i < a->record_route_count() && narr < 16; ++i)
-                    arr[narr++] = a->value(a->nth(header_id::record_route, i));
-                dialog::dialog_params ap;
-                ap.id = {*a->call_id(), a_tag, a->from()->tag};
-                ap.local_uri = write_party(*a->to(), al, sizeof(al));
-                ap.remote_uri = write_party(*a->from(), ar, sizeof(ar));
-                if (auto ct = a->contact(0); ct && !ct->star) ap.remote_target = ct->addr.uri;
-                ap.record_route = {arr, narr};
-                ap.cseq = c.a_cseq;
-                auto cr = _dialogs.create_uas(ap, dialog::dialog_state::early,
-                                              static_cast<uint32_t>(_ids.next64() & 0xffff),
-                                              cookie(ci, role_a_invite));
-                if (cr.status == dialog::dialog_status::ok) f->a = cr.id;
-            }
+            if (!f->a.valid()) f->a = create_a_dialog(ci, a_tag, dialog::dialog_state::early);
         }
         const auto b_rseq = m.rseq();
         const bool reliable =
@@ -1217,22 +1239,10 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
     }
     _wheel.cancel(c.timer);
     if (code < 300) {
-        std::string_view rr[16];
-        size_t nrr = 0;
-        for (size_t i = 0; i < m.record_route_count() && nrr < 16; ++i)
-            rr[nrr++] = m.value(m.nth(header_id::record_route, i));
-        std::string_view target;
-        if (auto ct = m.contact(0); ct && !ct->star) target = ct->addr.uri;
-        char local_buf[512], remote_buf[512];
-        dialog::dialog_params p;
-        p.id = {c.b_call_id(), c.b_tag(), m.to()->tag};
-        p.local_uri = write_party(*m.from(), local_buf, sizeof(local_buf));
-        p.remote_uri = write_party(*m.to(), remote_buf, sizeof(remote_buf));
-        p.remote_target = target;
-        p.record_route = {rr, nrr};
-        p.cseq = c.b_cseq;
+        dialog_source src;
+        b_params(src, c, m);
         auto res =
-            _dialogs.on_uac_response(p, static_cast<uint16_t>(code), cookie(ci, role_b_invite),
+            _dialogs.on_uac_response(src.p, static_cast<uint16_t>(code), cookie(ci, role_b_invite),
                                      [&](dialog_id gone, uint64_t) {
                                          for (auto& f : c.forks)
                                              if (f.used && f.b == gone) f.b = dialog_id{};
@@ -1293,32 +1303,17 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
             return;
         }
         // The A-leg dialog: confirm the early one this fork showed, or create it now.
-        const message* a = reparse(c.a_copy);
-        if (a == nullptr) return;
         if (f->a.valid()) {
             (void)_dialogs.confirm(f->a);
         } else {
-            char al[512], ar[512];
-            std::string_view arr[16];
-            size_t narr = 0;
-            for (size_t i = 0; i < a->record_route_count() && narr < 16; ++i)
-                arr[narr++] = a->value(a->nth(header_id::record_route, i));
-            dialog::dialog_params ap;
-            ap.id = {*a->call_id(), f->tag(), a->from()->tag};
-            ap.local_uri = write_party(*a->to(), al, sizeof(al));
-            ap.remote_uri = write_party(*a->from(), ar, sizeof(ar));
-            if (auto ct = a->contact(0); ct && !ct->star) ap.remote_target = ct->addr.uri;
-            ap.record_route = {arr, narr};
-            ap.cseq = c.a_cseq;
-            auto cr = _dialogs.create_uas(ap, dialog::dialog_state::confirmed,
-                                          static_cast<uint32_t>(_ids.next64() & 0xffff),
-                                          cookie(ci, role_a_invite));
-            if (cr.status != dialog::dialog_status::ok) {
+            f->a = create_a_dialog(ci, f->tag(), dialog::dialog_state::confirmed);
+            if (!f->a.valid()) {
                 reject(ci, 500, "Server Internal Error");
                 return;
             }
-            f->a = cr.id;
         }
+        const message* a = reparse(c.a_copy);
+        if (a == nullptr) return;
         c.a_dialog = f->a;
         end_early_dialogs(ci);
         c.b = leg_state::established;
