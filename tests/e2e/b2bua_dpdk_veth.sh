@@ -9,11 +9,11 @@
 set -u
 : "${TANDEM_BIN:?TANDEM_BIN must point at the tandem binary}"
 : "${TANDEM_SOURCE_DIR:?TANDEM_SOURCE_DIR must point at the source tree}"
+source "$(dirname "$0")/lib/netns.sh"
 skip() { echo "SKIP: $*"; exit 77; }
 [[ $(id -u) == 0 ]] || skip "needs root for network namespaces"
 command -v ip >/dev/null || skip "no iproute2"
 command -v sipp >/dev/null || skip "sipp is not installed (Debian package sip-tester)"
-command -v ethtool >/dev/null || skip "ethtool is needed to switch veth offloads off"
 command -v curl >/dev/null || skip "no curl"
 
 tag=$$
@@ -39,19 +39,7 @@ fail() {
     failures=$((failures + 1))
 }
 
-ip netns add "$NS_A" 2>"$work/err" || skip "cannot create network namespaces: $(cat "$work/err")"
-ip netns add "$NS_B" || skip "cannot create a second network namespace"
-ip link add "$VETH_A" netns "$NS_A" type veth peer name "$VETH_B" netns "$NS_B" 2>"$work/err" ||
-    skip "cannot create a veth pair: $(cat "$work/err")"
-ip -n "$NS_A" link set "$VETH_A" mtu 1500 up
-ip -n "$NS_A" link set lo up
-ip -n "$NS_B" addr add 198.18.0.1/24 dev "$VETH_B"
-ip -n "$NS_B" link set "$VETH_B" mtu 1500 up
-ip -n "$NS_B" link set lo up
-# Offloads off: otherwise the peer kernel leaves UDP checksums to an offload veth never does.
-ip netns exec "$NS_B" ethtool -K "$VETH_B" tx off sg off tso off gso off >/dev/null 2>&1
-ip netns exec "$NS_A" ethtool -K "$VETH_A" rx off tx off sg off tso off gso off gro off \
-    >/dev/null 2>&1
+veth_pair "$NS_A" "$NS_B" "$VETH_A" "$VETH_B" "$work"
 
 pmd=/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0/librte_net_af_packet.so
 cat >"$work/tandem.toml" <<TOML

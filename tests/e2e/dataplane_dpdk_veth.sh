@@ -8,6 +8,7 @@
 # Namespaces are removed whatever happens.
 set -u
 ECHO_BIN=${DATAPLANE_ECHO_BIN:-}
+source "$(dirname "$0")/lib/netns.sh"
 skip() { echo "SKIP: $*"; exit 77; }
 [[ -n "$ECHO_BIN" && -x "$ECHO_BIN" ]] || skip "DATAPLANE_ECHO_BIN not set (built without DPDK?)"
 [[ $(id -u) == 0 ]] || skip "needs root for network namespaces"
@@ -29,24 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ip netns add "$NS_A" 2> "$work/err" || skip "cannot create network namespaces: $(cat "$work/err")"
-ip netns add "$NS_B" || skip "cannot create a second network namespace"
-ip link add "$VETH_A" netns "$NS_A" type veth peer name "$VETH_B" netns "$NS_B" 2> "$work/err" ||
-    skip "cannot create a veth pair: $(cat "$work/err")"
-ip -n "$NS_A" link set "$VETH_A" mtu 1500 up
-ip -n "$NS_A" link set lo up
-ip -n "$NS_B" addr add 198.18.0.1/24 dev "$VETH_B"
-ip -n "$NS_B" link set "$VETH_B" mtu 1500 up
-ip -n "$NS_B" link set lo up
-# Offloads off on both ends: otherwise the peer's kernel leaves UDP checksums to an offload
-# veth never performs, and hands af_packet whole datagrams bigger than the MTU (no IP fragments).
-if command -v ethtool > /dev/null; then
-    ip netns exec "$NS_B" ethtool -K "$VETH_B" tx off sg off tso off gso off > /dev/null 2>&1
-    ip netns exec "$NS_A" ethtool -K "$VETH_A" rx off tx off sg off tso off gso off gro off \
-        > /dev/null 2>&1
-else
-    skip "ethtool is needed to switch veth offloads off"
-fi
+veth_pair "$NS_A" "$NS_B" "$VETH_A" "$VETH_B" "$work"
 
 pmd_dir=/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0
 eal=(--no-huge -m 512 --no-pci --no-shconf "--file-prefix=tdm_veth_$tag" -l 0-1
