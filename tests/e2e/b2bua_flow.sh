@@ -48,10 +48,11 @@ declare -A FLOWS=(
     [loss_5]="13 loss 200 50 5"
     [loss_10]="14 loss 200 50 10"
     [max_forwards_zero]="15 max_forwards_zero 3 10 0"
+    [two_shards]="16 basic_caller_bye 40 20 0"
 )
 FLOW_ORDER=(basic_caller_bye basic_callee_bye cancel busy_486 no_answer prack_100rel fork_183
     hold_caller hold_callee update_early info header_policy max_forwards max_forwards_zero
-    loss_5 loss_10)
+    loss_5 loss_10 two_shards)
 # Flows whose callee must see nothing through the B2BUA: no callee is started then.
 declare -A NO_CALLEE_THROUGH_B2BUA=([max_forwards_zero]=1)
 
@@ -216,7 +217,7 @@ listen = "127.0.0.1:$((base + 1))"
 
 [dataplane]
 backend = "socket"
-workers = 1
+workers = $([[ $flow_name == two_shards ]] && echo 2 || echo 1)
 
 [routing]
 default_target = "sip:127.0.0.1:$uas_port"
@@ -280,10 +281,27 @@ check_tandem_after() {
         fi
         active=$(stats_calls_active "$body")
         [[ -n $active ]] || e2e_fail "tandem's /v1/stats has no \"calls_active\" counter: $body"
-        ((active == 0)) && return 0
+        if ((active == 0)); then
+            [[ ${FLOW_NAME:-} == two_shards ]] && check_two_shards "$body"
+            return 0
+        fi
         sleep 0.2
     done
     e2e_fail "tandem still counts $active active calls after the test: $body"
+}
+
+# check_two_shards JSON: with two workers, calls were started on both shards and requests that
+# arrived on a shard not owning their Call-ID were handed over (40 calls: a flow with none
+# would be a 2^-40 chance).
+check_two_shards() {
+    python3 - "$1" <<'PY' || e2e_fail "two shards: no hand-over between shards: $1"
+import json, sys
+d = json.loads(sys.argv[1])
+started = [s["calls_started"] for s in d["shards"]]
+print("two shards: calls started per shard %s, steered out %d, in %d"
+      % (started, d["steered_out"], d["steered_in"]))
+sys.exit(0 if len(started) == 2 and min(started) > 0 and d["steered_out"] > 0 else 1)
+PY
 }
 
 run_flow() {
@@ -291,6 +309,7 @@ run_flow() {
     spec=${FLOWS[$name]:-}
     [[ -n $spec ]] || e2e_fail "unknown flow '$name' (--list names them)"
     read -r index pair calls rate lost <<<"$spec"
+    FLOW_NAME=$name
     base=$((25000 + 20 * index))
     local uas_port=$((base + 2)) uac_port=$((base + 3))
     local how="through tandem"
