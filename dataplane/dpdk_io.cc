@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <rte_arp.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -17,7 +18,9 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_pcapng.h>
 #include <rte_udp.h>
+#include <unistd.h>
 
 namespace tandem::dataplane::dpdk {
 
@@ -128,6 +131,7 @@ port_options options_from(const config::config& cfg) {
     for (const auto& l : cfg.sip.listen) {
         o.udp_ports.push_back(l.port);
     }
+    o.capture_dir = cfg.dataplane.capture_dir;
     return o;
 }
 
@@ -141,6 +145,9 @@ struct port_state {
     uint32_t netmask_be = 0;
     bool tx_cksum_offload = false;
     arp_table arp;
+    // Debug capture, one file and one copy pool per queue (empty when off).
+    std::vector<rte_pcapng_t*> captures;
+    std::vector<rte_mempool*> capture_pools;
 };
 
 namespace {
@@ -196,6 +203,7 @@ public:
         max = std::min(max, std::max<uint32_t>(_st.options.burst, 32));
         const uint16_t n =
             rte_eth_rx_burst(_st.options.port_id, _queue, _rx.get(), static_cast<uint16_t>(max));
+        if (n != 0 && !_st.captures.empty()) capture(_rx.get(), n, RTE_PCAPNG_DIRECTION_IN);
         uint32_t got = 0;
         for (uint16_t i = 0; i < n; ++i) {
             if (pkt_buf* p = input(_rx[i])) {
@@ -632,7 +640,26 @@ private:
         _tx[_tx_count++] = m;
     }
 
+    // Copies the frames into the capture pool and writes them (rte_pcapng frees the copies).
+    // Debugging only: off unless dataplane.capture_dir is set.
+    void capture(rte_mbuf* const* frames, uint32_t n, rte_pcapng_direction dir) noexcept {
+        rte_mbuf* copies[64];
+        const uint64_t now = rte_get_tsc_cycles();
+        for (uint32_t i = 0; i < n;) {
+            uint16_t k = 0;
+            for (; i < n && k < 64; ++i) {
+                rte_mbuf* c = rte_pcapng_copy(_st.options.port_id, _queue, frames[i],
+                                              _st.capture_pools[_queue], UINT32_MAX, now, dir);
+                if (c != nullptr) copies[k++] = c;
+            }
+            if (k != 0) (void)rte_pcapng_write_packets(_st.captures[_queue], copies, k);
+        }
+    }
+
     void flush() noexcept {
+        if (_tx_count != 0 && !_st.captures.empty()) {
+            capture(_tx.get(), _tx_count, RTE_PCAPNG_DIRECTION_OUT);
+        }
         uint32_t done = 0;
         // Bounded: a queue that takes nothing twice in a row is full; drop the rest.
         while (done < _tx_count) {
@@ -767,6 +794,28 @@ status port::open(const port_options& options, uint16_t queues) {
         close();
         return status::failure("cannot read the MAC address of port " + suffix);
     }
+    if (!options.capture_dir.empty()) {
+        for (uint16_t q = 0; q < queues; ++q) {
+            const std::string path =
+                options.capture_dir + "/shard-" + std::to_string(q) + ".pcapng";
+            const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+            rte_pcapng_t* pc =
+                fd < 0 ? nullptr : rte_pcapng_fdopen(fd, nullptr, nullptr, "tandem", nullptr);
+            const std::string pool_name = "tdmcap" + std::to_string(pid) + "_" + std::to_string(q);
+            rte_mempool* mp = rte_pktmbuf_pool_create(
+                pool_name.c_str(), 1023, 0, 0,
+                static_cast<uint16_t>(rte_pcapng_mbuf_size(data_room)), socket);
+            if (pc == nullptr || mp == nullptr) {
+                if (pc != nullptr) rte_pcapng_close(pc);
+                if (pc == nullptr && fd >= 0) ::close(fd);
+                rte_mempool_free(mp);
+                close();
+                return status::failure("cannot open the capture file " + path);
+            }
+            st.captures.push_back(pc);
+            st.capture_pools.push_back(mp);
+        }
+    }
     return status::success();
 }
 
@@ -799,6 +848,10 @@ void port::close() noexcept {
         rte_mempool_free(_state->rx_pool);
         rte_mempool_free(_state->tx_pool);
         rte_mempool_free(_state->indirect_pool);
+        for (rte_pcapng_t* pc : _state->captures)
+            rte_pcapng_close(pc);
+        for (rte_mempool* mp : _state->capture_pools)
+            rte_mempool_free(mp);
         _state.reset();
     }
 }

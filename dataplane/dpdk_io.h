@@ -58,6 +58,9 @@ struct port_options {
     uint32_t burst = 32;
     /// UDP ports we serve; index = listen_index. Other ports are dropped (rx_not_for_us).
     std::vector<uint16_t> udp_ports;
+    /// Folder for `shard-<queue>.pcapng` captures of every frame each queue receives and
+    /// sends (rte_pcapng); empty: off.
+    std::string capture_dir;
 };
 
 /// Builds port options from the configuration.

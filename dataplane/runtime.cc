@@ -145,9 +145,6 @@ int runtime_lcore_main(void* arg);
 
 status runtime::start_dpdk(const config::config& cfg, const handler_factory& factory) {
     const uint32_t workers = cfg.dataplane.workers;
-    if (!cfg.dataplane.capture_dir.empty()) {
-        return status::failure("dataplane.capture_dir is supported by the socket backend only");
-    }
     status st = dpdk::eal_init(cfg.dpdk.eal_args);
     if (!st.ok) {
         return st;

@@ -42,6 +42,7 @@ fail() {
 veth_pair "$NS_A" "$NS_B" "$VETH_A" "$VETH_B" "$work"
 
 pmd=/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0/librte_net_af_packet.so
+mkdir -p "$work/capture"
 cat >"$work/tandem.toml" <<TOML
 [sip]
 listen = ["udp:198.18.0.2:5060"]
@@ -50,6 +51,7 @@ listen = "127.0.0.1:$API_PORT"
 [dataplane]
 backend = "dpdk"
 workers = 1
+capture_dir = "$work/capture"
 [dpdk]
 eal_args = ["--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--file-prefix=tdm_b2b_$tag",
             "-l", "0-1", "--vdev=net_af_packet0,iface=$VETH_A,blocksz=16384,framesz=8192,framecnt=512",
@@ -130,5 +132,22 @@ for _ in $(seq 1 50); do
     sleep 0.1
 done
 grep -q "level=info stopped" "$work/tandem.log" || { fail "tandem did not stop cleanly"; tail "$work/tandem.log"; }
+# The debug capture (rte_pcapng) holds what the shard received and what it sent.
+if command -v tcpdump >/dev/null; then
+    tcpdump -nn -r "$work/capture/shard-0.pcapng" 2>/dev/null >"$work/capture.txt"
+    inbound=$(grep -c '198.18.0.1.5061 > 198.18.0.2.5060: SIP' "$work/capture.txt")
+    outbound=$(grep -c '198.18.0.2.5060 > 198.18.0.1.5070: SIP' "$work/capture.txt")
+    if ((inbound == 0 || outbound == 0)); then
+        fail "capture: $inbound frames from the caller, $outbound to the callee"
+    else
+        echo "ok   capture: $inbound SIP frames from the caller, $outbound to the callee"
+    fi
+fi
+if ((failures > 0)); then
+    # Keep the evidence: sipp's own logs and tandem's.
+    keep=$(mktemp -d /tmp/b2bua-dpdk-veth-XXXX)
+    cp "$work"/*.out "$work"/*.csv "$work/tandem.log" "$keep"/ 2>/dev/null
+    echo "logs kept in $keep"
+fi
 echo "b2bua_dpdk_veth: $failures failure(s)"
 exit $((failures > 0))
