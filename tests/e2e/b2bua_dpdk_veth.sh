@@ -88,6 +88,7 @@ run_flow() {
     (cd "$work" && exec ip netns exec "$NS_B" timeout -k 5 90 sipp -sf "$SIPP_DIR/uas_$pair.xml" \
         -i 198.18.0.1 -p 5070 -m "$calls" -nostdin -timeout 60s -timeout_error \
         -recv_timeout 10000 -trace_stat -stf "$pair.uas.csv" -fd 1 "${globals[@]}" \
+        -trace_err -error_file "$pair.uas.errors.log" \
         >"$work/$pair.uas.out" 2>&1) &
     uas_pid=$!
     pids+=("$uas_pid")
@@ -95,7 +96,8 @@ run_flow() {
     (cd "$work" && exec ip netns exec "$NS_B" timeout -k 5 90 sipp -sf "$SIPP_DIR/uac_$pair.xml" \
         198.18.0.2:5060 -i 198.18.0.1 -p 5061 -m "$calls" -r "$rate" -nostdin -timeout 60s \
         -timeout_error -recv_timeout 10000 -cid_str "mark-%u-%p@client.example" -trace_stat \
-        -stf "$pair.uac.csv" -fd 1 >"$work/$pair.uac.out" 2>&1)
+        -stf "$pair.uac.csv" -fd 1 -trace_err -error_file "$pair.uac.errors.log" \
+        >"$work/$pair.uac.out" 2>&1)
     uac_rc=$?
     wait "$uas_pid"
     uas_rc=$?
@@ -105,7 +107,7 @@ run_flow() {
     failed=$(echo "$last" | cut -d';' -f18)
     if [[ $uac_rc != 0 || $uas_rc != 0 || "$ok" != "$calls" || "$failed" != 0 ]]; then
         fail "$pair: caller exit $uac_rc, callee exit $uas_rc, $ok ok, $failed failed of $calls"
-        tail -n 20 "$work/$pair.uac.out" "$work/$pair.uas.out"
+        tail -n 40 "$work/$pair.uac.errors.log" "$work/$pair.uas.errors.log" 2>/dev/null
     else
         echo "ok   $pair: $ok of $calls calls through the DPDK backend"
     fi
@@ -146,7 +148,7 @@ fi
 if ((failures > 0)); then
     # Keep the evidence: sipp's own logs and tandem's.
     keep=$(mktemp -d /tmp/b2bua-dpdk-veth-XXXX)
-    cp "$work"/*.out "$work"/*.csv "$work/tandem.log" "$keep"/ 2>/dev/null
+    cp "$work"/*.out "$work"/*.csv "$work"/*.log "$keep"/ 2>/dev/null
     echo "logs kept in $keep"
 fi
 echo "b2bua_dpdk_veth: $failures failure(s)"
