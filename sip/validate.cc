@@ -90,10 +90,13 @@ semantic_verdict check_typed_headers(const message& m) noexcept {
         std::string_view v = m.value(h);
         bool ok = true;
         const char* why = "";
+        // The first slot of Via, From, To, Call-ID and CSeq is what the message's cached
+        // accessors parse: check it through them, so that the layers above reuse the result.
+        const bool first_of_id = m.find(h.id) == i;
         switch (h.id) {
         case header_id::via: {
             via_value x;
-            ok = parse_via_value(v, x);
+            ok = first_of_id ? m.top_via().ok() : parse_via_value(v, x);
             why = "bad Via";
             break;
         }
@@ -106,7 +109,9 @@ semantic_verdict check_typed_headers(const message& m) noexcept {
         case header_id::p_asserted_identity:
         case header_id::p_preferred_identity: {
             name_addr_value x;
-            ok = parse_name_addr_value(v, x);
+            ok = first_of_id && h.id == header_id::from ? m.from().ok()
+                 : first_of_id && h.id == header_id::to ? m.to().ok()
+                                                        : parse_name_addr_value(v, x);
             why = h.id == header_id::from           ? "bad From"
                   : h.id == header_id::to           ? "bad To"
                   : h.id == header_id::route        ? "bad Route"
@@ -124,13 +129,13 @@ semantic_verdict check_typed_headers(const message& m) noexcept {
         }
         case header_id::call_id: {
             std::string_view x;
-            ok = parse_call_id_value(v, x);
+            ok = first_of_id ? m.call_id().ok() : parse_call_id_value(v, x);
             why = "bad Call-ID";
             break;
         }
         case header_id::cseq: {
             cseq_value x;
-            ok = parse_cseq_value(v, x);
+            ok = first_of_id ? m.cseq().ok() : parse_cseq_value(v, x);
             why = "bad CSeq";
             break;
         }
