@@ -505,6 +505,11 @@ TEST(SipBuilder, ValueCheckAgreesWithByteRuleAtEveryPosition) {
     const std::string_view inserts[] = {"\r",    "\n",   "\r\n",       "\r\n ",  "\r\n\t",
                                         "\r\nx", "\n\r", "\r\n \r\n ", "\r\r\n "};
     for (std::size_t len : {0u, 1u, 15u, 16u, 17u, 31u, 32u, 33u, 63u, 64u, 65u, 100u}) {
+        const std::string plain(len, 'a');
+        message_builder p(buf.data(), buf.size());
+        p.status_line(200, plain);
+        p.header("X-Value", plain);
+        EXPECT_TRUE(p.finish().ok()) << "plain, len " << len;
         for (std::size_t at = 0; at <= len; ++at) {
             for (std::string_view ins : inserts) {
                 std::string v(len, 'a');
@@ -514,6 +519,10 @@ TEST(SipBuilder, ValueCheckAgreesWithByteRuleAtEveryPosition) {
                 b.header("X-Value", v);
                 const bool ok = b.finish().ok();
                 EXPECT_EQ(ok, reference_valid_value(v)) << "len " << len << " at " << at;
+                // A reason phrase may hold no CR or LF at all.
+                message_builder r(buf.data(), buf.size());
+                r.status_line(200, v);
+                EXPECT_FALSE(r.finish().ok()) << "reason, len " << len << " at " << at;
             }
         }
     }
