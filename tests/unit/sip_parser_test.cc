@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <memory>
 #include <string>
 
@@ -465,4 +466,47 @@ TEST(SipValidate, SemanticRefusals) {
     EXPECT_EQ(semantic_check(*scheme.m).code, 416);
     EXPECT_TRUE(option_tag_supported("100REL"));
     EXPECT_FALSE(option_tag_supported("nobodyknowsthistag"));
+}
+
+// lookup_header compares names a word at a time: against the byte rule (ASCII letters fold,
+// nothing else does), every long name with each byte replaced by each of the 256 values, in
+// both cases, must give the id of the canonical name it then equals, or unknown.
+TEST(SipParser, HeaderLookupFoldsOnlyAsciiLetters) {
+    const auto fold = [](unsigned char c) {
+        return static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+    };
+    const auto reference = [&](const std::string& s) {
+        for (size_t i = 1; i < header_id_count; ++i) {
+            std::string_view n = header_name(static_cast<header_id>(i));
+            if (n.size() != s.size() || n.size() < 2) continue;
+            bool same = true;
+            for (size_t k = 0; k < n.size(); ++k)
+                same = same && fold(static_cast<unsigned char>(n[k])) ==
+                                   fold(static_cast<unsigned char>(s[k]));
+            if (same) return static_cast<header_id>(i);
+        }
+        return header_id::unknown;
+    };
+    size_t checked = 0;
+    for (size_t i = 1; i < header_id_count; ++i) {
+        const std::string name(header_name(static_cast<header_id>(i)));
+        if (name.size() < 2) continue;
+        std::string upper = name, lower = name;
+        for (char& c : upper)
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        for (char& c : lower)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (const std::string& base : {name, upper, lower}) {
+            ASSERT_EQ(lookup_header(base), static_cast<header_id>(i)) << base;
+            for (size_t at = 0; at < base.size(); ++at) {
+                for (int b = 0; b < 256; ++b) {
+                    std::string s = base;
+                    s[at] = static_cast<char>(b);
+                    ASSERT_EQ(lookup_header(s), reference(s)) << name << " at " << at << " " << b;
+                    ++checked;
+                }
+            }
+        }
+    }
+    EXPECT_GT(checked, 10000u);
 }
