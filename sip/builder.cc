@@ -1,6 +1,7 @@
 #include "sip/builder.h"
 
 #include "sip/message.h"
+#include "sip/scan.h"
 
 #include <array>
 #include <cstdint>
@@ -62,36 +63,15 @@ bool iequal(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
-// True when any byte of the 8 in `w` is CR or LF (exact: the zero-byte test has no false
-// positives when only its "any" answer is used).
-inline bool word_has_cr_lf(std::uint64_t w) noexcept {
-    constexpr std::uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    const std::uint64_t cr = w ^ (ones * '\r'), lf = w ^ (ones * '\n');
-    return (((cr - ones) & ~cr) | ((lf - ones) & ~lf)) & highs;
-}
-
-// Values rarely hold CR or LF: skip them 8 bytes at a time (reads stay inside the value).
-inline std::size_t skip_plain_words(std::string_view s) noexcept {
-    std::size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-        std::uint64_t w;
-        std::memcpy(&w, s.data() + i, 8);
-        if (word_has_cr_lf(w)) break;
-    }
-    return i;
-}
-
 bool has_cr_lf(std::string_view s) noexcept {
-    for (std::size_t i = skip_plain_words(s); i < s.size(); ++i) {
-        if (s[i] == '\r' || s[i] == '\n') return true;
-    }
-    return false;
+    return scan::has_eol(s.data(), s.size());
 }
 
 // CR and LF only as a fold: CRLF followed by SP or HT (RFC 3261 s7.3.1), never at the end.
 bool valid_value(std::string_view v) noexcept {
-    // Restarting the byte loop at a word boundary with no CR/LF before it is exact.
-    for (std::size_t i = skip_plain_words(v); i < v.size(); ++i) {
+    // Values rarely hold CR or LF: a vector test first, the byte rule only when there is one.
+    if (!scan::has_eol(v.data(), v.size())) return true;
+    for (std::size_t i = 0; i < v.size(); ++i) {
         if (v[i] == '\r') {
             if (i + 2 >= v.size() || v[i + 1] != '\n' || (v[i + 2] != ' ' && v[i + 2] != '\t')) {
                 return false;
