@@ -274,13 +274,17 @@ bool parse_token_value(std::string_view value, std::string_view& out) noexcept {
 bool parse_call_id_value(std::string_view value, std::string_view& out) noexcept {
     std::string_view v = trim(value);
     if (v.empty()) return false;
-    size_t at = 0;
-    for (size_t i = 0; i < v.size(); ++i) {
-        if (v[i] == '@') {
-            if (++at > 1 || i == 0 || i + 1 == v.size()) return false;
-        } else if (!is(v[i], c_word)) {
-            return false;
-        }
+    // word ["@" word]: one table test per byte, the '@' looked at once.
+    size_t i = 0;
+    const size_t n = v.size();
+    while (i < n && is(v[i], c_word))
+        ++i;
+    if (i < n) {
+        if (v[i] != '@' || i == 0 || i + 1 == n) return false;
+        ++i;
+        while (i < n && is(v[i], c_word))
+            ++i;
+        if (i < n) return false;
     }
     out = v;
     return true;

@@ -510,3 +510,18 @@ TEST(SipParser, HeaderLookupFoldsOnlyAsciiLetters) {
     }
     EXPECT_GT(checked, 10000u);
 }
+
+// Call-ID = word ["@" word] (RFC 3261 s25.1): the '@' at most once and never at either end.
+TEST(SipParser, CallIdIsWordAtWord) {
+    std::string_view out;
+    for (std::string_view ok :
+         {"a", "a@b", " f81d4fae-7dec@foo.bar.com ", "(x)<y>@[::1]", "a@b?c"}) {
+        EXPECT_TRUE(parse_call_id_value(ok, out)) << ok;
+    }
+    EXPECT_TRUE(parse_call_id_value(" a@b\t", out));
+    EXPECT_EQ(out, "a@b");
+    for (std::string_view bad : {"", " ", "@", "@b", "a@", "a@@b", "a@b@c", "a b", "a@b c", "a;b",
+                                 "a@b;c", "a,b", "\xe9"}) {
+        EXPECT_FALSE(parse_call_id_value(bad, out)) << bad;
+    }
+}
