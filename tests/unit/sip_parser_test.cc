@@ -525,3 +525,33 @@ TEST(SipParser, CallIdIsWordAtWord) {
         EXPECT_FALSE(parse_call_id_value(bad, out)) << bad;
     }
 }
+
+// Class runs go four bytes a step: a byte outside the class at any position of a header name,
+// a Request-URI or a name-addr URI must still end the run exactly there.
+TEST(SipParser, ClassRunsStopAtEveryPosition) {
+    for (size_t len = 1; len <= 13; ++len) {
+        for (size_t at = 0; at <= len; ++at) {
+            std::string name(len, 'x');
+            if (at < len) name[at] = '@'; // not a token byte
+            parsed p = parse_text("OPTIONS sip:a SIP/2.0\r\n" + name + ": v\r\n\r\n");
+            if (at < len) {
+                EXPECT_EQ(p.r.status, parse_status::invalid) << name;
+                EXPECT_STREQ(p.r.reason, "bad header name") << name;
+            } else {
+                ASSERT_TRUE(p.r.ok()) << name;
+                EXPECT_EQ(p.m->name(p.m->header(0)), name);
+            }
+            std::string uri = "sip:" + std::string(len, 'u');
+            if (at < len) uri[4 + at] = '"'; // not a URI byte
+            parsed q = parse_text("OPTIONS " + uri + " SIP/2.0\r\n\r\n");
+            EXPECT_EQ(q.r.ok(), at == len) << uri;
+            name_addr_value na;
+            const std::string addr = "<" + uri + ">;tag=1"; // the views point into it
+            EXPECT_EQ(parse_name_addr_value(addr, na), at == len) << uri;
+            if (at == len) {
+                EXPECT_EQ(na.uri, uri);
+                EXPECT_EQ(na.tag, "1");
+            }
+        }
+    }
+}
