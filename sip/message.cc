@@ -67,7 +67,8 @@ inline bool is(char c, uint8_t cls) noexcept {
 }
 // The end of the run of bytes of class `cls` (one class bit) starting at p, at most `end`.
 // Four bytes a step while the run lasts: their class bytes ANDed, one test, one branch.
-inline const char* skip_class(const char* p, const char* end, uint8_t cls) noexcept {
+__attribute__((always_inline)) inline const char* skip_class(const char* p, const char* end,
+                                                             uint8_t cls) noexcept {
     while (end - p >= 4) {
         const uint8_t all =
             k_class[static_cast<unsigned char>(p[0])] & k_class[static_cast<unsigned char>(p[1])] &
