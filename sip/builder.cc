@@ -1,8 +1,10 @@
 #include "sip/builder.h"
 
 #include "sip/message.h"
+#include "sip/scan.h"
 
 #include <array>
+#include <cstdint>
 #include <cstring>
 
 namespace tandem::sip {
@@ -10,7 +12,7 @@ namespace tandem::sip {
 namespace {
 
 // RFC 3261 s25.1 token characters.
-bool is_token_char(char c) noexcept {
+constexpr bool token_char_rule(unsigned c) noexcept {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
     switch (c) {
     case '-':
@@ -27,6 +29,18 @@ bool is_token_char(char c) noexcept {
     default:
         return false;
     }
+}
+constexpr std::array<bool, 256> build_token_table() noexcept {
+    std::array<bool, 256> t{};
+    for (unsigned c = 0; c < 256; ++c)
+        t[c] = token_char_rule(c);
+    return t;
+}
+// Every header name of every message is checked: one load per byte, not a switch.
+constexpr std::array<bool, 256> k_token_char = build_token_table();
+
+inline bool is_token_char(char c) noexcept {
+    return k_token_char[static_cast<unsigned char>(c)];
 }
 
 bool is_token(std::string_view s) noexcept {
@@ -50,11 +64,13 @@ bool iequal(std::string_view a, std::string_view b) noexcept {
 }
 
 bool has_cr_lf(std::string_view s) noexcept {
-    return s.find_first_of("\r\n") != std::string_view::npos;
+    return scan::has_eol(s.data(), s.size());
 }
 
 // CR and LF only as a fold: CRLF followed by SP or HT (RFC 3261 s7.3.1), never at the end.
 bool valid_value(std::string_view v) noexcept {
+    // Values rarely hold CR or LF: a vector test first, the byte rule only when there is one.
+    if (!scan::has_eol(v.data(), v.size())) return true;
     for (std::size_t i = 0; i < v.size(); ++i) {
         if (v[i] == '\r') {
             if (i + 2 >= v.size() || v[i + 1] != '\n' || (v[i + 2] != ' ' && v[i + 2] != '\t')) {
@@ -171,6 +187,21 @@ bool message_builder::check_header(std::string_view name, std::string_view value
 
 void message_builder::header(std::string_view name, std::string_view value) noexcept {
     if (!check_header(name, value)) return;
+    const std::size_t n = name.size() + 2 + value.size() + 2;
+    if (n <= _cap - _len) {
+        // One bounds check for the whole line (the common case); put() handles overflow.
+        char* p = _buf + _len;
+        std::memcpy(p, name.data(), name.size());
+        p += name.size();
+        *p++ = ':';
+        *p++ = ' ';
+        if (!value.empty()) std::memcpy(p, value.data(), value.size());
+        p += value.size();
+        *p++ = '\r';
+        *p = '\n';
+        _len += n;
+        return;
+    }
     put(name);
     put(": ");
     put(value);

@@ -1,6 +1,7 @@
 #include "sip/header_id.h"
 
 #include <array>
+#include <cstring>
 
 namespace tandem::sip {
 
@@ -168,13 +169,37 @@ constexpr std::array<std::string_view, header_id_count> build_names() {
 }
 constexpr std::array<std::string_view, header_id_count> k_canonical = build_names();
 
-// `b` is the canonical name lower-cased at compile time (k_lower_names).
-bool equal_nocase(const char* a, const char* b, size_t n) noexcept {
-    for (size_t i = 0; i < n; ++i) {
-        if (k_lower[static_cast<unsigned char>(a[i])] != static_cast<unsigned char>(b[i]))
-            return false;
+// k_lower on 8 bytes at once: sets 0x20 in exactly the bytes 'A'..'Z' (bytes >= 0x80 and all
+// others unchanged), so a word compare gives the same answer as a k_lower compare byte by byte.
+inline uint64_t lower_word(uint64_t w) noexcept {
+    constexpr uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    const uint64_t low7 = w & ~highs;
+    const uint64_t ge_a = low7 + ones * (0x80 - 'A');     // high bit set where byte >= 'A'
+    const uint64_t gt_z = low7 + ones * (0x80 - 'Z' - 1); // high bit set where byte > 'Z'
+    const uint64_t upper = (ge_a ^ gt_z) & ~w & highs;
+    return w | (upper >> 2);
+}
+
+// k_lower(a[i]) == b[i] for i < n, a word at a time. `b` is the canonical name lower-cased at
+// compile time (k_lower_names); only [a, a+n) and [b, b+n) are read.
+bool equal_nocase_words(const char* a, const char* b, size_t n) noexcept {
+    if (n < 8) {
+        for (size_t i = 0; i < n; ++i) {
+            if (k_lower[static_cast<unsigned char>(a[i])] != static_cast<unsigned char>(b[i]))
+                return false;
+        }
+        return true;
     }
-    return true;
+    uint64_t x, y;
+    for (size_t i = 0; i + 8 < n; i += 8) {
+        std::memcpy(&x, a + i, 8);
+        std::memcpy(&y, b + i, 8);
+        if (lower_word(x) != y) return false;
+    }
+    // The last (possibly overlapping) whole word: no partial loads, no read past a + n.
+    std::memcpy(&x, a + n - 8, 8);
+    std::memcpy(&y, b + n - 8, 8);
+    return lower_word(x) == y;
 }
 
 constexpr size_t k_max_name = 24;
@@ -205,7 +230,8 @@ header_id lookup_header(const char* name, size_t len) noexcept {
     uint8_t e = k_table[hash(name, len)].entry;
     if (e == 0xff) return header_id::unknown;
     const name_entry& ne = k_names[e];
-    if (ne.name.size() == len && equal_nocase(name, k_lower_names[e].bytes, len)) return ne.id;
+    if (ne.name.size() == len && equal_nocase_words(name, k_lower_names[e].bytes, len))
+        return ne.id;
     return header_id::unknown;
 }
 

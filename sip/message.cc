@@ -65,6 +65,21 @@ constexpr std::array<uint8_t, 256> k_class2 = build_classes2();
 inline bool is(char c, uint8_t cls) noexcept {
     return (k_class[static_cast<unsigned char>(c)] & cls) != 0;
 }
+// The end of the run of bytes of class `cls` (one class bit) starting at p, at most `end`.
+// Four bytes a step while the run lasts: their class bytes ANDed, one test, one branch.
+__attribute__((always_inline)) inline const char* skip_class(const char* p, const char* end,
+                                                             uint8_t cls) noexcept {
+    while (end - p >= 4) {
+        const uint8_t all =
+            k_class[static_cast<unsigned char>(p[0])] & k_class[static_cast<unsigned char>(p[1])] &
+            k_class[static_cast<unsigned char>(p[2])] & k_class[static_cast<unsigned char>(p[3])];
+        if ((all & cls) == 0) break;
+        p += 4;
+    }
+    while (p < end && is(*p, cls))
+        ++p;
+    return p;
+}
 inline bool is_sp(char c) noexcept {
     return c == ' ' || c == '\t';
 }
@@ -120,8 +135,7 @@ struct cursor {
     }
     std::string_view run(uint8_t cls) noexcept {
         const char* b = p;
-        while (p < end && is(*p, cls))
-            ++p;
+        p = skip_class(p, end, cls);
         return {b, static_cast<size_t>(p - b)};
     }
     // quoted-string including its quotes; empty view when malformed.
@@ -274,13 +288,17 @@ bool parse_token_value(std::string_view value, std::string_view& out) noexcept {
 bool parse_call_id_value(std::string_view value, std::string_view& out) noexcept {
     std::string_view v = trim(value);
     if (v.empty()) return false;
-    size_t at = 0;
-    for (size_t i = 0; i < v.size(); ++i) {
-        if (v[i] == '@') {
-            if (++at > 1 || i == 0 || i + 1 == v.size()) return false;
-        } else if (!is(v[i], c_word)) {
-            return false;
-        }
+    // word ["@" word]: one table test per byte, the '@' looked at once.
+    size_t i = 0;
+    const size_t n = v.size();
+    while (i < n && is(v[i], c_word))
+        ++i;
+    if (i < n) {
+        if (v[i] != '@' || i == 0 || i + 1 == n) return false;
+        ++i;
+        while (i < n && is(v[i], c_word))
+            ++i;
+        if (i < n) return false;
     }
     out = v;
     return true;
@@ -382,8 +400,7 @@ bool scan_name_addr(cursor& c, name_addr_value& out) noexcept {
     }
     if (c.eat('<')) {
         const char* b = c.p;
-        while (!c.done() && is(*c.p, c_uri))
-            ++c.p;
+        c.p = skip_class(c.p, c.end, c_uri);
         if (c.p == b || !c.eat('>')) return false;
         out.uri = {b, static_cast<size_t>(c.p - 1 - b)};
         out.angle_brackets = true;
@@ -672,8 +689,8 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         if (i == ub || i >= line.size() || line[i] != ':' || is(line[ub], c_digit) ||
             line[ub] == '-' || line[ub] == '.' || line[ub] == '+')
             return fail("bad Request-URI", ub);
-        while (i < line.size() && is(line[i], c_uri))
-            ++i;
+        i = static_cast<size_t>(skip_class(line.data() + i, line.data() + line.size(), c_uri) -
+                                line.data());
         if (i >= line.size() || line[i] != ' ' || i == ub) return fail("bad Request-URI", ub);
         m._ruri_off = static_cast<uint32_t>(ub);
         m._ruri_len = static_cast<uint32_t>(i - ub);
@@ -700,8 +717,7 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
             break;
         }
         size_t nb = pos;
-        while (pos < len && is(data[pos], c_token))
-            ++pos;
+        pos = static_cast<size_t>(skip_class(data + pos, data + len, c_token) - data);
         size_t ne = pos;
         if (ne == nb) return fail("bad header name", nb);
         if (ne - nb > 0xffff) return fail("header name too long", nb);

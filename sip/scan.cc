@@ -37,7 +37,56 @@ size_t find_list_delim_scalar(const char* p, size_t len) noexcept {
     return len;
 }
 
+bool has_eol_scalar(const char* p, size_t len) noexcept {
+    return find_eol_scalar(p, len) != len;
+}
+
+namespace {
+// True when any of the 8 bytes is CR or LF: the zero-byte test on w ^ CR and w ^ LF is exact for
+// "any" (its false positives only follow a true zero byte).
+inline bool word_has_eol(uint64_t w) noexcept {
+    constexpr uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    const uint64_t cr = w ^ (ones * '\r'), lf = w ^ (ones * '\n');
+    return ((((cr - ones) & ~cr) | ((lf - ones) & ~lf)) & highs) != 0;
+}
+inline uint64_t load64(const char* p) noexcept {
+    uint64_t w;
+    __builtin_memcpy(&w, p, 8);
+    return w;
+}
+} // namespace
+
+bool has_eol_swar(const char* p, size_t len) noexcept {
+    if (len < 8) return has_eol_scalar(p, len);
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        if (word_has_eol(load64(p + i))) return true;
+    }
+    // The last word overlaps the one before: still inside [p, p+len).
+    return i < len && word_has_eol(load64(p + len - 8));
+}
+
 #if TANDEM_SCAN_X86
+
+bool has_eol_sse2(const char* p, size_t len) noexcept {
+    if (len < 16) return has_eol_swar(p, len);
+    const __m128i cr = _mm_set1_epi8('\r');
+    const __m128i lf = _mm_set1_epi8('\n');
+    const auto any = [&](const char* q) {
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+        return _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))) != 0;
+    };
+    size_t i = 0;
+    for (; i + 16 <= len; i += 16) {
+        if (any(p + i)) return true;
+    }
+    // The last block overlaps the one before: still inside [p, p+len).
+    return i < len && any(p + len - 16);
+}
+
+bool has_eol(const char* p, size_t len) noexcept {
+    return has_eol_sse2(p, len);
+}
 
 size_t find_eol_sse2(const char* p, size_t len) noexcept {
     const __m128i cr = _mm_set1_epi8('\r');
@@ -168,6 +217,13 @@ size_t find_list_delim(const char* p, size_t len) noexcept {
 }
 
 #else // portable build: the scalar twins are the only kernels
+
+bool has_eol_sse2(const char* p, size_t len) noexcept {
+    return has_eol_swar(p, len);
+}
+bool has_eol(const char* p, size_t len) noexcept {
+    return has_eol_swar(p, len);
+}
 
 size_t find_eol_sse2(const char* p, size_t len) noexcept {
     return find_eol_scalar(p, len);

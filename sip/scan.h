@@ -62,6 +62,15 @@ private:
 /// '>' '\\', or `len` when there is none. Any thread.
 [[nodiscard]] size_t find_list_delim(const char* p, size_t len) noexcept;
 
+/// True when [p, p+len) holds a CR or LF (same answer as find_eol(p, len) != len), for short
+/// strings that rarely hold one (builder values): no position, so whole blocks and one
+/// overlapping last block instead of a scalar tail. Any thread.
+[[nodiscard]] bool has_eol(const char* p, size_t len) noexcept;
+/// Its scalar twin (byte loop), a word-at-a-time version (portable) and the SSE2 one.
+[[nodiscard]] bool has_eol_scalar(const char* p, size_t len) noexcept;
+[[nodiscard]] bool has_eol_swar(const char* p, size_t len) noexcept;
+[[nodiscard]] bool has_eol_sse2(const char* p, size_t len) noexcept;
+
 /// The implementations, exposed for the differential test and the benchmark.
 [[nodiscard]] size_t find_eol_scalar(const char* p, size_t len) noexcept;
 [[nodiscard]] size_t find_eol_sse2(const char* p, size_t len) noexcept;

@@ -90,10 +90,13 @@ semantic_verdict check_typed_headers(const message& m) noexcept {
         std::string_view v = m.value(h);
         bool ok = true;
         const char* why = "";
+        // The first slot of Via, From, To, Call-ID and CSeq is what the message's cached
+        // accessors parse: check it through them, so that the layers above reuse the result.
+        const bool first_of_id = m.find(h.id) == i;
         switch (h.id) {
         case header_id::via: {
             via_value x;
-            ok = parse_via_value(v, x);
+            ok = first_of_id ? m.top_via().ok() : parse_via_value(v, x);
             why = "bad Via";
             break;
         }
@@ -106,7 +109,9 @@ semantic_verdict check_typed_headers(const message& m) noexcept {
         case header_id::p_asserted_identity:
         case header_id::p_preferred_identity: {
             name_addr_value x;
-            ok = parse_name_addr_value(v, x);
+            ok = first_of_id && h.id == header_id::from ? m.from().ok()
+                 : first_of_id && h.id == header_id::to ? m.to().ok()
+                                                        : parse_name_addr_value(v, x);
             why = h.id == header_id::from           ? "bad From"
                   : h.id == header_id::to           ? "bad To"
                   : h.id == header_id::route        ? "bad Route"
@@ -124,13 +129,13 @@ semantic_verdict check_typed_headers(const message& m) noexcept {
         }
         case header_id::call_id: {
             std::string_view x;
-            ok = parse_call_id_value(v, x);
+            ok = first_of_id ? m.call_id().ok() : parse_call_id_value(v, x);
             why = "bad Call-ID";
             break;
         }
         case header_id::cseq: {
             cseq_value x;
-            ok = parse_cseq_value(v, x);
+            ok = first_of_id ? m.cseq().ok() : parse_cseq_value(v, x);
             why = "bad CSeq";
             break;
         }
@@ -252,14 +257,20 @@ semantic_verdict semantic_check(const message& m) noexcept {
         {header_id::cseq, "Missing CSeq", "Multiple CSeq"},
         {header_id::via, "Missing Via", nullptr},
     };
+    // One pass for every count below (message::count walks the index once per id).
+    uint8_t counts[header_id_count] = {};
+    static_assert(message::max_headers <= 255);
+    for (size_t i = 0; i < m.header_count(); ++i)
+        ++counts[static_cast<size_t>(m.header(i).id)];
+    const auto count = [&](header_id id) { return size_t{counts[static_cast<size_t>(id)]}; };
     for (const auto& r : mandatory) {
-        size_t n = m.count(r.id);
+        size_t n = count(r.id);
         if (n == 0) return refuse(400, r.missing);
         if (n > 1 && r.multiple != nullptr) return refuse(400, r.multiple);
     }
-    if (m.count(header_id::max_forwards) > 1) return refuse(400, "Multiple Max-Forwards");
-    if (m.count(header_id::content_type) > 1) return refuse(400, "Multiple Content-Type");
-    if (m.count(header_id::expires) > 1) return refuse(400, "Multiple Expires");
+    if (count(header_id::max_forwards) > 1) return refuse(400, "Multiple Max-Forwards");
+    if (count(header_id::content_type) > 1) return refuse(400, "Multiple Content-Type");
+    if (count(header_id::expires) > 1) return refuse(400, "Multiple Expires");
 
     if (auto v = check_typed_headers(m); !v.ok()) return v;
 
@@ -268,7 +279,7 @@ semantic_verdict semantic_check(const message& m) noexcept {
 
     if (m.is_response()) {
         // RFC 3261 s8.1.3.3: a UAC discards a response with more than one Via.
-        if (m.count(header_id::via) > 1) return refuse(400, "More than one Via in response");
+        if (count(header_id::via) > 1) return refuse(400, "More than one Via in response");
         return {};
     }
 

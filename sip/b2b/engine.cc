@@ -338,6 +338,11 @@ struct engine::impl final : txn::action_sink {
     std::unique_ptr<char[]> _scratch{new char[msg_store::class_bytes[2]]}; // build area
     message _rx;  // the datagram being handled
     message _aux; // a stored message parsed again (A-leg INVITE, relayed request)
+    // What `_aux` holds: a call parses its stored A-leg INVITE several times, and the same
+    // bytes parse to the same view (its cached typed headers included).
+    uint64_t _aux_handle = msg_store::npos;
+    uint32_t _aux_generation = 0;
+    bool _aux_ok = false;
 };
 
 engine::impl::impl(engine& self, const engine_config& cfg, transport& out, scenario& scen,
@@ -1786,8 +1791,13 @@ endpoint engine::impl::dialog_destination(const dialog::dialog& d,
 
 const message* engine::impl::reparse(uint64_t h) noexcept {
     if (h == msg_store::npos) return nullptr;
-    parse_result r = parse(_store.data(h), _store.length(h), _aux);
-    return r.ok() ? &_aux : nullptr;
+    uint32_t gen = _store.generation(h);
+    if (h != _aux_handle || gen != _aux_generation) {
+        _aux_handle = h;
+        _aux_generation = gen;
+        _aux_ok = parse(_store.data(h), _store.length(h), _aux).ok();
+    }
+    return _aux_ok ? &_aux : nullptr;
 }
 
 // --- engine ----------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ uint64_t msg_store::alloc(size_t need) noexcept {
         if (need > class_bytes[c] || _free[c].empty()) continue;
         uint32_t i = _free[c].back();
         _free[c].pop_back();
-        _meta[c][i] = meta{0, 1};
+        _meta[c][i] = meta{0, 1, _meta[c][i].generation + 1};
         ++_in_use;
         return (uint64_t(c) << 32) | i;
     }

@@ -35,7 +35,16 @@ public:
     [[nodiscard]] uint32_t length(uint64_t h) const noexcept {
         return _meta[cls(h)][idx(h)].length;
     }
-    void set_length(uint64_t h, uint32_t len) noexcept { _meta[cls(h)][idx(h)].length = len; }
+    void set_length(uint64_t h, uint32_t len) noexcept {
+        meta& m = _meta[cls(h)][idx(h)];
+        m.length = len;
+        ++m.generation;
+    }
+    /// Changes whenever the buffer is handed out again (`alloc`) or its length is set, so that
+    /// (handle, generation) names one content: writers fill a buffer and then set its length.
+    [[nodiscard]] uint32_t generation(uint64_t h) const noexcept {
+        return _meta[cls(h)][idx(h)].generation;
+    }
     void ref(uint64_t h) noexcept { ++_meta[cls(h)][idx(h)].refs; }
     /// Drops one reference; the buffer is free again when the last one goes.
     void unref(uint64_t h) noexcept;
@@ -51,6 +60,7 @@ private:
     struct meta {
         uint32_t length = 0;
         uint32_t refs = 0;
+        uint32_t generation = 0;
     };
     static uint32_t cls(uint64_t h) noexcept { return static_cast<uint32_t>(h >> 32); }
     static uint32_t idx(uint64_t h) noexcept { return static_cast<uint32_t>(h); }

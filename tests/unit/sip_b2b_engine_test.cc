@@ -10,6 +10,7 @@
 
 #include "sip/b2b/engine.h"
 #include "sip/b2b/header_policy.h"
+#include "sip/b2b/msg_store.h"
 #include "sip/message.h"
 
 using namespace tandem::sip;
@@ -866,4 +867,26 @@ TEST_F(B2bEngine, ReliableProvisionalForACallerWithout100relIsPrackedByTandem) {
     EXPECT_EQ(ringing->status_code(), 180);
     EXPECT_FALSE(ringing->has_option_tag(header_id::require, "100rel"));
     EXPECT_FALSE(ringing->rseq());
+}
+
+// The engine caches the parse of a stored message by (handle, generation): a buffer handed out
+// again, or refilled, must never keep its old generation.
+TEST(MsgStore, GenerationChangesWhenTheContentMayChange) {
+    const uint32_t counts[3] = {1, 0, 0};
+    msg_store store(counts);
+    uint64_t h = store.alloc(10);
+    ASSERT_NE(h, msg_store::npos);
+    uint32_t g0 = store.generation(h);
+    store.set_length(h, 5);
+    uint32_t g1 = store.generation(h);
+    EXPECT_NE(g1, g0);
+    EXPECT_EQ(store.generation(h), g1); // reading does not change it
+    store.ref(h);
+    store.unref(h);
+    EXPECT_EQ(store.generation(h), g1); // nor do references
+    store.unref(h);
+    uint64_t again = store.alloc(10);
+    ASSERT_EQ(again, h); // the only buffer, reused
+    EXPECT_NE(store.generation(again), g1);
+    EXPECT_NE(store.generation(again), g0);
 }

@@ -480,3 +480,50 @@ TEST(SipBuilder, CompactFormsMatchEdits) {
 }
 
 } // namespace
+
+namespace {
+// The rule header() enforces, byte by byte: CR and LF only as CRLF followed by SP or HT.
+bool reference_valid_value(std::string_view v) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (v[i] == '\r') {
+            if (i + 2 >= v.size() || v[i + 1] != '\n' || (v[i + 2] != ' ' && v[i + 2] != '\t'))
+                return false;
+            ++i;
+        } else if (v[i] == '\n') {
+            return false;
+        }
+    }
+    return true;
+}
+} // namespace
+
+// The value check jumps between CR/LF bytes with a vector scan: put them (alone, as a fold,
+// as a bad fold) at every position of values long enough for whole 16- and 32-byte blocks,
+// and compare with the byte-by-byte rule.
+TEST(SipBuilder, ValueCheckAgreesWithByteRuleAtEveryPosition) {
+    std::array<char, 512> buf{};
+    const std::string_view inserts[] = {"\r",    "\n",   "\r\n",       "\r\n ",  "\r\n\t",
+                                        "\r\nx", "\n\r", "\r\n \r\n ", "\r\r\n "};
+    for (std::size_t len : {0u, 1u, 15u, 16u, 17u, 31u, 32u, 33u, 63u, 64u, 65u, 100u}) {
+        const std::string plain(len, 'a');
+        message_builder p(buf.data(), buf.size());
+        p.status_line(200, plain);
+        p.header("X-Value", plain);
+        EXPECT_TRUE(p.finish().ok()) << "plain, len " << len;
+        for (std::size_t at = 0; at <= len; ++at) {
+            for (std::string_view ins : inserts) {
+                std::string v(len, 'a');
+                v.insert(at, ins);
+                message_builder b(buf.data(), buf.size());
+                b.status_line(200, "OK");
+                b.header("X-Value", v);
+                const bool ok = b.finish().ok();
+                EXPECT_EQ(ok, reference_valid_value(v)) << "len " << len << " at " << at;
+                // A reason phrase may hold no CR or LF at all.
+                message_builder r(buf.data(), buf.size());
+                r.status_line(200, v);
+                EXPECT_FALSE(r.finish().ok()) << "reason, len " << len << " at " << at;
+            }
+        }
+    }
+}

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <memory>
 #include <string>
 
@@ -465,4 +466,92 @@ TEST(SipValidate, SemanticRefusals) {
     EXPECT_EQ(semantic_check(*scheme.m).code, 416);
     EXPECT_TRUE(option_tag_supported("100REL"));
     EXPECT_FALSE(option_tag_supported("nobodyknowsthistag"));
+}
+
+// lookup_header compares names a word at a time: against the byte rule (ASCII letters fold,
+// nothing else does), every long name with each byte replaced by each of the 256 values, in
+// both cases, must give the id of the canonical name it then equals, or unknown.
+TEST(SipParser, HeaderLookupFoldsOnlyAsciiLetters) {
+    const auto fold = [](unsigned char c) {
+        return static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+    };
+    const auto reference = [&](const std::string& s) {
+        for (size_t i = 1; i < header_id_count; ++i) {
+            std::string_view n = header_name(static_cast<header_id>(i));
+            if (n.size() != s.size() || n.size() < 2) continue;
+            bool same = true;
+            for (size_t k = 0; k < n.size(); ++k)
+                same = same && fold(static_cast<unsigned char>(n[k])) ==
+                                   fold(static_cast<unsigned char>(s[k]));
+            if (same) return static_cast<header_id>(i);
+        }
+        return header_id::unknown;
+    };
+    size_t checked = 0;
+    for (size_t i = 1; i < header_id_count; ++i) {
+        const std::string name(header_name(static_cast<header_id>(i)));
+        if (name.size() < 2) continue;
+        std::string upper = name, lower = name;
+        for (char& c : upper)
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        for (char& c : lower)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (const std::string& base : {name, upper, lower}) {
+            ASSERT_EQ(lookup_header(base), static_cast<header_id>(i)) << base;
+            for (size_t at = 0; at < base.size(); ++at) {
+                for (int b = 0; b < 256; ++b) {
+                    std::string s = base;
+                    s[at] = static_cast<char>(b);
+                    ASSERT_EQ(lookup_header(s), reference(s)) << name << " at " << at << " " << b;
+                    ++checked;
+                }
+            }
+        }
+    }
+    EXPECT_GT(checked, 10000u);
+}
+
+// Call-ID = word ["@" word] (RFC 3261 s25.1): the '@' at most once and never at either end.
+TEST(SipParser, CallIdIsWordAtWord) {
+    std::string_view out;
+    for (std::string_view ok :
+         {"a", "a@b", " f81d4fae-7dec@foo.bar.com ", "(x)<y>@[::1]", "a@b?c"}) {
+        EXPECT_TRUE(parse_call_id_value(ok, out)) << ok;
+    }
+    EXPECT_TRUE(parse_call_id_value(" a@b\t", out));
+    EXPECT_EQ(out, "a@b");
+    for (std::string_view bad : {"", " ", "@", "@b", "a@", "a@@b", "a@b@c", "a b", "a@b c", "a;b",
+                                 "a@b;c", "a,b", "\xe9"}) {
+        EXPECT_FALSE(parse_call_id_value(bad, out)) << bad;
+    }
+}
+
+// Class runs go four bytes a step: a byte outside the class at any position of a header name,
+// a Request-URI or a name-addr URI must still end the run exactly there.
+TEST(SipParser, ClassRunsStopAtEveryPosition) {
+    for (size_t len = 1; len <= 13; ++len) {
+        for (size_t at = 0; at <= len; ++at) {
+            std::string name(len, 'x');
+            if (at < len) name[at] = '@'; // not a token byte
+            parsed p = parse_text("OPTIONS sip:a SIP/2.0\r\n" + name + ": v\r\n\r\n");
+            if (at < len) {
+                EXPECT_EQ(p.r.status, parse_status::invalid) << name;
+                EXPECT_STREQ(p.r.reason, "bad header name") << name;
+            } else {
+                ASSERT_TRUE(p.r.ok()) << name;
+                EXPECT_EQ(p.m->name(p.m->header(0)), name);
+            }
+            std::string uri = "sip:" + std::string(len, 'u');
+            if (at < len) uri[4 + at] = '"'; // not a URI byte
+            parsed q = parse_text("OPTIONS " + uri + " SIP/2.0\r\n\r\n");
+            EXPECT_EQ(q.r.ok(), at == len) << uri;
+            name_addr_value na;
+            const std::string addr = "<" + uri + ">;tag=1"; // the views point into it
+            EXPECT_EQ(parse_name_addr_value(addr, na), at == len) << uri;
+            if (at == len) {
+                EXPECT_EQ(na.uri, uri);
+                EXPECT_EQ(na.tag, "1");
+            }
+        }
+    }
 }

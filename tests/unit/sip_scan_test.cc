@@ -62,6 +62,11 @@ void check_all(const char* p, size_t n) {
     size_t eol = find_eol_scalar(p, n);
     EXPECT_EQ(find_eol_sse2(p, n), eol);
     EXPECT_EQ(find_eol(p, n), eol);
+    const bool any = eol != n;
+    EXPECT_EQ(has_eol_scalar(p, n), any);
+    EXPECT_EQ(has_eol_swar(p, n), any);
+    EXPECT_EQ(has_eol_sse2(p, n), any);
+    EXPECT_EQ(has_eol(p, n), any);
     size_t d = find_list_delim_scalar(p, n);
     EXPECT_EQ(find_list_delim_sse2(p, n), d);
     EXPECT_EQ(find_list_delim(p, n), d);
