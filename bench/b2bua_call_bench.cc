@@ -268,6 +268,74 @@ void BM_B2buaBasicCall(benchmark::State& state) {
 }
 BENCHMARK(BM_B2buaBasicCall)->Unit(benchmark::kMicrosecond)->MinTime(2.0);
 
+// Resident memory of the process, from /proc/self/statm.
+size_t rss_bytes() {
+    FILE* f = std::fopen("/proc/self/statm", "r");
+    if (f == nullptr) return 0;
+    unsigned long size = 0, resident = 0;
+    const int got = std::fscanf(f, "%lu %lu", &size, &resident);
+    std::fclose(f);
+    return got == 2 ? resident * 4096 : 0;
+}
+
+// Memory per established call: N calls answered and ACKed, none hung up, then the RSS growth
+// divided by N. Everything a call keeps while it talks is in it (call object, both dialogs,
+// the ACK kept for 2xx retransmissions); time then advances past 64*T1 so that the setup
+// transactions are gone and only the established state remains.
+void BM_MemoryPerEstablishedCall(benchmark::State& state) {
+    const auto calls = static_cast<uint64_t>(state.range(0));
+    header_policy_builder pb("default");
+    auto policy = pb.build();
+    engine_config cfg;
+    cfg.max_calls = static_cast<uint32_t>(calls + 16);
+    cfg.txn.max_transactions = static_cast<uint32_t>(calls * 3 + 1024);
+    cfg.buffers[0] = static_cast<uint32_t>(calls * 3 + 1024);
+    cfg.buffers[1] = static_cast<uint32_t>(calls + 1024);
+    cfg.buffers[2] = 8;
+    cfg.local = ep("127.0.0.1", 5060);
+    cfg.ring_timeout_ms = 0;
+    default_scenario scen("sip:bob@127.0.0.3:5070", false);
+    capture net;
+    tick_t now = 0;
+    const size_t empty = rss_bytes();
+    engine eng(cfg, net, scen, policy, {5, 6}, now);
+    // Tables and pools are allocated (and touched) at start, sized by max_calls: reported
+    // separately, per call of capacity.
+    const size_t preallocated = rss_bytes() - empty;
+    peers p;
+    for (auto _ : state) {
+        const size_t before = rss_bytes();
+        for (uint64_t n = 1; n <= calls; ++n) {
+            auto feed = [&](std::string_view m, const endpoint& from) {
+                eng.on_datagram(m.data(), m.size(), from, now);
+            };
+            feed(p.invite(n), k_caller);
+            static char inv_copy[4096];
+            std::string_view b_inv = net.to_b.view();
+            std::memcpy(inv_copy, b_inv.data(), b_inv.size());
+            b_inv = {inv_copy, b_inv.size()};
+            feed(p.response(b_inv, 200, "OK", true), k_callee);
+            static char ok_copy[4096];
+            std::string_view ok = net.to_a.view();
+            std::memcpy(ok_copy, ok.data(), ok.size());
+            feed(p.in_dialog("ACK", n, 1, {ok_copy, ok.size()}), k_caller);
+            if (n % 64 == 0) eng.on_tick(++now);
+        }
+        // Past 64*T1 and timer L/M: only the established calls' own state is left.
+        for (int i = 0; i < 40000; i += 10) eng.on_tick(now += 10);
+        const size_t after = rss_bytes();
+        if (eng.calls_active() != calls || eng.stats().calls_answered != calls) {
+            state.SkipWithError("calls were not all established");
+            return;
+        }
+        state.counters["bytes/call"] = double(after - before) / double(calls);
+        state.counters["preallocated_bytes/call"] = double(preallocated) / double(cfg.max_calls);
+        state.counters["calls"] = double(calls);
+        state.counters["transactions_left"] = double(eng.transactions_active());
+    }
+}
+BENCHMARK(BM_MemoryPerEstablishedCall)->Arg(100000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
 } // namespace
 
 BENCHMARK_MAIN();

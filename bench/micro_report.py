@@ -67,6 +67,12 @@ for key, label in [("BM_ServerTxnRoundTrip", "server transaction create + match 
         rows.append((label, f"{ns(txn[key]):,.1f} ns", ""))
 call = by_name(load("b2bua_call"))
 for key, b in call.items():
+    if key.startswith("BM_MemoryPerEstablishedCall"):
+        rows.append((f"memory per established call ({b.get('calls', 0):,.0f} calls held)",
+                     f"{b.get('bytes/call', 0):,.0f} B RSS growth",
+                     f"plus {b.get('preallocated_bytes/call', 0):,.0f} B per call of capacity "
+                     "preallocated at start (call, dialog and transaction pools)"))
+        continue
     calls = b.get("calls/s", 0)
     rows.append(("basic B2BUA call in process (7 messages in, 7 out), one core",
                  f"{calls:,.0f} calls/s",
