@@ -651,17 +651,6 @@ void engine::impl::on_new_request(const message& m, const txn::request_result& r
         if (h != msg_store::npos) (void)_txn.respond(r.txn, 200, h, dest, _now, *this);
         return;
     }
-    case sip::method::register_: {
-        uint64_t h = build(1024, [&](message_builder& b) {
-            char tag_buf[24];
-            write_response_head(b, m, 405, "Method Not Allowed", stateless_tag(m, tag_buf));
-            b.header("Allow", k_allow);
-            b.header("Server", _cfg.user_agent);
-            return b.finish();
-        });
-        if (h != msg_store::npos) (void)_txn.respond(r.txn, 405, h, dest, _now, *this);
-        return;
-    }
     case sip::method::bye:
     case sip::method::prack:
     case sip::method::update:
@@ -673,6 +662,8 @@ void engine::impl::on_new_request(const message& m, const txn::request_result& r
         respond(r.txn, m, 501, "Not Implemented", dest);
         return;
     default: {
+        // REGISTER (until a registrar exists) and the other known methods Tandem does not
+        // serve outside a dialog.
         uint64_t h = build(1024, [&](message_builder& b) {
             char tag_buf[24];
             write_response_head(b, m, 405, "Method Not Allowed", stateless_tag(m, tag_buf));
