@@ -322,7 +322,8 @@ void BM_MemoryPerEstablishedCall(benchmark::State& state) {
             if (n % 64 == 0) eng.on_tick(++now);
         }
         // Past 64*T1 and timer L/M: only the established calls' own state is left.
-        for (int i = 0; i < 40000; i += 10) eng.on_tick(now += 10);
+        for (int i = 0; i < 40000; i += 10)
+            eng.on_tick(now += 10);
         const size_t after = rss_bytes();
         if (eng.calls_active() != calls || eng.stats().calls_answered != calls) {
             state.SkipWithError("calls were not all established");
