@@ -12,7 +12,7 @@ packages=(
     libpcap-dev
     # tests, fuzzing and formatting
     libgtest-dev libgmock-dev clang libclang-rt-14-dev clang-format
-    sip-tester curl iproute2 procps tcpdump
+    sip-tester curl iproute2 ethtool procps tcpdump
     # benchmarks and their baselines
     libbenchmark-dev libosip2-dev kamailio kamailio-redis-modules redis-server gnuplot-nox
 )
