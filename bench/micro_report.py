@@ -3,8 +3,10 @@
 import datetime
 import json
 import os
-import platform
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "cps"))
+from report import cpu_model  # noqa: E402  (one definition, shared with the CPS report)
 
 src, dst, command = sys.argv[1], sys.argv[2], sys.argv[3]
 
@@ -30,15 +32,6 @@ def ns(b):
     return b["cpu_time"] * unit
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 rows = []
