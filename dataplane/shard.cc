@@ -210,7 +210,8 @@ uint32_t shard::poll_once() noexcept {
     }
     flush_tx();
 
-    if (_now_ns >= _next_tick_ns) {
+    const bool ticked = _now_ns >= _next_tick_ns;
+    if (ticked) {
         _handler->on_tick(*this, _now_ns);
         _next_tick_ns = _now_ns + _options.tick_interval_ns;
     }
@@ -241,6 +242,11 @@ uint32_t shard::poll_once() noexcept {
     }
     _counters.snapshots.add();
     flush_tx();
+    // A polling backend is always at 100 % of its core: the time of the iterations that did
+    // something is what the traffic costs (per call: busy_ns / calls).
+    if (work > 0 || ticked) {
+        _counters.busy_ns.add(_io->now_ns() - _now_ns);
+    }
 
     if (work == 0 && _options.sleep_when_idle && !_stop_requested) {
         _sleeping.store(true, std::memory_order_relaxed);

@@ -35,7 +35,8 @@ namespace tandem::dataplane {
     X(commands)             /* control commands executed */                                        \
     X(snapshots)            /* quiescent points passed */                                          \
     X(loops)                /* poll-loop iterations */                                             \
-    X(idle_waits)           /* sleeps in epoll_wait */
+    X(idle_waits)           /* sleeps in epoll_wait */                                             \
+    X(busy_ns)              /* time in loop iterations that found work: a polling core's load */
 // clang-format on
 
 /// A counter with a single writer: increments are a plain load/add/store, readers see whole words.

@@ -159,7 +159,8 @@ struct socket_shard {
     echo_handler* handler = nullptr;
 };
 
-socket_shard make_shard(uint32_t id, uint32_t count, shard_mesh* mesh, int family = AF_INET) {
+socket_shard make_shard(uint32_t id, uint32_t count, shard_mesh* mesh, int family = AF_INET,
+                        uint64_t tick_interval_ns = 1000000) {
     socket_shard out;
     socklen_t len = 0;
     const sockaddr_storage ss = loopback(family, 0, len);
@@ -176,6 +177,7 @@ socket_shard make_shard(uint32_t id, uint32_t count, shard_mesh* mesh, int famil
     out.handler = handler.get();
     shard_options so;
     so.sleep_when_idle = false;
+    so.tick_interval_ns = tick_interval_ns;
     out.s = std::make_unique<shard>(
         id, count, so,
         std::make_unique<socket_io>(std::vector<int>{fd}, std::vector<endpoint>{local}, o),
@@ -214,6 +216,24 @@ TEST(DataplaneSocket, EchoOverIpv4Loopback) {
     EXPECT_EQ(c.tx_packets.get(), 1u);
     EXPECT_EQ(c.handled.get(), 1u);
     EXPECT_EQ(static_cast<socket_io&>(sh.s->io()).pool().available(), 64u); // all returned
+}
+
+// busy_ns is what a polling core's traffic costs: idle iterations add nothing, work adds time.
+TEST(DataplaneSocket, BusyTimeCountsOnlyIterationsThatDidWork) {
+    constexpr uint64_t hour_ns = 3600ull * 1000000000ull;
+    socket_shard sh = make_shard(0, 1, nullptr, AF_INET, hour_ns);
+    (void)sh.s->poll_once(); // the first iteration runs the handler's tick
+    const auto& c = sh.s->counters();
+    const uint64_t after_tick = c.busy_ns.get();
+    for (int i = 0; i < 1000; ++i)
+        EXPECT_EQ(sh.s->poll_once(), 0u);
+    EXPECT_EQ(c.busy_ns.get(), after_tick);
+    EXPECT_EQ(c.loops.get(), 1001u);
+    peer client;
+    ASSERT_TRUE(client.ok());
+    ASSERT_TRUE(client.send_to(sh.port, "hello"));
+    EXPECT_EQ(poll_until_reply(client, {sh.s.get()}), "shard=0 hello");
+    EXPECT_GT(c.busy_ns.get(), after_tick);
 }
 
 TEST(DataplaneSocket, EchoOverIpv6Loopback) {
