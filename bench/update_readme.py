@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Copies the measured tables (bench/results/micro.md and cps.md) into README.md between the
+"""Copies the measured tables (bench/results/micro.md, cps.md and cps-dpdk.md) into README.md between the
 benchmark markers, so that no figure in the README is typed by hand."""
 import os
 import re
@@ -9,7 +9,8 @@ root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 readme = os.path.join(root, "README.md")
 parts = []
 for name, title in (("micro.md", "Micro-benchmarks (`bench/micro.sh`)"),
-                    ("cps.md", "End to end, calls per second (`bench/cps/run.sh`)")):
+                    ("cps.md", "End to end, calls per second (`bench/cps/run.sh`)"),
+                    ("cps-dpdk.md", "DPDK backend, calls per second (`bench/cps/dpdk.sh`)")):
     path = os.path.join(root, "bench", "results", name)
     if not os.path.exists(path):
         continue
