@@ -94,6 +94,7 @@ SUT=198.18.0.2
 GEN=198.18.0.1
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tandem-cps-dpdk.XXXXXX")
 PIDS=()
+# shellcheck disable=SC2317  # (invoked by the EXIT trap)
 cleanup() {
     local rc=$? p
     trap - EXIT INT TERM HUP
@@ -107,7 +108,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-# shellcheck source=../../tests/e2e/lib/netns.sh
+# shellcheck source=tests/e2e/lib/netns.sh
 source "$REPO/tests/e2e/lib/netns.sh"
 veth_pair "$NS_T" "$NS_G" "$VETH_T" "$VETH_G" "$WORK"
 # The generators' sockets: as the loopback harness, 4 MB buffers (capped by the namespace's
