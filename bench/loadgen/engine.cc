@@ -122,6 +122,13 @@ struct worker::uas_call {
     [[nodiscard]] std::string_view call_id() const noexcept { return {id, id_len}; }
 };
 
+struct worker::in_batch {
+    char buf[batch][rx_size];
+    sockaddr_in from[batch];
+    iovec iov[batch];
+    mmsghdr msgs[batch];
+};
+
 struct worker::out_queue {
     int fd = -1;
     size_t n = 0;
@@ -155,6 +162,7 @@ bool worker::open(std::string& error) {
     }
     _wheel = std::make_unique<sip::util::timer_wheel>(0);
     _msg = std::make_unique<sip::message>();
+    _in = std::make_unique<in_batch>();
     if (_cfg.uac) {
         sockaddr_in a = _cfg.bind_addr;
         if (a.sin_port != 0) a.sin_port = htons(static_cast<uint16_t>(ntohs(a.sin_port) + _index));
@@ -286,10 +294,10 @@ void worker::run() {
 }
 
 void worker::receive(int fd, bool uas_side, uint64_t& now_ns) {
-    static thread_local char bufs[batch][rx_size];
-    static thread_local sockaddr_in from[batch];
-    static thread_local iovec iov[batch];
-    static thread_local mmsghdr msgs[batch];
+    auto& bufs = _in->buf;
+    auto& from = _in->from;
+    auto& iov = _in->iov;
+    auto& msgs = _in->msgs;
     for (int round = 0; round < 8; ++round) {
         for (size_t i = 0; i < batch; ++i) {
             iov[i] = iovec{bufs[i], rx_size};

@@ -85,6 +85,7 @@ private:
     struct uac_call;
     struct uas_call;
     struct out_queue;
+    struct in_batch;
 
     // Caller.
     void start_call(uint64_t now_ns, uint64_t seq);
@@ -134,6 +135,7 @@ private:
     std::unique_ptr<sip::util::timer_wheel> _wheel;
     std::unique_ptr<out_queue> _uac_out;
     std::unique_ptr<out_queue> _uas_out;
+    std::unique_ptr<in_batch> _in;
     std::unique_ptr<sip::message> _msg;
 };
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tandem-loadgen against sipp and through tandem (issue #7), on 127.0.0.1 ports 27000-27099:
-#   1. loadgen caller -> sipp callee, sipp caller -> loadgen callee, loadgen -> loadgen:
+#   1. loadgen caller -> sipp callee, sipp caller -> loadgen callee, loadgen -> loadgen (with 180):
 #      200 cps for 3 s each; the success counts must equal sipp's (600 attempted = ok, 0 failed);
 #   2. loadgen caller and callee (one process) through tandem: every call succeeds;
 #   3. peers that never answer (a port nobody listens on) or answer garbage: every call fails,
@@ -44,7 +44,7 @@ p_1a_sipp=$!; track $p_1a_sipp
 "${LG[@]}" --uas $IP:27020 --calls 600 --timeout 15 >"$work/1b_lg.log" 2>&1 &
 p_1b_lg=$!; track $p_1b_lg
 # ---- 1c. loadgen -> loadgen (two processes)
-"${LG[@]}" --uas $IP:27030 --calls 600 --timeout 15 >"$work/1c_uas.log" 2>&1 &
+"${LG[@]}" --uas $IP:27030 --calls 600 --timeout 15 --ringing >"$work/1c_uas.log" 2>&1 &
 p_1c_uas=$!; track $p_1c_uas
 for p in 27010 27020 27030; do
     for _ in $(seq 50); do udp_listening $p && break; sleep 0.1; done
