@@ -520,6 +520,7 @@ void worker::on_uac_message(const sip::message& m, uint64_t now_ns) {
         if (code >= 300) {
             send_ack(slot, &m);
             bump(_stats.c.rejected);
+            ++_stats.rejected_by_code[static_cast<size_t>(code)];
             uac_end(slot, false);
             return;
         }
@@ -566,6 +567,7 @@ void worker::on_uac_message(const sip::message& m, uint64_t now_ns) {
         if (c.st != st::byeing || code < 200) return;
         if (code >= 300) {
             bump(_stats.c.rejected);
+            ++_stats.rejected_by_code[static_cast<size_t>(code)];
             uac_end(slot, false);
             return;
         }
@@ -744,6 +746,17 @@ void worker::on_uas_message(const sip::message& m, const sockaddr_in& from) {
             bump(_stats.c.uas_bye_unknown); // a retransmitted BYE after we answered it
         else
             uas_end(slot, true);
+        return;
+    }
+    case sip::method::cancel: {
+        // The INVITE is answered at once, so a CANCEL has nothing left to stop (s9.2): 200 if
+        // the call is known, 481 if not; the caller then ends the call with a BYE.
+        char* out = reserve(*_uas_out, from);
+        if (slot != table.npos)
+            commit(*_uas_out, build_response(m, 200, "OK", {}, false, out, tx_size));
+        else
+            commit(*_uas_out, build_response(m, 481, "Call/Transaction Does Not Exist", "lg481",
+                                             false, out, tx_size));
         return;
     }
     default: {

@@ -5,6 +5,7 @@
 #include "bench/loadgen/options.h"
 #include "sip/util/ids.h"
 
+#include <array>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -71,8 +72,9 @@ void write_latency(FILE* f, const char* name, const latency_histogram& h, bool l
 }
 
 bool write_json(const std::string& path, const options& o, const totals& t,
-                const latency_histogram& inv, const latency_histogram& bye, double elapsed_s,
-                double placing_s, bool timed_out) {
+                const latency_histogram& inv, const latency_histogram& bye,
+                const std::array<uint64_t, 700>& codes, double elapsed_s, double placing_s,
+                bool timed_out) {
     FILE* f = std::fopen(path.c_str(), "w");
     if (!f) return false;
     auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
@@ -93,9 +95,17 @@ bool write_json(const std::string& path, const options& o, const totals& t,
     std::fprintf(f,
                  "  \"caller\": {\"attempted\": %llu, \"ok\": %llu, \"failed\": %llu, "
                  "\"timeouts\": %llu, \"rejected\": %llu, \"table_full\": %llu, "
-                 "\"retransmissions\": %llu, \"response_retransmissions\": %llu},\n",
+                 "\"retransmissions\": %llu, \"response_retransmissions\": %llu, "
+                 "\"rejected_by_code\": {",
                  u(t.attempted), u(t.ok), u(t.failed), u(t.timeouts), u(t.rejected),
                  u(t.table_full), u(t.retrans), u(t.resp_retrans));
+    const char* sep = "";
+    for (size_t code = 0; code < codes.size(); ++code) {
+        if (codes[code] == 0) continue;
+        std::fprintf(f, "%s\"%zu\": %llu", sep, code, u(codes[code]));
+        sep = ", ";
+    }
+    std::fprintf(f, "}},\n");
     std::fprintf(f,
                  "  \"callee\": {\"calls\": %llu, \"ok\": %llu, \"failed\": %llu, "
                  "\"retransmissions\": %llu, \"request_retransmissions\": %llu, "
@@ -219,14 +229,17 @@ int main(int argc, char** argv) {
 
     const totals t = sum(workers);
     latency_histogram inv, bye;
+    std::array<uint64_t, 700> codes{};
     for (const auto& w : workers) {
         inv.merge(w->stats().invite_200);
         bye.merge(w->stats().bye_200);
+        for (size_t i = 0; i < codes.size(); ++i)
+            codes[i] += w->stats().rejected_by_code[i];
     }
     const double elapsed_s = static_cast<double>(end) / 1e9;
     const double placing_s = static_cast<double>(placing_end) / 1e9;
     if (!o.json_path.empty() &&
-        !write_json(o.json_path, o, t, inv, bye, elapsed_s, placing_s, timed_out))
+        !write_json(o.json_path, o, t, inv, bye, codes, elapsed_s, placing_s, timed_out))
         std::fprintf(stderr, "tandem-loadgen: cannot write %s\n", o.json_path.c_str());
 
     auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
