@@ -520,7 +520,7 @@ void worker::on_uac_message(const sip::message& m, uint64_t now_ns) {
         if (code >= 300) {
             send_ack(slot, &m);
             bump(_stats.c.rejected);
-            ++_stats.rejected_by_code[static_cast<size_t>(code)];
+            ++_stats.rejected_by_code[static_cast<size_t>(code)]; // INVITE
             uac_end(slot, false);
             return;
         }
@@ -567,7 +567,7 @@ void worker::on_uac_message(const sip::message& m, uint64_t now_ns) {
         if (c.st != st::byeing || code < 200) return;
         if (code >= 300) {
             bump(_stats.c.rejected);
-            ++_stats.rejected_by_code[static_cast<size_t>(code)];
+            ++_stats.rejected_by_code[700 + static_cast<size_t>(code)]; // BYE
             uac_end(slot, false);
             return;
         }

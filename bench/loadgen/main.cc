@@ -73,7 +73,7 @@ void write_latency(FILE* f, const char* name, const latency_histogram& h, bool l
 
 bool write_json(const std::string& path, const options& o, const totals& t,
                 const latency_histogram& inv, const latency_histogram& bye,
-                const std::array<uint64_t, 700>& codes, double elapsed_s, double placing_s,
+                const std::array<uint64_t, 1400>& codes, double elapsed_s, double placing_s,
                 bool timed_out) {
     FILE* f = std::fopen(path.c_str(), "w");
     if (!f) return false;
@@ -102,7 +102,8 @@ bool write_json(const std::string& path, const options& o, const totals& t,
     const char* sep = "";
     for (size_t code = 0; code < codes.size(); ++code) {
         if (codes[code] == 0) continue;
-        std::fprintf(f, "%s\"%zu\": %llu", sep, code, u(codes[code]));
+        std::fprintf(f, "%s\"%s %zu\": %llu", sep, code < 700 ? "INVITE" : "BYE", code % 700,
+                     u(codes[code]));
         sep = ", ";
     }
     std::fprintf(f, "}},\n");
@@ -229,7 +230,7 @@ int main(int argc, char** argv) {
 
     const totals t = sum(workers);
     latency_histogram inv, bye;
-    std::array<uint64_t, 700> codes{};
+    std::array<uint64_t, 1400> codes{};
     for (const auto& w : workers) {
         inv.merge(w->stats().invite_200);
         bye.merge(w->stats().bye_200);

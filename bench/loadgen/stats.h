@@ -75,8 +75,9 @@ struct worker_counters {
 /// Everything one worker measures.
 struct worker_stats {
     worker_counters c;
-    /// Final responses >= 300 that ended calls, by status code (read after the run).
-    std::array<uint64_t, 700> rejected_by_code{};
+    /// Final responses >= 300 that ended calls, by status code: [code] for INVITE,
+    /// [700 + code] for BYE (read after the run).
+    std::array<uint64_t, 1400> rejected_by_code{};
     latency_histogram invite_200; ///< first INVITE sent -> 200 received
     latency_histogram bye_200;    ///< first BYE sent -> 200 received
 };
