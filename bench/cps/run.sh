@@ -38,7 +38,7 @@ Options:
   --duration S         seconds of offered load per step (default 10; smoke 2)
   --hold MIN-MAX       call hold time between ACK and BYE in ms (default 0-1000)
   --max-fail PCT       stop a system's ramp after a step failing more than PCT % (5)
-  --loadgen PATH       tandem-loadgen binary for steps above --sipp-max-cps
+  --loadgen PATH       tandem-loadgen binary: caller and callee for steps above --sipp-max-cps
                        (default: \$TANDEM_LOADGEN, else build/bench/tandem-loadgen if present)
   --sipp-max-cps N     highest rate one sipp pair is trusted with (default 10000)
   --out DIR            results folder (default bench/results; smoke: none, table printed)
