@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tandem-loadgen against sipp and through tandem (issue #7), on 127.0.0.1 ports 27000-27099:
-#   1. loadgen caller -> sipp callee, sipp caller -> loadgen callee, loadgen -> loadgen (with 180):
+#   1. loadgen caller -> sipp callee, sipp caller -> loadgen callee, loadgen -> loadgen (with 180,
+#      two threads each side):
 #      200 cps for 3 s each; the success counts must equal sipp's (600 attempted = ok, 0 failed);
 #   2. loadgen caller and callee (one process) through tandem: every call succeeds;
+#      and a closed loop (--rate max --calls 300 --max-inflight 20) through one loadgen process;
 #   3. peers that never answer (a port nobody listens on) or answer garbage: every call fails,
 #      the exit status is non-zero, the run ends within its --timeout.
 # Needs sipp and python3 (exit 77, a skip, without them), LOADGEN_BIN, TANDEM_BIN.
@@ -19,7 +21,8 @@ IP=127.0.0.1
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-for p in 27000 27002 27003 27010 27011 27020 27021 27030 27031 27040 27041 27050 27051; do
+for p in 27000 27002 27003 27010 27011 27020 27021 27030 27031 27032 27040 27041 27050 27051 \
+    27060 27061; do
     udp_listening "$p" && { echo "FAIL: UDP port $p is in use"; exit 1; }
 done
 
@@ -44,7 +47,8 @@ p_1a_sipp=$!; track $p_1a_sipp
 "${LG[@]}" --uas $IP:27020 --calls 600 --timeout 15 >"$work/1b_lg.log" 2>&1 &
 p_1b_lg=$!; track $p_1b_lg
 # ---- 1c. loadgen -> loadgen (two processes)
-"${LG[@]}" --uas $IP:27030 --calls 600 --timeout 15 --ringing >"$work/1c_uas.log" 2>&1 &
+"${LG[@]}" --uas $IP:27030 --calls 600 --timeout 15 --ringing --threads 2 \
+    >"$work/1c_uas.log" 2>&1 &
 p_1c_uas=$!; track $p_1c_uas
 for p in 27010 27020 27030; do
     for _ in $(seq 50); do udp_listening $p && break; sleep 0.1; done
@@ -57,7 +61,7 @@ timeout -k 2 20 sipp -sf "$work/uac.xml" $IP:27020 -i $IP -p 27021 -m 600 -r 200
     >"$work/1b_sipp.log" 2>&1 &
 p_1b_sipp=$!; track $p_1b_sipp
 "${LG[@]}" --target $IP:27030 --bind $IP:27031 --rate 200 --duration 3 --hold-ms 0-200 \
-    --json "$work/1c.json" >"$work/1c_uac.log" 2>&1 &
+    --threads 2 --json "$work/1c.json" >"$work/1c_uac.log" 2>&1 &
 p_1c_uac=$!; track $p_1c_uac
 
 check_pair() { # check_pair NAME PID RC_WANT COUNTS_GOT
@@ -121,6 +125,9 @@ p_3g=$!; track $p_3g
 "${LG[@]}" --target $IP:27000 --bind $IP:27003 --uas $IP:27002 --rate 200 --duration 3 \
     --hold-ms 0-200 >"$work/2_lg.log" 2>&1 &
 p_2=$!; track $p_2
+"${LG[@]}" --target $IP:27060 --bind $IP:27061 --uas $IP:27060 --rate max --calls 300 \
+    --max-inflight 20 --hold-ms 0-20 --timeout 10 >"$work/2_max.log" 2>&1 &
+p_2m=$!; track $p_2m
 
 wait_exit $p_3s 10; rc_3s=$exit_code
 wait_exit $p_3g 10; rc_3g=$exit_code
@@ -143,6 +150,11 @@ grep -q '^loadgen-callee: calls=600 ok=600 failed=0' "$work/2_lg.log" ||
     fail "2 through tandem: callee $(grep '^loadgen-callee' "$work/2_lg.log")"
 echo "2 through tandem: $(lg_counts "$work/2_lg.log"); $(grep '^loadgen-callee' "$work/2_lg.log")"
 grep '^loadgen-latency' "$work/2_lg.log"
+wait_exit $p_2m 15
+[[ $exit_code == 0 ]] || fail "2 closed loop: exit $exit_code"
+[[ $(lg_counts "$work/2_max.log") == "300 300 0" ]] ||
+    fail "2 closed loop: counts '$(lg_counts "$work/2_max.log")' (want '300 300 0')"
+echo "2 closed loop (--rate max): $(lg_counts "$work/2_max.log")"
 
 kill "$p_garbage" "$p_tandem" 2>/dev/null
 wait "$p_garbage" "$p_tandem" 2>/dev/null
