@@ -112,7 +112,10 @@ def write_md(rows, args, path):
     out.append("")
     out.append("Definitions: *attempted*, *ok* and *retransmissions* come from sipp's "
                "`-trace_stat` CSV (caller's TotalCallCreated and SuccessfulCall; "
-               "Retransmissions of caller plus callee); *failed* = attempted - ok. "
+               "Retransmissions of caller plus callee), or, for rows whose generator is "
+               "`loadgen` (steps above --sipp-max-cps), from tandem-loadgen's final line and "
+               "JSON (one process as caller and callee; its CPU is then the *sipp CPU*); "
+               "*failed* = attempted - ok. "
                "*SUT CPU* = utime+stime of every process of the system under test "
                "(all threads; Kamailio's whole process tree, plus redis-server for topos) "
                "read from /proc before and after the step, divided by the successful calls; "

@@ -38,7 +38,7 @@ Options:
   --duration S         seconds of offered load per step (default 10; smoke 2)
   --hold MIN-MAX       call hold time between ACK and BYE in ms (default 0-1000)
   --max-fail PCT       stop a system's ramp after a step failing more than PCT % (5)
-  --loadgen PATH       tandem-loadgen binary for steps above --sipp-max-cps
+  --loadgen PATH       tandem-loadgen binary: caller and callee for steps above --sipp-max-cps
                        (default: \$TANDEM_LOADGEN, else build/bench/tandem-loadgen if present)
   --sipp-max-cps N     highest rate one sipp pair is trusted with (default 10000)
   --out DIR            results folder (default bench/results; smoke: none, table printed)
@@ -310,15 +310,19 @@ run_step() {
     sdrops0=$(port_drops "$SUT_PORT")
     t0=$(now)
 
-    start_logged "$dir/uas.log" "$PY" "$HERE/rusage.py" "$dir/uas.rusage" -- \
-        timeout -k 3 $((limit + 10)) "$SIPP" -sf "$WORK/uas.xml" -i 127.0.0.1 -p "$UAS_PORT" \
-        -m "$n" -nostdin -timeout "$((limit + 5))s" -recv_timeout "$RECV_TIMEOUT_MS" -buff_size "$SOCK_BUF" \
-        -trace_stat -stf "$dir/uas.csv" -fd 1
-    uas_pid=$LAST_PID
-    if ! wait_port udp "$UAS_PORT" "$uas_pid" 5; then
-        kill_tree "$uas_pid"
-        record "$sys" "$rate" harness_error "sipp callee did not start: $(tail -n 2 "$dir/uas.log")"
-        return 1
+    # Above --sipp-max-cps one tandem-loadgen process plays the caller and the callee.
+    uas_pid=""
+    if [[ $gen = sipp ]]; then
+        start_logged "$dir/uas.log" "$PY" "$HERE/rusage.py" "$dir/uas.rusage" -- \
+            timeout -k 3 $((limit + 10)) "$SIPP" -sf "$WORK/uas.xml" -i 127.0.0.1 -p "$UAS_PORT" \
+            -m "$n" -nostdin -timeout "$((limit + 5))s" -recv_timeout "$RECV_TIMEOUT_MS" -buff_size "$SOCK_BUF" \
+            -trace_stat -stf "$dir/uas.csv" -fd 1
+        uas_pid=$LAST_PID
+        if ! wait_port udp "$UAS_PORT" "$uas_pid" 5; then
+            kill_tree "$uas_pid"
+            record "$sys" "$rate" harness_error "sipp callee did not start: $(tail -n 2 "$dir/uas.log")"
+            return 1
+        fi
     fi
 
     local uac_attempted uac_ok uac_failed uac_retrans
@@ -335,17 +339,21 @@ run_step() {
         start_logged "$dir/uac.log" "$PY" "$HERE/rusage.py" "$dir/uac.rusage" -- \
             timeout -k 3 $((limit + 10)) "$LOADGEN" --target "127.0.0.1:$target_port" \
             --bind "127.0.0.1:$UAC_PORT" --rate "$rate" --duration "$DURATION" \
-            --hold-ms "$HOLD_MIN-$HOLD_MAX"
+            --hold-ms "$HOLD_MIN-$HOLD_MAX" --uas "127.0.0.1:$UAS_PORT" --timeout "$limit" \
+            --sockbuf "$SOCK_BUF" --json "$dir/loadgen.json"
     fi
     uac_pid=$LAST_PID
     wait "$uac_pid"
     uac_rc=$?
     t1=$(now)
     # The callee ends by itself (-m) a tail after its last BYE; then it is stopped.
-    wait_gone "$uas_pid" $((UAS_TAIL_MS / 1000 + 3)) || kill -TERM "$uas_pid" 2>/dev/null
-    wait_gone "$uas_pid" 5 || kill_tree "$uas_pid"
-    wait "$uas_pid" 2>/dev/null
-    uas_rc=$?
+    uas_rc=0
+    if [[ -n $uas_pid ]]; then
+        wait_gone "$uas_pid" $((UAS_TAIL_MS / 1000 + 3)) || kill -TERM "$uas_pid" 2>/dev/null
+        wait_gone "$uas_pid" 5 || kill_tree "$uas_pid"
+        wait "$uas_pid" 2>/dev/null
+        uas_rc=$?
+    fi
     t2=$(now)
     sut1=0
     [[ ${#SUT_ROOTS[@]} -eq 0 ]] || sut1=$($PY "$HERE/proctree.py" ticks "${SUT_ROOTS[@]}")
@@ -367,18 +375,38 @@ run_step() {
             uac_failed=${BASH_REMATCH[3]}
         fi
         uac_retrans=""
-        note="tandem-loadgen caller (exit $uac_rc), no retransmission count; "
+        note="tandem-loadgen caller and callee (exit $uac_rc); "
     fi
     if [[ -z ${uac_attempted:-} ]]; then
         record "$sys" "$rate" harness_error "no caller statistics (exit $uac_rc): $(tail -n 2 "$dir/uac.log")"
         return 1
     fi
-    local uas_retrans _
-    read -r _ _ _ uas_retrans <<<"$(sipp_stats "$dir/uas.csv")"
-    [[ $uas_rc -eq 0 || $uas_rc -eq 143 || $uas_rc -eq 1 ]] || note+="sipp callee exit $uas_rc; "
+    local uas_retrans _ gen_files=("$dir/uac.rusage")
+    if [[ $gen = sipp ]]; then
+        read -r _ _ _ uas_retrans <<<"$(sipp_stats "$dir/uas.csv")"
+        [[ $uas_rc -eq 0 || $uas_rc -eq 143 || $uas_rc -eq 1 ]] || note+="sipp callee exit $uas_rc; "
+        gen_files+=("$dir/uas.rusage")
+    elif [[ -s $dir/loadgen.json ]]; then
+        # Retransmissions both sides sent (Timer A/E, Timer G), latency, the callee's failures.
+        local lg
+        lg=$("$PY" - "$dir/loadgen.json" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+c, e, l = d["caller"], d["callee"], d["latency"]
+print(c["retransmissions"], e["retransmissions"], e["failed"],
+      l["invite_200"]["p99_ms"], l["bye_200"]["p99_ms"])
+PYEOF
+        ) || lg=""
+        local lg_uas_failed inv_p99 bye_p99
+        read -r uac_retrans uas_retrans lg_uas_failed inv_p99 bye_p99 <<<"$lg"
+        [[ -z $inv_p99 ]] || note+="p99 INVITE->200 $inv_p99 ms BYE->200 $bye_p99 ms; "
+        [[ ${lg_uas_failed:-0} -eq 0 ]] || note+="callee failed $lg_uas_failed; "
+    else
+        note+="no loadgen.json; "
+    fi
 
     local u s gen_cpu=0
-    for f in "$dir/uac.rusage" "$dir/uas.rusage"; do
+    for f in "${gen_files[@]}"; do
         if [[ -s $f ]]; then
             read -r u s _ <"$f"
             gen_cpu=$(calc "printf \"%.3f\", $gen_cpu + $u + $s")
