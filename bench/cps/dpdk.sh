@@ -121,6 +121,11 @@ last_lcore=$WORKERS
 lcores="0-$last_lcore"
 pmd=/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0/librte_net_af_packet.so
 max_calls=$((WORKERS * 200000))
+# Transactions linger 64*T1 = 32 s after a call (timers J, L, M: three per call) and steps
+# follow each other within that time: about 100 per call/s of the top rate (as run.sh).
+top_rate=0
+for r in "${RATE_LIST[@]}"; do ((r > top_rate)) && top_rate=$r; done
+max_transactions=$((top_rate * 100 > max_calls * 4 ? top_rate * 100 : max_calls * 4))
 cat >"$WORK/tandem.toml" <<TOML
 [sip]
 listen = ["udp:$SUT:5060"]
@@ -142,6 +147,7 @@ dir = "$REPO/config/policies"
 default_target = "sip:$GEN:5070"
 [limits]
 max_calls = $max_calls
+max_transactions = $max_transactions
 TOML
 if ! out=$("$TANDEM_BIN" --config "$WORK/tandem.toml" --check 2>&1); then
     grep -qi "dpdk" <<<"$out" && skip "this tandem cannot run the DPDK backend: $out"

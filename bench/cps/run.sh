@@ -469,6 +469,12 @@ PYEOF
 
 # ---------------------------------------------------------------- systems
 SUT_LIMIT=$(( ${#RATE_LIST[@]} * (DURATION + 60) + 60 ))   # outer bound of every SUT process
+# Tandem's transaction table, sized as an operator would for the ramp's top rate: every call
+# leaves three transactions in their RFC 3261/6026 linger states (timers J, L, M: 64*T1 =
+# 32 s), and steps follow each other within that time, so about 100 per call/s of capacity.
+TOP_RATE=0
+for r in "${RATE_LIST[@]}"; do ((r > TOP_RATE)) && TOP_RATE=$r; done
+TANDEM_MAX_TRANSACTIONS=$((TOP_RATE * 100 > 400000 ? TOP_RATE * 100 : 400000))
 
 start_kamailio() {  # start_kamailio CFG [extra -A defines...]
     local cfg=$1
@@ -520,6 +526,9 @@ default_target = "sip:127.0.0.1:$UAS_PORT"
 
 [scenario]
 file = "$scen"
+
+[limits]
+max_transactions = $TANDEM_MAX_TRANSACTIONS
 EOF
     start_logged "$WORK/tandem.log" timeout -k 5 "$SUT_LIMIT" "$TANDEM_BIN" --config "$WORK/tandem.toml"
     SUT_ROOTS+=("$LAST_PID")
