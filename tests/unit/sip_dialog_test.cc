@@ -246,3 +246,51 @@ TEST(SipDialog, ForkGroupsSurviveHeadRemovalAndSlotReuse) {
     EXPECT_EQ(l.size(), 1u);
     EXPECT_EQ(l.get(c.id)->state(), dialog_state::confirmed);
 }
+
+TEST(SipDialog, TextBlockGrowsOnTargetRefreshAndRouteUpdateKeepingEveryField) {
+    dialog_layer l(cfg(4, 512), key);
+    terminated_log gone;
+    // An early dialog with a short target and no route set takes a small block.
+    auto e = l.on_uac_response(uac_params("tag-a", "sip:b@1", {}), 183, 1, gone.fn());
+    ASSERT_EQ(e.outcome, uac_outcome::created_early);
+    const size_t small = l.text_bytes_in_use();
+    EXPECT_LT(small, 128u);
+    // A longer target (1xx refresh), then a 2xx with a route set: the text moves to larger
+    // blocks and every field survives, the old target included when the 2xx has none.
+    const std::string long_target = "sip:bob@" + std::string(150, 'x') + ".example.com";
+    auto u = l.on_uac_response(uac_params("tag-a", long_target, {}), 183, 1, gone.fn());
+    ASSERT_EQ(u.outcome, uac_outcome::updated_early);
+    EXPECT_GT(l.text_bytes_in_use(), small);
+    const std::vector<std::string_view> rr = {"<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"};
+    auto ok = l.on_uac_response(uac_params("tag-a", "", rr), 200, 1, gone.fn());
+    ASSERT_EQ(ok.outcome, uac_outcome::confirmed);
+    const dialog_t* d = l.get(ok.id);
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(d->call_id(), "call-1");
+    EXPECT_EQ(d->local_tag(), "from-tag");
+    EXPECT_EQ(d->remote_tag(), "tag-a");
+    EXPECT_EQ(d->local_uri(), "sip:alice@a.example.com");
+    EXPECT_EQ(d->remote_uri(), "sip:bob@b.example.com");
+    EXPECT_EQ(d->remote_target(), long_target);
+    EXPECT_EQ(d->route_set(), "<sip:p2.example.com;lr>, <sip:p1.example.com;lr>");
+    EXPECT_EQ(d->first_route(), "<sip:p2.example.com;lr>");
+    // Text beyond text_bytes is refused, and nothing leaks: the last dialog gone, no text held.
+    EXPECT_EQ(l.refresh_target(ok.id, std::string(600, 'y')), dialog_status::too_large);
+    EXPECT_EQ(d->remote_target(), long_target);
+    (void)l.terminate(ok.id);
+    EXPECT_EQ(l.text_bytes_in_use(), 0u);
+}
+
+TEST(SipDialog, TextBlocksAreReusedAcrossDialogs) {
+    dialog_layer l(cfg(4, 512), key);
+    terminated_log gone;
+    for (int round = 0; round < 1000; ++round) {
+        auto r = l.on_uac_response(uac_params("tag-a", "sip:bob@10.0.0.1", {}), 200, 1, gone.fn());
+        ASSERT_EQ(r.outcome, uac_outcome::confirmed) << round;
+        (void)l.terminate(r.id);
+    }
+    EXPECT_EQ(l.size(), 0u);
+    EXPECT_EQ(l.text_bytes_in_use(), 0u);
+    // One block carved, reused 1000 times.
+    EXPECT_LE(l.memory_bytes(), sizeof(l) + 4096 + 4 * 256 + 64 * 8);
+}
