@@ -399,6 +399,7 @@ void BM_MemoryPerEstablishedCall(benchmark::State& state) {
         state.counters["preallocated_bytes/call"] = double(preallocated) / double(cfg.max_calls);
         state.counters["calls"] = double(calls);
         state.counters["transactions_left"] = double(eng.transactions_active());
+        state.counters["buffers_left"] = double(eng.buffers_in_use());
     }
 }
 BENCHMARK(BM_MemoryPerEstablishedCall)->Arg(100000)->Iterations(1)->Unit(benchmark::kMillisecond);

@@ -226,6 +226,7 @@ struct engine::impl final : txn::action_sink {
     // logic is queued and run after the layer call returns (the layer must not be re-entered).
     void emit(const txn::action& a) noexcept override;
     void drain() noexcept;
+    void release_2xx_ack(uint64_t user) noexcept;
 
     // Entry points.
     void on_datagram(const char* data, size_t len, const endpoint& src, tick_t now) noexcept;
@@ -378,6 +379,7 @@ void engine::impl::emit(const txn::action& a) noexcept {
         _store.unref(a.msg);
         return;
     case txn::action_kind::terminated:
+        release_2xx_ack(a.user);
         return;
     case txn::action_kind::timeout:
     case txn::action_kind::transport_error:
@@ -390,6 +392,20 @@ void engine::impl::emit(const txn::action& a) noexcept {
         _events.push_back(a);
         return;
     }
+}
+
+void engine::impl::release_2xx_ack(uint64_t user) noexcept {
+    // The B-leg INVITE client transaction ends 64*T1 after its first 2xx (RFC 6026 timer M):
+    // the callee has stopped retransmitting that 2xx by then (RFC 3261 s13.3.1.4), so the ACK
+    // kept to answer the retransmissions (s13.2.2.4) is released instead of being held for the
+    // whole call.
+    uint32_t ci;
+    uint8_t r;
+    call* c = get(user, ci, r);
+    if (c == nullptr || r != role_b_invite || !c->b_dialog.valid()) return;
+    if (_dialogs.ack_for_2xx(c->b_dialog, c->b_cseq) == txn::no_msg) return;
+    const uint64_t ack = _dialogs.set_ack(c->b_dialog, 0, txn::no_msg);
+    if (ack != txn::no_msg) _store.unref(ack);
 }
 
 void engine::impl::drain() noexcept {
