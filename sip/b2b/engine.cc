@@ -73,6 +73,9 @@ enum role : uint8_t {
     role_relay_2xx = 32, // + slot: a relayed 2xx awaiting its ACK
 };
 constexpr uint64_t no_user = UINT64_MAX;
+// Marks a kept 2xx ACK that is rebuilt on demand (see on_ack); message handles never have the
+// top bit set (class << 32 | index), and the generator's counter stays below 2^63.
+constexpr uint64_t ack_rebuild = uint64_t{1} << 63;
 
 struct fork_map {
     dialog_id a; // the A-leg early/confirmed dialog shown to the caller
@@ -227,6 +230,11 @@ struct engine::impl final : txn::action_sink {
     void emit(const txn::action& a) noexcept override;
     void drain() noexcept;
     void release_2xx_ack(uint64_t user) noexcept;
+    // A dialog's kept ACK is a message handle, or `ack_rebuild` | the generator position of its
+    // branch when it had no body (rebuilt on demand).
+    void release_ack(uint64_t ack) noexcept;
+    void resend_ack(const dialog::dialog& d, uint32_t cseq, uint64_t ack,
+                    const endpoint& dest) noexcept;
 
     // Entry points.
     void on_datagram(const char* data, size_t len, const endpoint& src, tick_t now) noexcept;
@@ -404,8 +412,27 @@ void engine::impl::release_2xx_ack(uint64_t user) noexcept {
     call* c = get(user, ci, r);
     if (c == nullptr || r != role_b_invite || !c->b_dialog.valid()) return;
     if (_dialogs.ack_for_2xx(c->b_dialog, c->b_cseq) == txn::no_msg) return;
-    const uint64_t ack = _dialogs.set_ack(c->b_dialog, 0, txn::no_msg);
-    if (ack != txn::no_msg) _store.unref(ack);
+    release_ack(_dialogs.set_ack(c->b_dialog, 0, txn::no_msg));
+}
+
+void engine::impl::release_ack(uint64_t ack) noexcept {
+    if (ack != txn::no_msg && (ack & ack_rebuild) == 0) _store.unref(ack);
+}
+
+void engine::impl::resend_ack(const dialog::dialog& d, uint32_t cseq, uint64_t ack,
+                              const endpoint& dest) noexcept {
+    if ((ack & ack_rebuild) == 0) {
+        send_now(ack, dest);
+        return;
+    }
+    // The same ACK as the first one: same dialog state, same branch, no body (RFC 3261
+    // s13.2.2.4 re-sends that ACK for each retransmitted 2xx).
+    char branch[util::id_generator::max_branch];
+    std::string_view br(branch, _ids.make_branch_at(branch, sizeof(branch), ack & ~ack_rebuild));
+    const uint64_t h = build_in_dialog(d, "ACK", cseq, br, nullptr, -1, nullptr);
+    if (h == msg_store::npos) return;
+    send_now(h, dest);
+    _store.unref(h);
 }
 
 void engine::impl::drain() noexcept {
@@ -732,12 +759,20 @@ void engine::impl::on_ack(const message& m) noexcept {
     if (od != nullptr) {
         // The ACK crosses end to end, so a late offer's answer in its body reaches the far side.
         char branch[util::id_generator::max_branch];
+        const uint64_t branch_at = _ids.counter();
         std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
         uint64_t h = build_in_dialog(*od, "ACK", other_cseq, br, &m, -1, nullptr);
         if (h != msg_store::npos) {
             send_now(h, dialog_destination(*od, from_a ? c->b_peer : c->a_src));
-            uint64_t old = _dialogs.set_ack(other, other_cseq, h);
-            if (old != txn::no_msg) _store.unref(old);
+            // Without a body the ACK is the dialog's state plus its branch: keep the branch's
+            // generator position (8 bytes) and rebuild it byte for byte if the 2xx comes again,
+            // instead of holding a buffer for up to 64*T1.
+            uint64_t keep = h;
+            if (m.body().empty()) {
+                _store.unref(h);
+                keep = ack_rebuild | branch_at;
+            }
+            release_ack(_dialogs.set_ack(other, other_cseq, keep));
         }
     }
     if (rl != nullptr) {
@@ -772,8 +807,8 @@ void engine::impl::on_response(const message& m) noexcept {
             uint8_t role;
             call* c = dl != nullptr ? get(dl->user(), ci, role) : nullptr;
             if (ack != txn::no_msg && c != nullptr) {
-                send_now(ack,
-                         dialog_destination(*dl, role == role_a_invite ? c->a_src : c->b_peer));
+                resend_ack(*dl, cs->number, ack,
+                           dialog_destination(*dl, role == role_a_invite ? c->a_src : c->b_peer));
                 return;
             }
         }
@@ -868,15 +903,13 @@ void engine::impl::free_call(uint32_t ci) noexcept {
     _wheel.cancel(c.timer);
     for (auto* d : {&c.a_dialog, &c.b_dialog}) {
         if (d->valid()) {
-            uint64_t ack = _dialogs.terminate(*d);
-            if (ack != txn::no_msg) _store.unref(ack);
+            release_ack(_dialogs.terminate(*d));
         }
     }
     for (auto& f : c.forks) {
         for (auto* d : {&f.a, &f.b}) {
             if (d->valid() && _dialogs.get(*d) != nullptr) {
-                uint64_t ack = _dialogs.terminate(*d);
-                if (ack != txn::no_msg) _store.unref(ack);
+                release_ack(_dialogs.terminate(*d));
             }
         }
     }
@@ -1159,8 +1192,7 @@ void engine::impl::end_early_dialogs(uint32_t ci) noexcept {
     for (auto& f : c.forks) {
         if (!f.used) continue;
         if (f.a.valid() && !(f.a == c.a_dialog) && _dialogs.get(f.a) != nullptr) {
-            uint64_t ack = _dialogs.terminate(f.a);
-            if (ack != txn::no_msg) _store.unref(ack);
+            release_ack(_dialogs.terminate(f.a));
         }
         if (!(f.a == c.a_dialog)) f = fork_map{};
     }
@@ -1264,7 +1296,7 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
             uint64_t ack = _dialogs.ack_for_2xx(res.id, c.b_cseq);
             const dialog::dialog* dl = _dialogs.get(res.id);
             if (ack != txn::no_msg && dl != nullptr)
-                send_now(ack, dialog_destination(*dl, c.b_peer));
+                resend_ack(*dl, c.b_cseq, ack, dialog_destination(*dl, c.b_peer));
             return;
         }
         if (res.outcome == dialog::uac_outcome::extra_confirmed ||
@@ -1288,8 +1320,7 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
                                                 no_user, _now, *this);
                     }
                     if (!(res.id == c.b_dialog)) {
-                        uint64_t old = _dialogs.terminate(res.id);
-                        if (old != txn::no_msg) _store.unref(old);
+                        release_ack(_dialogs.terminate(res.id));
                     }
                 }
             }

@@ -66,10 +66,11 @@ std::optional<hash_key> random_hash_key() noexcept {
     return hash_key{k[0], k[1]};
 }
 
-void id_generator::random_base32(char* out, size_t n) noexcept {
+void id_generator::base32_at(char* out, size_t n, uint64_t counter) const noexcept {
     // Two PRF outputs give 128 bits; 5 bits per char, up to 24 chars.
-    uint64_t a = next64();
-    uint64_t b = next64();
+    uint64_t c1 = counter + 1, c2 = counter + 2;
+    uint64_t a = siphash24_64(_key, &c1, 8);
+    uint64_t b = siphash24_64(_key, &c2, 8);
     for (size_t i = 0; i < n; ++i) {
         out[i] = base32[a & 31];
         a = (a >> 5) | (b << 59);
@@ -77,17 +78,32 @@ void id_generator::random_base32(char* out, size_t n) noexcept {
     }
 }
 
-size_t id_generator::make_branch(char* buf, size_t cap) noexcept {
+void id_generator::random_base32(char* out, size_t n) noexcept {
+    base32_at(out, n, _counter);
+    _counter += 2;
+}
+
+size_t id_generator::branch_at(char* buf, size_t cap, uint64_t counter) const noexcept {
     char tmp[max_branch];
     size_t n = branch_prefix.size();
     std::memcpy(tmp, branch_prefix.data(), n);
     n += write_decimal(tmp + n, _shard);
     tmp[n++] = '-';
-    random_base32(tmp + n, random_chars);
+    base32_at(tmp + n, random_chars, counter);
     n += random_chars;
     if (n > cap) return 0;
     std::memcpy(buf, tmp, n);
     return n;
+}
+
+size_t id_generator::make_branch(char* buf, size_t cap) noexcept {
+    const size_t n = branch_at(buf, cap, _counter);
+    if (n != 0) _counter += 2;
+    return n;
+}
+
+size_t id_generator::make_branch_at(char* buf, size_t cap, uint64_t counter) const noexcept {
+    return branch_at(buf, cap, counter);
 }
 
 size_t id_generator::make_call_id(char* buf, size_t cap) noexcept {

@@ -42,6 +42,11 @@ public:
     [[nodiscard]] static std::optional<id_generator> from_os_entropy(uint16_t shard) noexcept;
 
     size_t make_branch(char* buf, size_t cap) noexcept;
+    /// The generator's position: `make_branch_at(buf, cap, counter())` called now or later
+    /// writes the branch the next `make_branch` will write, so a sender can keep 8 bytes
+    /// instead of a branch (or a whole message) to repeat a request byte for byte.
+    [[nodiscard]] uint64_t counter() const noexcept { return _counter; }
+    size_t make_branch_at(char* buf, size_t cap, uint64_t counter) const noexcept;
     size_t make_call_id(char* buf, size_t cap) noexcept;
     size_t make_tag(char* buf, size_t cap) noexcept;
     /// 64 unpredictable bits (also used to derive other per-shard keys, initial CSeqs).
@@ -59,6 +64,9 @@ public:
 private:
     // Writes `n` (<= 24) base32 chars from fresh PRF output.
     void random_base32(char* out, size_t n) noexcept;
+    // The chars `random_base32` writes when the counter is `counter` (it advances it by 2).
+    void base32_at(char* out, size_t n, uint64_t counter) const noexcept;
+    size_t branch_at(char* buf, size_t cap, uint64_t counter) const noexcept;
 
     hash_key _key;
     uint64_t _counter = 0;
