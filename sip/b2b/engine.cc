@@ -411,7 +411,10 @@ void engine::impl::release_2xx_ack(uint64_t user) noexcept {
     uint8_t r;
     call* c = get(user, ci, r);
     if (c == nullptr || r != role_b_invite || !c->b_dialog.valid()) return;
-    if (_dialogs.ack_for_2xx(c->b_dialog, c->b_cseq) == txn::no_msg) return;
+    // A bodiless ACK kept as its branch position costs nothing: it stays, and still answers a
+    // 2xx that comes later than that.
+    const uint64_t ack = _dialogs.ack_for_2xx(c->b_dialog, c->b_cseq);
+    if (ack == txn::no_msg || (ack & ack_rebuild) != 0) return;
     release_ack(_dialogs.set_ack(c->b_dialog, 0, txn::no_msg));
 }
 
