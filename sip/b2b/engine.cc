@@ -203,6 +203,16 @@ std::string_view write_party(const name_addr_value& v, char* buf, size_t cap) no
     return n <= cap ? std::string_view(buf, n) : std::string_view();
 }
 
+// The decimal digits of `v`, written at the end of `buf`.
+std::string_view decimal(uint64_t v, char (&buf)[20]) noexcept {
+    size_t k = sizeof(buf);
+    do {
+        buf[--k] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return {buf + k, sizeof(buf) - k};
+}
+
 // A URI's host and port as a destination; false when the host is not an IP literal.
 bool uri_destination(std::string_view text, endpoint& out) noexcept {
     if (!text.empty() && text.front() == '<') {
@@ -959,9 +969,8 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
         b.header_parts("From", {from, ";tag=", c.b_tag()});
         b.header("To", to);
         b.header("Call-ID", c.b_call_id());
-        char cseq[24];
-        int n = std::snprintf(cseq, sizeof(cseq), "%u INVITE", c.b_cseq);
-        b.header("CSeq", std::string_view(cseq, n));
+        char digits[20];
+        b.header_parts("CSeq", {decimal(c.b_cseq, digits), " INVITE"});
         b.header("Contact", {_contact, _contact_len});
         b.header("Allow", k_allow);
         // Reliable provisionals are relayed end to end: offered to the callee as the caller
@@ -1089,9 +1098,8 @@ void engine::impl::send_cancel_b(uint32_t ci) noexcept {
         b.header("From", inv->value(fi));
         b.header("To", inv->value(ti));
         b.header("Call-ID", c.b_call_id());
-        char cseq[24];
-        int n = std::snprintf(cseq, sizeof(cseq), "%u CANCEL", c.b_cseq);
-        b.header("CSeq", std::string_view(cseq, n));
+        char digits[20];
+        b.header_parts("CSeq", {decimal(c.b_cseq, digits), " CANCEL"});
         b.header("User-Agent", _cfg.user_agent);
         return b.finish();
     });
@@ -1121,9 +1129,8 @@ void engine::impl::send_ack_non2xx(call& c, txn_id t, const message& resp) noexc
         i = resp.find(header_id::to);
         if (i != message::npos) b.header("To", resp.value(i));
         b.header("Call-ID", *resp.call_id());
-        char cseq[24];
-        int n = std::snprintf(cseq, sizeof(cseq), "%u ACK", resp.cseq()->number);
-        b.header("CSeq", std::string_view(cseq, n));
+        char digits[20];
+        b.header_parts("CSeq", {decimal(resp.cseq()->number, digits), " ACK"});
         return b.finish();
     });
     if (h == msg_store::npos) return;
@@ -1737,9 +1744,8 @@ uint64_t engine::impl::build_in_dialog(const dialog::dialog& d, std::string_view
         b.header_parts("From", {d.local_uri(), ";tag=", d.local_tag()});
         b.header_parts("To", {d.remote_uri(), ";tag=", d.remote_tag()});
         b.header("Call-ID", d.call_id());
-        char cs[32];
-        int n = std::snprintf(cs, sizeof(cs), "%u ", cseq);
-        b.header_parts("CSeq", {std::string_view(cs, n), method});
+        char digits[20];
+        b.header_parts("CSeq", {decimal(cseq, digits), " ", method});
         if (method != "ACK" && method != "BYE" && method != "CANCEL") {
             b.header("Contact", {_contact, _contact_len});
         }
