@@ -112,17 +112,46 @@ struct writer {
     }
 };
 
-// The value of the header line starting with `name` (e.g. "\r\nTo: "), up to the end of the
-// line; empty if there is none.
-std::string_view line_value(std::string_view msg, std::string_view name) {
-    size_t i = msg.find(name);
-    if (i == std::string_view::npos) return {};
-    i += name.size();
-    const void* eol = std::memchr(msg.data() + i, '\r', msg.size() - i);
-    const size_t e = eol != nullptr
-                         ? static_cast<size_t>(static_cast<const char*>(eol) - msg.data())
-                         : msg.size();
-    return msg.substr(i, e - i);
+// The header values a UA echoes, found in one pass over the header lines (first Via only).
+struct echoed {
+    std::string_view via, from, to, call_id, cseq;
+};
+
+echoed header_lines(std::string_view msg) {
+    echoed e;
+    const char* p = msg.data();
+    const char* end = p + msg.size();
+    auto next_line = [&](const char* from) -> const char* {
+        const void* cr = std::memchr(from, '\r', static_cast<size_t>(end - from));
+        return cr != nullptr ? static_cast<const char*>(cr) : end;
+    };
+    p = next_line(p) + 2; // past the start line
+    while (p < end && *p != '\r') {
+        const char* eol = next_line(p);
+        const std::string_view line(p, static_cast<size_t>(eol - p));
+        auto take = [&](std::string_view name, std::string_view& out) {
+            if (out.empty() && line.starts_with(name)) out = line.substr(name.size());
+        };
+        switch (*p) {
+        case 'V':
+            take("Via: ", e.via);
+            break;
+        case 'F':
+            take("From: ", e.from);
+            break;
+        case 'T':
+            take("To: ", e.to);
+            break;
+        case 'C':
+            take("Call-ID: ", e.call_id);
+            take("CSeq: ", e.cseq);
+            break;
+        default:
+            break;
+        }
+        p = eol + 2;
+    }
+    return e;
 }
 
 // The value of parameter `key` (e.g. "branch=") inside `v`, up to the first of ';', '>' or
@@ -184,11 +213,9 @@ public:
 
     // The callee's response to the request Tandem sent it.
     std::string_view response(std::string_view req, int code, std::string_view reason, bool sdp) {
-        std::string_view branch = param(line_value(req, "\r\nVia: "), "branch=");
-        std::string_view from = line_value(req, "\r\nFrom: ");
-        std::string_view to = line_value(req, "\r\nTo: ");
-        std::string_view call_id = line_value(req, "\r\nCall-ID: ");
-        std::string_view cseq = line_value(req, "\r\nCSeq: ");
+        const echoed h = header_lines(req);
+        std::string_view branch = param(h.via, "branch=");
+        std::string_view from = h.from, to = h.to, call_id = h.call_id, cseq = h.cseq;
         const bool tag = code > 100 && to.find("tag=") == std::string_view::npos;
         writer w{_buf};
         w.put("SIP/2.0 ");
@@ -219,7 +246,7 @@ public:
     // The caller's in-dialog request, in the dialog Tandem's 200 established.
     std::string_view in_dialog(std::string_view method, uint64_t n, int cseq, std::string_view ok) {
         // The To line's tag: the 200's To header, not its From.
-        std::string_view to_tag = param(line_value(ok, "\r\nTo: "), ";tag=");
+        std::string_view to_tag = param(header_lines(ok).to, ";tag=");
         writer w{_buf};
         w.put(method);
         w.put(" sip:127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-");
