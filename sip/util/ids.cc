@@ -67,10 +67,13 @@ std::optional<hash_key> random_hash_key() noexcept {
 }
 
 void id_generator::base32_at(char* out, size_t n, uint64_t counter) const noexcept {
-    // Two PRF outputs give 128 bits; 5 bits per char, up to 24 chars.
-    uint64_t c1 = counter + 1, c2 = counter + 2;
-    uint64_t a = siphash24_64(_key, &c1, 8);
-    uint64_t b = siphash24_64(_key, &c2, 8);
+    // One SipHash-2-4-128 output (128 bits, 5 bits per char, up to 24 chars) over the counter's
+    // next value; the 128-bit variant is keyed apart from next64()'s 64-bit one.
+    siphash24 h(_key, true);
+    h.add_u64(counter + 1);
+    const digest128 d = h.finish128();
+    uint64_t a = d.lo;
+    uint64_t b = d.hi;
     for (size_t i = 0; i < n; ++i) {
         out[i] = base32[a & 31];
         a = (a >> 5) | (b << 59);
@@ -80,7 +83,7 @@ void id_generator::base32_at(char* out, size_t n, uint64_t counter) const noexce
 
 void id_generator::random_base32(char* out, size_t n) noexcept {
     base32_at(out, n, _counter);
-    _counter += 2;
+    ++_counter;
 }
 
 size_t id_generator::branch_at(char* buf, size_t cap, uint64_t counter) const noexcept {
@@ -98,7 +101,7 @@ size_t id_generator::branch_at(char* buf, size_t cap, uint64_t counter) const no
 
 size_t id_generator::make_branch(char* buf, size_t cap) noexcept {
     const size_t n = branch_at(buf, cap, _counter);
-    if (n != 0) _counter += 2;
+    if (n != 0) ++_counter;
     return n;
 }
 
