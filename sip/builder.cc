@@ -224,10 +224,38 @@ void message_builder::header(std::string_view name, std::string_view value) noex
 
 void message_builder::header_uint(std::string_view name, std::uint64_t value) noexcept {
     if (!check_header(name, {})) return;
-    put(name);
-    put(": ");
-    put_uint(value);
-    put("\r\n");
+    char tmp[20];
+    std::size_t k = sizeof(tmp);
+    do {
+        tmp[--k] = static_cast<char>('0' + value % 10);
+        value /= 10;
+    } while (value != 0);
+    write_line(name, {std::string_view(tmp + k, sizeof(tmp) - k)});
+}
+
+void message_builder::write_line(std::string_view name,
+                                 std::initializer_list<std::string_view> parts) noexcept {
+    std::size_t n = name.size() + 4;
+    for (std::string_view p : parts)
+        n += p.size();
+    if (n > _cap - _len) {
+        _len += n;
+        fail(build_status::overflow);
+        return;
+    }
+    // One bounds check for the whole line.
+    char* p = _buf + _len;
+    std::memcpy(p, name.data(), name.size());
+    p += name.size();
+    *p++ = ':';
+    *p++ = ' ';
+    for (std::string_view part : parts) {
+        if (!part.empty()) std::memcpy(p, part.data(), part.size());
+        p += part.size();
+    }
+    *p++ = '\r';
+    *p = '\n';
+    _len += n;
 }
 
 void message_builder::header_parts(std::string_view name,
@@ -239,11 +267,7 @@ void message_builder::header_parts(std::string_view name,
             return;
         }
     }
-    put(name);
-    put(": ");
-    for (std::string_view p : parts)
-        put(p);
-    put("\r\n");
+    write_line(name, parts);
 }
 
 void message_builder::raw_header(std::string_view line) noexcept {
