@@ -55,7 +55,10 @@ constexpr std::string_view k_allow =
     "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, MESSAGE, NOTIFY, REFER";
 constexpr size_t k_forks = 4;
 constexpr size_t k_relays = 4;
-constexpr size_t k_text = 192; // per-call text: B-leg Request-URI, branch, Call-ID, tag
+constexpr size_t k_max_target = 80; // longest B-leg Request-URI bridge() accepts
+// Per-call text: B-leg Request-URI, branch, Call-ID, tag, each at its longest.
+constexpr size_t k_text = k_max_target + util::id_generator::max_branch +
+                          util::id_generator::max_call_id + util::id_generator::max_tag;
 
 // What a transaction or timer belongs to, packed into the 64-bit user cookie:
 // [generation:24][role:8][call index:32].
@@ -90,17 +93,18 @@ struct fork_map {
     [[nodiscard]] std::string_view tag() const noexcept { return {a_tag, a_tag_len}; }
 };
 
+// Ordered largest alignment first: 56 bytes, four per call.
 struct relay {
+    uint64_t copy = msg_store::npos; // the incoming request, for building its responses
+    txn_id server;                   // on the leg the request came from
+    txn_id client;                   // on the other leg
+    uint32_t client_cseq = 0;
+    uint32_t server_cseq = 0;
+    endpoint resp_dest; // where responses to the request go (its Via)
     bool used = false;
     bool from_a = false; // the request came from the A-leg
     bool awaiting_ack = false;
     sip::method method = sip::method::other;
-    txn_id server;                   // on the leg the request came from
-    txn_id client;                   // on the other leg
-    uint64_t copy = msg_store::npos; // the incoming request, for building its responses
-    uint32_t client_cseq = 0;
-    uint32_t server_cseq = 0;
-    endpoint resp_dest; // where responses to the request go (its Via)
 };
 
 struct call {
@@ -938,7 +942,7 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     call& c = _calls[ci];
     if (c.a_final_sent || c.a_copy == msg_store::npos) return false;
     endpoint peer;
-    if (!uri_destination(target, peer) || target.size() > 80) return false;
+    if (!uri_destination(target, peer) || target.size() > k_max_target) return false;
     const message* a = reparse(c.a_copy);
     if (a == nullptr) return false;
     c.decided = true;
