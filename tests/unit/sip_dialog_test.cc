@@ -1,7 +1,10 @@
 // RFC 3261 s12 dialogs: forking, CSeq ordering, route set and target refresh, lookup.
 #include "sip/dialog/dialog_layer.h"
+#include "sip/util/text_slab.h"
 
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 #include <string>
 #include <vector>
@@ -293,4 +296,39 @@ TEST(SipDialog, TextBlocksAreReusedAcrossDialogs) {
     EXPECT_EQ(l.text_bytes_in_use(), 0u);
     // One block carved, reused 1000 times.
     EXPECT_LE(l.memory_bytes(), sizeof(l) + 4096 + 4 * 256 + 64 * 8);
+}
+
+TEST(TextSlab, ClassesFreeListsAndFallbackToALargerBlock) {
+    // Room for exactly four 64-byte blocks.
+    util::text_slab slab(256, 512);
+    uint32_t size = 0;
+    EXPECT_EQ(util::text_slab::block_for(1), 32u);
+    EXPECT_EQ(util::text_slab::block_for(33), 64u);
+    EXPECT_EQ(slab.alloc(513, size), util::text_slab::npos); // beyond max_block
+    uint32_t a = slab.alloc(40, size);
+    ASSERT_NE(a, util::text_slab::npos);
+    EXPECT_EQ(size, 64u);
+    uint32_t b = slab.alloc(64, size);
+    uint32_t c = slab.alloc(100, size); // 128 bytes: the reservation is now full
+    ASSERT_NE(b, util::text_slab::npos);
+    ASSERT_NE(c, util::text_slab::npos);
+    EXPECT_EQ(size, 128u);
+    EXPECT_EQ(slab.carved_bytes(), 256u);
+    EXPECT_EQ(slab.alloc(10, size), util::text_slab::npos); // nothing free, nothing fresh
+    std::memset(slab.at(a), 'a', 64);
+    slab.free(a, 64);
+    // The freed block comes back for its class (LIFO)...
+    uint32_t a2 = slab.alloc(50, size);
+    EXPECT_EQ(a2, a);
+    EXPECT_EQ(size, 64u);
+    // ...and a small request takes a larger free block when there is nothing else.
+    slab.free(c, 128);
+    uint32_t d = slab.alloc(20, size);
+    EXPECT_EQ(d, c);
+    EXPECT_EQ(size, 128u);
+    slab.free(d, size);
+    slab.free(a2, 64);
+    slab.free(b, 64);
+    EXPECT_EQ(slab.used_bytes(), 0u);
+    EXPECT_EQ(slab.carved_bytes(), 256u);
 }
