@@ -244,6 +244,14 @@ struct engine::impl final : txn::action_sink {
     void emit(const txn::action& a) noexcept override;
     void drain() noexcept;
     void release_2xx_ack(uint64_t user) noexcept;
+    void end_datagram(bool parsed) noexcept;
+    // The store copy of request `m` for a call or relay to keep (one reference): the datagram's
+    // own buffer when it was parsed there, else a fresh copy; npos when no buffer is free.
+    uint64_t keep_copy(const message& m) noexcept;
+    // True while a datagram is handled and it is a response with status `code`.
+    [[nodiscard]] bool rx_is_failure(int code) const noexcept {
+        return _in_datagram && _rx->is_response() && _rx->status_code() == code;
+    }
     // A dialog's kept ACK is a message handle, or `ack_rebuild` | the generator position of its
     // branch when it had no body (rebuilt on demand).
     void release_ack(uint64_t ack) noexcept;
@@ -359,8 +367,16 @@ struct engine::impl final : txn::action_sink {
     size_t _contact_len = 0;
 
     std::unique_ptr<char[]> _scratch{new char[msg_store::class_bytes[2]]}; // build area
-    message _rx;  // the datagram being handled
-    message _aux; // a stored message parsed again (A-leg INVITE, relayed request)
+    // Two message views whose roles swap (see on_datagram): `_rx`, the datagram being handled,
+    // and `_aux`, a stored message parsed again (A-leg INVITE, relayed request).
+    message _msgs[2];
+    message* _rx = &_msgs[0];
+    message* _aux = &_msgs[1];
+    // An INVITE is parsed in a store buffer (`_rx_copy`, one reference held for the datagram);
+    // `_rx_kept` once a call or relay kept that buffer as its copy.
+    uint64_t _rx_copy = msg_store::npos;
+    bool _rx_kept = false;
+    bool _in_datagram = false; // `_rx` views the datagram being handled
     // What `_aux` holds: a call parses its stored A-leg INVITE several times, and the same
     // bytes parse to the same view (its cached typed headers included).
     uint64_t _aux_handle = msg_store::npos;
@@ -503,19 +519,64 @@ void engine::impl::on_event(const txn::action& a) noexcept {
 void engine::impl::on_datagram(const char* data, size_t len, const endpoint& src,
                                tick_t now) noexcept {
     _now = now;
-    parse_result r = parse(data, len, _rx);
+    // The bytes of an INVITE are kept (a new call's A-leg INVITE, a relayed re-INVITE) and
+    // parsed again to build its responses: copy it into the store first and parse it there, so
+    // that this parse stays with the kept copy (keep_copy, end_datagram, reparse).
+    const char* bytes = data;
+    if (len >= 7 && std::memcmp(data, "INVITE ", 7) == 0) {
+        _rx_copy = _store.alloc(len);
+        if (_rx_copy != msg_store::npos) {
+            std::memcpy(_store.data(_rx_copy), data, len);
+            bytes = _store.data(_rx_copy);
+        }
+    }
+    parse_result r = parse(bytes, len, *_rx);
     if (!r.ok()) {
+        end_datagram(false);
         on_unparsable(data, len, r, src);
         return;
     }
-    if (_rx.is_request()) {
+    if (_rx_copy != msg_store::npos)
+        _store.set_length(_rx_copy, static_cast<uint32_t>(_rx->size()));
+    _in_datagram = true;
+    if (_rx->is_request()) {
         ++_stats.rx_requests;
-        on_request(_rx, src);
+        on_request(*_rx, src);
     } else {
         ++_stats.rx_responses;
-        on_response(_rx);
+        on_response(*_rx);
     }
     drain();
+    _in_datagram = false;
+    end_datagram(true);
+}
+
+void engine::impl::end_datagram(bool parsed) noexcept {
+    if (_rx_copy == msg_store::npos) return;
+    if (parsed && _rx_kept) {
+        // The kept copy's parse is this one: it becomes `_aux`, so that the next reparse() of
+        // that copy (the call's responses, a failover) finds it without parsing again.
+        std::swap(_rx, _aux);
+        _aux_handle = _rx_copy;
+        _aux_generation = _store.generation(_rx_copy);
+        _aux_ok = true;
+    }
+    _store.unref(_rx_copy);
+    _rx_copy = msg_store::npos;
+    _rx_kept = false;
+}
+
+uint64_t engine::impl::keep_copy(const message& m) noexcept {
+    if (_rx_copy != msg_store::npos && m.data() == _store.data(_rx_copy)) {
+        _store.ref(_rx_copy);
+        _rx_kept = true;
+        return _rx_copy;
+    }
+    const uint64_t copy = _store.alloc(m.size());
+    if (copy == msg_store::npos) return copy;
+    std::memcpy(_store.data(copy), m.data(), m.size());
+    _store.set_length(copy, static_cast<uint32_t>(m.size()));
+    return copy;
 }
 
 void engine::impl::on_tick(tick_t now) noexcept {
@@ -868,8 +929,7 @@ uint32_t engine::impl::new_call(const message& m, txn_id t, const endpoint& src)
         admitted = _tokens >= ticks_per_s;
         if (admitted) _tokens -= ticks_per_s;
     }
-    uint64_t copy =
-        admitted && _calls.size() < _calls.capacity() ? _store.alloc(m.size()) : msg_store::npos;
+    uint64_t copy = admitted && _calls.size() < _calls.capacity() ? keep_copy(m) : msg_store::npos;
     if (copy == msg_store::npos) {
         ++(admitted ? _stats.calls_refused_full : _stats.calls_refused_rate);
         uint64_t h = build(1024, [&](message_builder& b) {
@@ -882,8 +942,6 @@ uint32_t engine::impl::new_call(const message& m, txn_id t, const endpoint& src)
         if (h != msg_store::npos) (void)_txn.respond(t, 503, h, dest, _now, *this);
         return UINT32_MAX;
     }
-    std::memcpy(_store.data(copy), m.data(), m.size());
-    _store.set_length(copy, static_cast<uint32_t>(m.size()));
     uint32_t ci = _calls.alloc();
     call& c = _calls[ci];
     c.policy = _policy.get();
@@ -1435,10 +1493,9 @@ void engine::impl::b_invite_failed(uint32_t ci, int code) noexcept {
         if (reason.empty()) {
             // The far end's reason phrase: the failing response is still in _rx when there is
             // one; timeouts have their own phrase above.
-            reason = _rx.is_response() && _rx.status_code() == code ? _rx.reason_phrase()
-                                                                    : std::string_view("Failed");
+            reason = rx_is_failure(code) ? _rx->reason_phrase() : std::string_view("Failed");
         }
-        const message* src = _rx.is_response() && _rx.status_code() == code ? &_rx : nullptr;
+        const message* src = rx_is_failure(code) ? _rx : nullptr;
         respond_a(ci, out, reason, {}, src);
         ++_stats.calls_failed;
         c.a = leg_state::terminated;
@@ -1508,7 +1565,7 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
     size_t k = 0;
     while (k < k_relays && c.relays[k].used)
         ++k;
-    uint64_t copy = k < k_relays ? _store.alloc(m.size()) : msg_store::npos;
+    uint64_t copy = k < k_relays ? keep_copy(m) : msg_store::npos;
     if (copy == msg_store::npos) {
         uint64_t h = build(1024, [&](message_builder& b) {
             write_response_head(b, m, 500, "Server Internal Error", {});
@@ -1518,8 +1575,6 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
         if (h != msg_store::npos) (void)_txn.respond(t, 500, h, dest, _now, *this);
         return;
     }
-    std::memcpy(_store.data(copy), m.data(), m.size());
-    _store.set_length(copy, static_cast<uint32_t>(m.size()));
     if (meth == sip::method::invite) respond(t, m, 100, "Trying", dest);
     char branch[util::id_generator::max_branch];
     std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
@@ -1842,13 +1897,15 @@ endpoint engine::impl::dialog_destination(const dialog::dialog& d,
 
 const message* engine::impl::reparse(uint64_t h) noexcept {
     if (h == msg_store::npos) return nullptr;
+    // The INVITE being handled was parsed in its store copy (on_datagram).
+    if (h == _rx_copy && _in_datagram) return _rx;
     uint32_t gen = _store.generation(h);
     if (h != _aux_handle || gen != _aux_generation) {
         _aux_handle = h;
         _aux_generation = gen;
-        _aux_ok = parse(_store.data(h), _store.length(h), _aux).ok();
+        _aux_ok = parse(_store.data(h), _store.length(h), *_aux).ok();
     }
-    return _aux_ok ? &_aux : nullptr;
+    return _aux_ok ? _aux : nullptr;
 }
 
 // --- engine ----------------------------------------------------------------------------------
