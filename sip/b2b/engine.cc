@@ -1825,7 +1825,12 @@ void engine::impl::respond(txn_id t, const message& req, int code, std::string_v
                            const endpoint& dest, std::string_view to_tag, const message* src,
                            const header_policy* p, bool contact) noexcept {
     char tag_buf[24];
-    if (to_tag.empty() && code > 100) to_tag = stateless_tag(req, tag_buf);
+    if (to_tag.empty() && code > 100) {
+        // An in-dialog request's response carries the request's To tag (write_response_head
+        // keeps it); only an untagged request needs one minted.
+        const auto& to = req.to();
+        to_tag = to && to->has_tag ? to->tag : stateless_tag(req, tag_buf);
+    }
     uint64_t h = build_response(req, code, reason, to_tag, src, p, contact);
     if (h == msg_store::npos) return;
     (void)_txn.respond(t, static_cast<uint16_t>(code), h, dest, _now, *this, to_tag);
