@@ -55,7 +55,10 @@ constexpr std::string_view k_allow =
     "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, MESSAGE, NOTIFY, REFER";
 constexpr size_t k_forks = 4;
 constexpr size_t k_relays = 4;
-constexpr size_t k_text = 192; // per-call text: B-leg Request-URI, branch, Call-ID, tag
+constexpr size_t k_max_target = 80; // longest B-leg Request-URI bridge() accepts
+// Per-call text: B-leg Request-URI, branch, Call-ID, tag, each at its longest.
+constexpr size_t k_text = k_max_target + util::id_generator::max_branch +
+                          util::id_generator::max_call_id + util::id_generator::max_tag;
 
 // What a transaction or timer belongs to, packed into the 64-bit user cookie:
 // [generation:24][role:8][call index:32].
@@ -73,6 +76,9 @@ enum role : uint8_t {
     role_relay_2xx = 32, // + slot: a relayed 2xx awaiting its ACK
 };
 constexpr uint64_t no_user = UINT64_MAX;
+// Marks a kept 2xx ACK that is rebuilt on demand (see on_ack); message handles never have the
+// top bit set (class << 32 | index), and the generator's counter stays below 2^63.
+constexpr uint64_t ack_rebuild = uint64_t{1} << 63;
 
 struct fork_map {
     dialog_id a; // the A-leg early/confirmed dialog shown to the caller
@@ -87,17 +93,18 @@ struct fork_map {
     [[nodiscard]] std::string_view tag() const noexcept { return {a_tag, a_tag_len}; }
 };
 
+// Ordered largest alignment first: 56 bytes, four per call.
 struct relay {
+    uint64_t copy = msg_store::npos; // the incoming request, for building its responses
+    txn_id server;                   // on the leg the request came from
+    txn_id client;                   // on the other leg
+    uint32_t client_cseq = 0;
+    uint32_t server_cseq = 0;
+    endpoint resp_dest; // where responses to the request go (its Via)
     bool used = false;
     bool from_a = false; // the request came from the A-leg
     bool awaiting_ack = false;
     sip::method method = sip::method::other;
-    txn_id server;                   // on the leg the request came from
-    txn_id client;                   // on the other leg
-    uint64_t copy = msg_store::npos; // the incoming request, for building its responses
-    uint32_t client_cseq = 0;
-    uint32_t server_cseq = 0;
-    endpoint resp_dest; // where responses to the request go (its Via)
 };
 
 struct call {
@@ -200,6 +207,16 @@ std::string_view write_party(const name_addr_value& v, char* buf, size_t cap) no
     return n <= cap ? std::string_view(buf, n) : std::string_view();
 }
 
+// The decimal digits of `v`, written at the end of `buf`.
+std::string_view decimal(uint64_t v, char (&buf)[20]) noexcept {
+    size_t k = sizeof(buf);
+    do {
+        buf[--k] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return {buf + k, sizeof(buf) - k};
+}
+
 // A URI's host and port as a destination; false when the host is not an IP literal.
 bool uri_destination(std::string_view text, endpoint& out) noexcept {
     if (!text.empty() && text.front() == '<') {
@@ -226,6 +243,20 @@ struct engine::impl final : txn::action_sink {
     // logic is queued and run after the layer call returns (the layer must not be re-entered).
     void emit(const txn::action& a) noexcept override;
     void drain() noexcept;
+    void release_2xx_ack(uint64_t user) noexcept;
+    void end_datagram(bool parsed) noexcept;
+    // The store copy of request `m` for a call or relay to keep (one reference): the datagram's
+    // own buffer when it was parsed there, else a fresh copy; npos when no buffer is free.
+    uint64_t keep_copy(const message& m) noexcept;
+    // True while a datagram is handled and it is a response with status `code`.
+    [[nodiscard]] bool rx_is_failure(int code) const noexcept {
+        return _in_datagram && _rx->is_response() && _rx->status_code() == code;
+    }
+    // A dialog's kept ACK is a message handle, or `ack_rebuild` | the generator position of its
+    // branch when it had no body (rebuilt on demand).
+    void release_ack(uint64_t ack) noexcept;
+    void resend_ack(const dialog::dialog& d, uint32_t cseq, uint64_t ack,
+                    const endpoint& dest) noexcept;
 
     // Entry points.
     void on_datagram(const char* data, size_t len, const endpoint& src, tick_t now) noexcept;
@@ -336,8 +367,16 @@ struct engine::impl final : txn::action_sink {
     size_t _contact_len = 0;
 
     std::unique_ptr<char[]> _scratch{new char[msg_store::class_bytes[2]]}; // build area
-    message _rx;  // the datagram being handled
-    message _aux; // a stored message parsed again (A-leg INVITE, relayed request)
+    // Two message views whose roles swap (see on_datagram): `_rx`, the datagram being handled,
+    // and `_aux`, a stored message parsed again (A-leg INVITE, relayed request).
+    message _msgs[2];
+    message* _rx = &_msgs[0];
+    message* _aux = &_msgs[1];
+    // An INVITE is parsed in a store buffer (`_rx_copy`, one reference held for the datagram);
+    // `_rx_kept` once a call or relay kept that buffer as its copy.
+    uint64_t _rx_copy = msg_store::npos;
+    bool _rx_kept = false;
+    bool _in_datagram = false; // `_rx` views the datagram being handled
     // What `_aux` holds: a call parses its stored A-leg INVITE several times, and the same
     // bytes parse to the same view (its cached typed headers included).
     uint64_t _aux_handle = msg_store::npos;
@@ -378,6 +417,7 @@ void engine::impl::emit(const txn::action& a) noexcept {
         _store.unref(a.msg);
         return;
     case txn::action_kind::terminated:
+        release_2xx_ack(a.user);
         return;
     case txn::action_kind::timeout:
     case txn::action_kind::transport_error:
@@ -390,6 +430,42 @@ void engine::impl::emit(const txn::action& a) noexcept {
         _events.push_back(a);
         return;
     }
+}
+
+void engine::impl::release_2xx_ack(uint64_t user) noexcept {
+    // The B-leg INVITE client transaction ends 64*T1 after its first 2xx (RFC 6026 timer M):
+    // the callee has stopped retransmitting that 2xx by then (RFC 3261 s13.3.1.4), so the ACK
+    // kept to answer the retransmissions (s13.2.2.4) is released instead of being held for the
+    // whole call.
+    uint32_t ci;
+    uint8_t r;
+    call* c = get(user, ci, r);
+    if (c == nullptr || r != role_b_invite || !c->b_dialog.valid()) return;
+    // A bodiless ACK kept as its branch position costs nothing: it stays, and still answers a
+    // 2xx that comes later than that.
+    const uint64_t ack = _dialogs.ack_for_2xx(c->b_dialog, c->b_cseq);
+    if (ack == txn::no_msg || (ack & ack_rebuild) != 0) return;
+    release_ack(_dialogs.set_ack(c->b_dialog, 0, txn::no_msg));
+}
+
+void engine::impl::release_ack(uint64_t ack) noexcept {
+    if (ack != txn::no_msg && (ack & ack_rebuild) == 0) _store.unref(ack);
+}
+
+void engine::impl::resend_ack(const dialog::dialog& d, uint32_t cseq, uint64_t ack,
+                              const endpoint& dest) noexcept {
+    if ((ack & ack_rebuild) == 0) {
+        send_now(ack, dest);
+        return;
+    }
+    // The same ACK as the first one: same dialog state, same branch, no body (RFC 3261
+    // s13.2.2.4 re-sends that ACK for each retransmitted 2xx).
+    char branch[util::id_generator::max_branch];
+    std::string_view br(branch, _ids.make_branch_at(branch, sizeof(branch), ack & ~ack_rebuild));
+    const uint64_t h = build_in_dialog(d, "ACK", cseq, br, nullptr, -1, nullptr);
+    if (h == msg_store::npos) return;
+    send_now(h, dest);
+    _store.unref(h);
 }
 
 void engine::impl::drain() noexcept {
@@ -443,19 +519,64 @@ void engine::impl::on_event(const txn::action& a) noexcept {
 void engine::impl::on_datagram(const char* data, size_t len, const endpoint& src,
                                tick_t now) noexcept {
     _now = now;
-    parse_result r = parse(data, len, _rx);
+    // The bytes of an INVITE are kept (a new call's A-leg INVITE, a relayed re-INVITE) and
+    // parsed again to build its responses: copy it into the store first and parse it there, so
+    // that this parse stays with the kept copy (keep_copy, end_datagram, reparse).
+    const char* bytes = data;
+    if (len >= 7 && std::memcmp(data, "INVITE ", 7) == 0) {
+        _rx_copy = _store.alloc(len);
+        if (_rx_copy != msg_store::npos) {
+            std::memcpy(_store.data(_rx_copy), data, len);
+            bytes = _store.data(_rx_copy);
+        }
+    }
+    parse_result r = parse(bytes, len, *_rx);
     if (!r.ok()) {
+        end_datagram(false);
         on_unparsable(data, len, r, src);
         return;
     }
-    if (_rx.is_request()) {
+    if (_rx_copy != msg_store::npos)
+        _store.set_length(_rx_copy, static_cast<uint32_t>(_rx->size()));
+    _in_datagram = true;
+    if (_rx->is_request()) {
         ++_stats.rx_requests;
-        on_request(_rx, src);
+        on_request(*_rx, src);
     } else {
         ++_stats.rx_responses;
-        on_response(_rx);
+        on_response(*_rx);
     }
     drain();
+    _in_datagram = false;
+    end_datagram(true);
+}
+
+void engine::impl::end_datagram(bool parsed) noexcept {
+    if (_rx_copy == msg_store::npos) return;
+    if (parsed && _rx_kept) {
+        // The kept copy's parse is this one: it becomes `_aux`, so that the next reparse() of
+        // that copy (the call's responses, a failover) finds it without parsing again.
+        std::swap(_rx, _aux);
+        _aux_handle = _rx_copy;
+        _aux_generation = _store.generation(_rx_copy);
+        _aux_ok = true;
+    }
+    _store.unref(_rx_copy);
+    _rx_copy = msg_store::npos;
+    _rx_kept = false;
+}
+
+uint64_t engine::impl::keep_copy(const message& m) noexcept {
+    if (_rx_copy != msg_store::npos && m.data() == _store.data(_rx_copy)) {
+        _store.ref(_rx_copy);
+        _rx_kept = true;
+        return _rx_copy;
+    }
+    const uint64_t copy = _store.alloc(m.size());
+    if (copy == msg_store::npos) return copy;
+    std::memcpy(_store.data(copy), m.data(), m.size());
+    _store.set_length(copy, static_cast<uint32_t>(m.size()));
+    return copy;
 }
 
 void engine::impl::on_tick(tick_t now) noexcept {
@@ -716,12 +837,20 @@ void engine::impl::on_ack(const message& m) noexcept {
     if (od != nullptr) {
         // The ACK crosses end to end, so a late offer's answer in its body reaches the far side.
         char branch[util::id_generator::max_branch];
+        const uint64_t branch_at = _ids.counter();
         std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
         uint64_t h = build_in_dialog(*od, "ACK", other_cseq, br, &m, -1, nullptr);
         if (h != msg_store::npos) {
             send_now(h, dialog_destination(*od, from_a ? c->b_peer : c->a_src));
-            uint64_t old = _dialogs.set_ack(other, other_cseq, h);
-            if (old != txn::no_msg) _store.unref(old);
+            // Without a body the ACK is the dialog's state plus its branch: keep the branch's
+            // generator position (8 bytes) and rebuild it byte for byte if the 2xx comes again,
+            // instead of holding a buffer for up to 64*T1.
+            uint64_t keep = h;
+            if (m.body().empty()) {
+                _store.unref(h);
+                keep = ack_rebuild | branch_at;
+            }
+            release_ack(_dialogs.set_ack(other, other_cseq, keep));
         }
     }
     if (rl != nullptr) {
@@ -756,8 +885,8 @@ void engine::impl::on_response(const message& m) noexcept {
             uint8_t role;
             call* c = dl != nullptr ? get(dl->user(), ci, role) : nullptr;
             if (ack != txn::no_msg && c != nullptr) {
-                send_now(ack,
-                         dialog_destination(*dl, role == role_a_invite ? c->a_src : c->b_peer));
+                resend_ack(*dl, cs->number, ack,
+                           dialog_destination(*dl, role == role_a_invite ? c->a_src : c->b_peer));
                 return;
             }
         }
@@ -800,8 +929,7 @@ uint32_t engine::impl::new_call(const message& m, txn_id t, const endpoint& src)
         admitted = _tokens >= ticks_per_s;
         if (admitted) _tokens -= ticks_per_s;
     }
-    uint64_t copy =
-        admitted && _calls.size() < _calls.capacity() ? _store.alloc(m.size()) : msg_store::npos;
+    uint64_t copy = admitted && _calls.size() < _calls.capacity() ? keep_copy(m) : msg_store::npos;
     if (copy == msg_store::npos) {
         ++(admitted ? _stats.calls_refused_full : _stats.calls_refused_rate);
         uint64_t h = build(1024, [&](message_builder& b) {
@@ -814,8 +942,6 @@ uint32_t engine::impl::new_call(const message& m, txn_id t, const endpoint& src)
         if (h != msg_store::npos) (void)_txn.respond(t, 503, h, dest, _now, *this);
         return UINT32_MAX;
     }
-    std::memcpy(_store.data(copy), m.data(), m.size());
-    _store.set_length(copy, static_cast<uint32_t>(m.size()));
     uint32_t ci = _calls.alloc();
     call& c = _calls[ci];
     c.policy = _policy.get();
@@ -852,15 +978,13 @@ void engine::impl::free_call(uint32_t ci) noexcept {
     _wheel.cancel(c.timer);
     for (auto* d : {&c.a_dialog, &c.b_dialog}) {
         if (d->valid()) {
-            uint64_t ack = _dialogs.terminate(*d);
-            if (ack != txn::no_msg) _store.unref(ack);
+            release_ack(_dialogs.terminate(*d));
         }
     }
     for (auto& f : c.forks) {
         for (auto* d : {&f.a, &f.b}) {
             if (d->valid() && _dialogs.get(*d) != nullptr) {
-                uint64_t ack = _dialogs.terminate(*d);
-                if (ack != txn::no_msg) _store.unref(ack);
+                release_ack(_dialogs.terminate(*d));
             }
         }
     }
@@ -876,7 +1000,7 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     call& c = _calls[ci];
     if (c.a_final_sent || c.a_copy == msg_store::npos) return false;
     endpoint peer;
-    if (!uri_destination(target, peer) || target.size() > 80) return false;
+    if (!uri_destination(target, peer) || target.size() > k_max_target) return false;
     const message* a = reparse(c.a_copy);
     if (a == nullptr) return false;
     c.decided = true;
@@ -907,9 +1031,8 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
         b.header_parts("From", {from, ";tag=", c.b_tag()});
         b.header("To", to);
         b.header("Call-ID", c.b_call_id());
-        char cseq[24];
-        int n = std::snprintf(cseq, sizeof(cseq), "%u INVITE", c.b_cseq);
-        b.header("CSeq", std::string_view(cseq, n));
+        char digits[20];
+        b.header_parts("CSeq", {decimal(c.b_cseq, digits), " INVITE"});
         b.header("Contact", {_contact, _contact_len});
         b.header("Allow", k_allow);
         // Reliable provisionals are relayed end to end: offered to the callee as the caller
@@ -1037,9 +1160,8 @@ void engine::impl::send_cancel_b(uint32_t ci) noexcept {
         b.header("From", inv->value(fi));
         b.header("To", inv->value(ti));
         b.header("Call-ID", c.b_call_id());
-        char cseq[24];
-        int n = std::snprintf(cseq, sizeof(cseq), "%u CANCEL", c.b_cseq);
-        b.header("CSeq", std::string_view(cseq, n));
+        char digits[20];
+        b.header_parts("CSeq", {decimal(c.b_cseq, digits), " CANCEL"});
         b.header("User-Agent", _cfg.user_agent);
         return b.finish();
     });
@@ -1069,9 +1191,8 @@ void engine::impl::send_ack_non2xx(call& c, txn_id t, const message& resp) noexc
         i = resp.find(header_id::to);
         if (i != message::npos) b.header("To", resp.value(i));
         b.header("Call-ID", *resp.call_id());
-        char cseq[24];
-        int n = std::snprintf(cseq, sizeof(cseq), "%u ACK", resp.cseq()->number);
-        b.header("CSeq", std::string_view(cseq, n));
+        char digits[20];
+        b.header_parts("CSeq", {decimal(resp.cseq()->number, digits), " ACK"});
         return b.finish();
     });
     if (h == msg_store::npos) return;
@@ -1143,8 +1264,7 @@ void engine::impl::end_early_dialogs(uint32_t ci) noexcept {
     for (auto& f : c.forks) {
         if (!f.used) continue;
         if (f.a.valid() && !(f.a == c.a_dialog) && _dialogs.get(f.a) != nullptr) {
-            uint64_t ack = _dialogs.terminate(f.a);
-            if (ack != txn::no_msg) _store.unref(ack);
+            release_ack(_dialogs.terminate(f.a));
         }
         if (!(f.a == c.a_dialog)) f = fork_map{};
     }
@@ -1248,7 +1368,7 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
             uint64_t ack = _dialogs.ack_for_2xx(res.id, c.b_cseq);
             const dialog::dialog* dl = _dialogs.get(res.id);
             if (ack != txn::no_msg && dl != nullptr)
-                send_now(ack, dialog_destination(*dl, c.b_peer));
+                resend_ack(*dl, c.b_cseq, ack, dialog_destination(*dl, c.b_peer));
             return;
         }
         if (res.outcome == dialog::uac_outcome::extra_confirmed ||
@@ -1272,8 +1392,7 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
                                                 no_user, _now, *this);
                     }
                     if (!(res.id == c.b_dialog)) {
-                        uint64_t old = _dialogs.terminate(res.id);
-                        if (old != txn::no_msg) _store.unref(old);
+                        release_ack(_dialogs.terminate(res.id));
                     }
                 }
             }
@@ -1374,10 +1493,9 @@ void engine::impl::b_invite_failed(uint32_t ci, int code) noexcept {
         if (reason.empty()) {
             // The far end's reason phrase: the failing response is still in _rx when there is
             // one; timeouts have their own phrase above.
-            reason = _rx.is_response() && _rx.status_code() == code ? _rx.reason_phrase()
-                                                                    : std::string_view("Failed");
+            reason = rx_is_failure(code) ? _rx->reason_phrase() : std::string_view("Failed");
         }
-        const message* src = _rx.is_response() && _rx.status_code() == code ? &_rx : nullptr;
+        const message* src = rx_is_failure(code) ? _rx : nullptr;
         respond_a(ci, out, reason, {}, src);
         ++_stats.calls_failed;
         c.a = leg_state::terminated;
@@ -1447,7 +1565,7 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
     size_t k = 0;
     while (k < k_relays && c.relays[k].used)
         ++k;
-    uint64_t copy = k < k_relays ? _store.alloc(m.size()) : msg_store::npos;
+    uint64_t copy = k < k_relays ? keep_copy(m) : msg_store::npos;
     if (copy == msg_store::npos) {
         uint64_t h = build(1024, [&](message_builder& b) {
             write_response_head(b, m, 500, "Server Internal Error", {});
@@ -1457,8 +1575,6 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
         if (h != msg_store::npos) (void)_txn.respond(t, 500, h, dest, _now, *this);
         return;
     }
-    std::memcpy(_store.data(copy), m.data(), m.size());
-    _store.set_length(copy, static_cast<uint32_t>(m.size()));
     if (meth == sip::method::invite) respond(t, m, 100, "Trying", dest);
     char branch[util::id_generator::max_branch];
     std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
@@ -1687,9 +1803,8 @@ uint64_t engine::impl::build_in_dialog(const dialog::dialog& d, std::string_view
         b.header_parts("From", {d.local_uri(), ";tag=", d.local_tag()});
         b.header_parts("To", {d.remote_uri(), ";tag=", d.remote_tag()});
         b.header("Call-ID", d.call_id());
-        char cs[32];
-        int n = std::snprintf(cs, sizeof(cs), "%u ", cseq);
-        b.header_parts("CSeq", {std::string_view(cs, n), method});
+        char digits[20];
+        b.header_parts("CSeq", {decimal(cseq, digits), " ", method});
         if (method != "ACK" && method != "BYE" && method != "CANCEL") {
             b.header("Contact", {_contact, _contact_len});
         }
@@ -1710,7 +1825,12 @@ void engine::impl::respond(txn_id t, const message& req, int code, std::string_v
                            const endpoint& dest, std::string_view to_tag, const message* src,
                            const header_policy* p, bool contact) noexcept {
     char tag_buf[24];
-    if (to_tag.empty() && code > 100) to_tag = stateless_tag(req, tag_buf);
+    if (to_tag.empty() && code > 100) {
+        // An in-dialog request's response carries the request's To tag (write_response_head
+        // keeps it); only an untagged request needs one minted.
+        const auto& to = req.to();
+        to_tag = to && to->has_tag ? to->tag : stateless_tag(req, tag_buf);
+    }
     uint64_t h = build_response(req, code, reason, to_tag, src, p, contact);
     if (h == msg_store::npos) return;
     (void)_txn.respond(t, static_cast<uint16_t>(code), h, dest, _now, *this, to_tag);
@@ -1782,13 +1902,15 @@ endpoint engine::impl::dialog_destination(const dialog::dialog& d,
 
 const message* engine::impl::reparse(uint64_t h) noexcept {
     if (h == msg_store::npos) return nullptr;
+    // The INVITE being handled was parsed in its store copy (on_datagram).
+    if (h == _rx_copy && _in_datagram) return _rx;
     uint32_t gen = _store.generation(h);
     if (h != _aux_handle || gen != _aux_generation) {
         _aux_handle = h;
         _aux_generation = gen;
-        _aux_ok = parse(_store.data(h), _store.length(h), _aux).ok();
+        _aux_ok = parse(_store.data(h), _store.length(h), *_aux).ok();
     }
-    return _aux_ok ? &_aux : nullptr;
+    return _aux_ok ? _aux : nullptr;
 }
 
 // --- engine ----------------------------------------------------------------------------------

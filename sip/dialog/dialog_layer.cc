@@ -18,7 +18,8 @@ dialog_layer::dialog_layer(const dialog_config& cfg, const util::hash_key& key)
     : _cfg(cfg), _key(key), _pool(cfg.max_dialogs),
       // Dialog entries plus at most one fork-group entry per dialog: never full before the pool.
       _table(size_t{cfg.max_dialogs} * 2),
-      _arena(std::make_unique<char[]>(size_t{cfg.max_dialogs} * cfg.text_bytes)) {
+      _slab(size_t{cfg.max_dialogs} * (cfg.text_bytes > 65535 ? 65535 : cfg.text_bytes) * 2,
+            cfg.text_bytes) {
     if (_cfg.text_bytes > 65535) _cfg.text_bytes = 65535;
 }
 
@@ -64,16 +65,39 @@ dialog* dialog_layer::get_mut(dialog_id id) noexcept {
     return &_pool[id.index];
 }
 
+bool dialog_layer::grow(dialog& d, size_t need, size_t keep, uint32_t& old,
+                        uint32_t& old_size) noexcept {
+    old = util::text_slab::npos;
+    if (need <= d._text_cap) return true;
+    uint32_t size = 0;
+    const uint32_t off = _slab.alloc(need, size);
+    if (off == util::text_slab::npos) return false;
+    char* text = _slab.at(off);
+    if (d._text != nullptr) {
+        std::memcpy(text, d._text, keep);
+        old = _slab.offset_of(d._text);
+        old_size = d._text_cap;
+    }
+    d._text = text;
+    d._text_cap = static_cast<uint16_t>(size);
+    return true;
+}
+
 bool dialog_layer::write_variable(dialog& d, std::span<const std::string_view> rr, bool reverse,
                                   std::string_view target) noexcept {
     size_t routes_len = 0;
     for (size_t k = 0; k < rr.size(); ++k)
         routes_len += rr[k].size() + (k != 0 ? route_separator.size() : 0);
-    const size_t start = d._fixed_end;
-    if (start + routes_len + target.size() > _cfg.text_bytes || rr.size() > 65535) return false;
-    // The target may be the dialog's own current target (kept across a route-set update):
-    // move it into place first; the routes come from the message and never overlap it.
+    const size_t start = size_t{d._remote_uri.off} + d._remote_uri.len;
+    const size_t need = start + routes_len + target.size();
+    if (need > _cfg.text_bytes || rr.size() > 65535) return false;
+    uint32_t old = 0, old_size = 0;
+    if (!grow(d, need, start, old, old_size)) return false;
+    // The target may be the dialog's own current target (kept across a route-set update): move
+    // it into place first (from the old block if the text moved, which stays intact until it
+    // is freed below); the routes come from the message and never overlap it.
     put(d._text + start + routes_len, target);
+    if (old != util::text_slab::npos) _slab.free(old, old_size);
     size_t pos = start;
     for (size_t k = 0; k < rr.size(); ++k) {
         const std::string_view r = reverse ? rr[rr.size() - 1 - k] : rr[k];
@@ -95,7 +119,10 @@ bool dialog_layer::write_variable(dialog& d, std::span<const std::string_view> r
 bool dialog_layer::set_target(dialog& d, std::string_view target) noexcept {
     const size_t pos = size_t{d._route_set.off} + d._route_set.len;
     if (pos + target.size() > _cfg.text_bytes) return false;
+    uint32_t old = 0, old_size = 0;
+    if (!grow(d, pos + target.size(), pos, old, old_size)) return false;
     put(d._text + pos, target);
+    if (old != util::text_slab::npos) _slab.free(old, old_size);
     d._remote_target = {static_cast<uint16_t>(pos), static_cast<uint16_t>(target.size())};
     return true;
 }
@@ -112,7 +139,12 @@ create_result dialog_layer::create(const dialog_params& p, dialog_role role, dia
     size_t fixed_len = 0;
     for (auto f : fixed)
         fixed_len += f.size();
-    if (fixed_len > _cfg.text_bytes) {
+    // One block for everything, the variable part included (grown later only if a target
+    // refresh or route-set update needs more).
+    size_t total = fixed_len + p.remote_target.size();
+    for (size_t j = 0; j < p.record_route.size(); ++j)
+        total += p.record_route[j].size() + (j != 0 ? route_separator.size() : 0);
+    if (total > _cfg.text_bytes) {
         r.status = dialog_status::too_large;
         return r;
     }
@@ -123,7 +155,17 @@ create_result dialog_layer::create(const dialog_params& p, dialog_role role, dia
         return r;
     }
     dialog& d = _pool[i];
-    d._text = _arena.get() + size_t{i} * _cfg.text_bytes;
+    d._text = nullptr;
+    d._text_cap = 0;
+    {
+        uint32_t old = 0, old_size = 0;
+        if (!grow(d, total, 0, old, old_size)) {
+            _pool.free(i);
+            ++_full_count;
+            r.status = dialog_status::too_large;
+            return r;
+        }
+    }
     dialog::text_span* spans[] = {&d._call_id, &d._local_tag, &d._remote_tag, &d._local_uri,
                                   &d._remote_uri};
     size_t pos = 0;
@@ -132,13 +174,14 @@ create_result dialog_layer::create(const dialog_params& p, dialog_role role, dia
         *spans[n] = {static_cast<uint16_t>(pos), static_cast<uint16_t>(fixed[n].size())};
         pos += fixed[n].size();
     }
-    d._fixed_end = static_cast<uint16_t>(pos);
     if (!write_variable(d, p.record_route, role == dialog_role::uac, p.remote_target)) {
+        _slab.free(_slab.offset_of(d._text), d._text_cap);
         _pool.free(i);
         r.status = dialog_status::too_large;
         return r;
     }
     if (_table.insert(k.lo, i) != util::insert_status::ok) {
+        _slab.free(_slab.offset_of(d._text), d._text_cap);
         _pool.free(i);
         ++_full_count;
         r.status = dialog_status::full;
@@ -192,6 +235,9 @@ void dialog_layer::free_index(uint32_t i) noexcept {
             (void)_table.insert(d._group_key.lo, next);
     }
     d._state = dialog_state::terminated;
+    _slab.free(_slab.offset_of(d._text), d._text_cap);
+    d._text = nullptr;
+    d._text_cap = 0;
     _pool.free(i);
 }
 

@@ -4,6 +4,7 @@
 #include "sip/util/open_table.h"
 #include "sip/util/pool.h"
 #include "sip/util/siphash.h"
+#include "sip/util/text_slab.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -19,8 +20,10 @@ using txn::method_id;
 struct dialog_config {
     /// Capacity of the per-shard dialog pool and table.
     uint32_t max_dialogs = 65536;
-    /// Text bytes each dialog owns (Call-ID, tags, local/remote URI, route set, remote target),
-    /// from one arena allocated at start. A dialog whose text does not fit is refused
+    /// The most text bytes one dialog may hold (Call-ID, tags, local/remote URI, route set,
+    /// remote target). Each dialog takes a block of the size its text needs (32-byte classes)
+    /// from a per-shard slab that reserves twice max_dialogs * text_bytes of address space and
+    /// touches memory only as blocks are used. A dialog whose text is larger is refused
     /// (`too_large`). At most 65535.
     uint32_t text_bytes = 512;
 };
@@ -56,8 +59,9 @@ struct dialog_params {
     uint32_t cseq = 0; ///< the request's CSeq number (UAS: remote CSeq; UAC: local CSeq)
 };
 
-/// One dialog's state (RFC 3261 s12.1). Text fields are views into the dialog's own arena
-/// slice, valid until the dialog terminates or (route set, remote target) is updated.
+/// One dialog's state (RFC 3261 s12.1). Text fields are views into the dialog's own text block,
+/// valid until the dialog terminates or its route set or remote target is updated (an update
+/// may move the whole block).
 class dialog {
 public:
     [[nodiscard]] std::string_view call_id() const noexcept { return view(_call_id); }
@@ -101,7 +105,7 @@ private:
     uint32_t _remote_cseq = 0;
     text_span _call_id, _local_tag, _remote_tag, _local_uri, _remote_uri;
     text_span _route_set, _first_route, _remote_target;
-    uint16_t _fixed_end = 0; // end of the fields that never change
+    uint16_t _text_cap = 0; // size of the block `_text` points to
     uint16_t _route_count = 0;
     dialog_state _state = dialog_state::terminated;
     dialog_role _role = dialog_role::uac;
@@ -112,7 +116,8 @@ private:
 enum class dialog_status : uint8_t {
     ok,
     full,         ///< no free dialog: answer 503 + Retry-After, count it
-    too_large,    ///< the dialog's text does not fit `text_bytes`: answer 500 (or 513)
+    too_large,    ///< the dialog's text does not fit `text_bytes` (or the text slab is
+                  ///< exhausted): answer 500 (or 513)
     stale,        ///< the id refers to a terminated dialog
     out_of_order, ///< s12.2.2: CSeq lower than the remote CSeq: answer 500
     exists,       ///< a dialog with this id exists already
@@ -203,10 +208,13 @@ public:
     [[nodiscard]] size_t size() const noexcept { return _pool.size(); }
     [[nodiscard]] size_t capacity() const noexcept { return _pool.capacity(); }
     [[nodiscard]] uint64_t full_count() const noexcept { return _full_count; }
+    /// Bytes the layer owns: pool and table, plus the text blocks carved so far (the text's
+    /// high-water mark; the rest of the slab's reservation is address space only).
     [[nodiscard]] size_t memory_bytes() const noexcept {
-        return sizeof(*this) + _pool.memory_bytes() + _table.memory_bytes() +
-               size_t{_cfg.text_bytes} * _pool.capacity();
+        return sizeof(*this) + _pool.memory_bytes() + _table.memory_bytes() + _slab.carved_bytes();
     }
+    /// Bytes of text blocks held by live dialogs.
+    [[nodiscard]] size_t text_bytes_in_use() const noexcept { return _slab.used_bytes(); }
 
 private:
     dialog* get_mut(dialog_id id) noexcept;
@@ -219,6 +227,10 @@ private:
     bool write_variable(dialog& d, std::span<const std::string_view> rr, bool reverse,
                         std::string_view target) noexcept;
     bool set_target(dialog& d, std::string_view target) noexcept;
+    // Makes `d`'s block hold at least `need` bytes, keeping its first `keep` bytes; the old
+    // block (if moved) is returned in `old`/`old_size` for the caller to free once it has read
+    // from it. False when no block is free.
+    bool grow(dialog& d, size_t need, size_t keep, uint32_t& old, uint32_t& old_size) noexcept;
     void free_index(uint32_t i) noexcept;
     // Frees the early members of `i`'s fork group other than `i`, calling f(id, user) first.
     template <class F>
@@ -228,7 +240,7 @@ private:
     util::hash_key _key;
     util::pool<dialog> _pool;
     util::open_table _table; // dialog keys and group keys
-    std::unique_ptr<char[]> _arena;
+    util::text_slab _slab;
     uint64_t _full_count = 0;
 };
 

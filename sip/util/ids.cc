@@ -66,10 +66,14 @@ std::optional<hash_key> random_hash_key() noexcept {
     return hash_key{k[0], k[1]};
 }
 
-void id_generator::random_base32(char* out, size_t n) noexcept {
-    // Two PRF outputs give 128 bits; 5 bits per char, up to 24 chars.
-    uint64_t a = next64();
-    uint64_t b = next64();
+void id_generator::base32_at(char* out, size_t n, uint64_t counter) const noexcept {
+    // One SipHash-2-4-128 output (128 bits, 5 bits per char, up to 24 chars) over the counter's
+    // next value; the 128-bit variant is keyed apart from next64()'s 64-bit one.
+    siphash24 h(_key, true);
+    h.add_u64(counter + 1);
+    const digest128 d = h.finish128();
+    uint64_t a = d.lo;
+    uint64_t b = d.hi;
     for (size_t i = 0; i < n; ++i) {
         out[i] = base32[a & 31];
         a = (a >> 5) | (b << 59);
@@ -77,17 +81,32 @@ void id_generator::random_base32(char* out, size_t n) noexcept {
     }
 }
 
-size_t id_generator::make_branch(char* buf, size_t cap) noexcept {
+void id_generator::random_base32(char* out, size_t n) noexcept {
+    base32_at(out, n, _counter);
+    ++_counter;
+}
+
+size_t id_generator::branch_at(char* buf, size_t cap, uint64_t counter) const noexcept {
     char tmp[max_branch];
     size_t n = branch_prefix.size();
     std::memcpy(tmp, branch_prefix.data(), n);
     n += write_decimal(tmp + n, _shard);
     tmp[n++] = '-';
-    random_base32(tmp + n, random_chars);
+    base32_at(tmp + n, random_chars, counter);
     n += random_chars;
     if (n > cap) return 0;
     std::memcpy(buf, tmp, n);
     return n;
+}
+
+size_t id_generator::make_branch(char* buf, size_t cap) noexcept {
+    const size_t n = branch_at(buf, cap, _counter);
+    if (n != 0) ++_counter;
+    return n;
+}
+
+size_t id_generator::make_branch_at(char* buf, size_t cap, uint64_t counter) const noexcept {
+    return branch_at(buf, cap, counter);
 }
 
 size_t id_generator::make_call_id(char* buf, size_t cap) noexcept {

@@ -17,8 +17,9 @@ namespace tandem::sip::util {
 ///   tag         `<16 chars>`
 ///
 /// `<shard>` is decimal, 0..65535. The random chars are base32 (`0-9a-v`, 5 bits each: 100 bits
-/// for branches and Call-IDs, 80 for tags) from a keyed PRF: SipHash-2-4 under a 128-bit
-/// per-shard secret key, over a 64-bit counter. The key comes from getrandom() once at start
+/// for branches and Call-IDs, 80 for tags) from a keyed PRF: SipHash-2-4 (its 128-bit output
+/// for identifiers, the 64-bit one for next64) under a 128-bit per-shard secret key, over a
+/// 64-bit counter. The key comes from getrandom() once at start
 /// (`from_os_entropy`), so outputs cannot be predicted from earlier ones; the counter makes a
 /// repeat within one generator impossible before 2^64 draws. One generator per shard; not
 /// thread-safe. Writers never allocate: they fill a caller buffer and return the length, or 0
@@ -42,6 +43,11 @@ public:
     [[nodiscard]] static std::optional<id_generator> from_os_entropy(uint16_t shard) noexcept;
 
     size_t make_branch(char* buf, size_t cap) noexcept;
+    /// The generator's position: `make_branch_at(buf, cap, counter())` called now or later
+    /// writes the branch the next `make_branch` will write, so a sender can keep 8 bytes
+    /// instead of a branch (or a whole message) to repeat a request byte for byte.
+    [[nodiscard]] uint64_t counter() const noexcept { return _counter; }
+    size_t make_branch_at(char* buf, size_t cap, uint64_t counter) const noexcept;
     size_t make_call_id(char* buf, size_t cap) noexcept;
     size_t make_tag(char* buf, size_t cap) noexcept;
     /// 64 unpredictable bits (also used to derive other per-shard keys, initial CSeqs).
@@ -59,6 +65,9 @@ public:
 private:
     // Writes `n` (<= 24) base32 chars from fresh PRF output.
     void random_base32(char* out, size_t n) noexcept;
+    // The chars `random_base32` writes when the counter is `counter` (it advances it by 1).
+    void base32_at(char* out, size_t n, uint64_t counter) const noexcept;
+    size_t branch_at(char* buf, size_t cap, uint64_t counter) const noexcept;
 
     hash_key _key;
     uint64_t _counter = 0;

@@ -8,11 +8,11 @@
 
 namespace tandem::sip::util {
 
-/// Fixed-capacity pool of `T`, allocated once in the constructor. `alloc` and `free` are O(1)
-/// (an index free list, LIFO so that hot objects stay in cache). Objects are constructed on
-/// `alloc` and destroyed on `free`. Each slot carries a generation counter, bumped on free, so
-/// that handles (index + generation) held by others go stale safely. Per-shard, not
-/// thread-safe.
+/// Fixed-capacity pool of `T`, allocated once in the constructor; a slot's object storage is
+/// first touched when the slot is first handed out. `alloc` and `free` are O(1) (an index free
+/// list, LIFO so that hot objects stay in cache). Objects are constructed on `alloc` and
+/// destroyed on `free`. Each slot carries a generation counter, bumped on free, so that handles
+/// (index + generation) held by others go stale safely. Per-shard, not thread-safe.
 template <class T>
 class pool {
 public:
@@ -20,7 +20,11 @@ public:
 
     explicit pool(size_t capacity)
         : _capacity(static_cast<uint32_t>(capacity)),
-          _storage(std::make_unique<storage[]>(capacity)),
+          // Not zero-filled: a slot's memory is first touched when it is first handed out, so
+          // a pool sized for peak capacity costs resident memory for the slots in use at the
+          // high-water mark, not for its whole capacity (the bookkeeping arrays below, 9 bytes
+          // a slot, are written at once).
+          _storage(std::make_unique_for_overwrite<storage[]>(capacity)),
           _next(std::make_unique<uint32_t[]>(capacity)),
           _gen(std::make_unique<uint32_t[]>(capacity)), _live(std::make_unique<bool[]>(capacity)) {
         for (uint32_t i = 0; i < _capacity; ++i) {

@@ -890,3 +890,52 @@ TEST(MsgStore, GenerationChangesWhenTheContentMayChange) {
     EXPECT_NE(store.generation(again), g1);
     EXPECT_NE(store.generation(again), g0);
 }
+
+TEST_F(B2bEngine, AckForA2xxIsResentByteForByteBeforeAndAfterTimerM) {
+    auto [b_inv, ok] = answered_call();
+    // The first ACK to the callee was taken by answered_call; a retransmitted 200 gets it again.
+    deliver(response(b_inv, 200, "OK", "b-tag-1", k_sdp_b), k_callee);
+    msg ack1 = take(k_callee);
+    EXPECT_EQ(ack1->method(), method::ack);
+    expect_idle();
+    // Past 64*T1 the B-leg INVITE transaction is gone; a late 200 still gets the same ACK
+    // (rebuilt from the dialog and the branch's generator position), and no buffer is held.
+    advance(40000);
+    net.out.clear();
+    EXPECT_EQ(eng->buffers_in_use(), 0u);
+    deliver(response(b_inv, 200, "OK", "b-tag-1", k_sdp_b), k_callee);
+    msg ack2 = take(k_callee);
+    EXPECT_EQ(ack2.bytes, ack1.bytes);
+    expect_idle();
+    EXPECT_EQ(eng->buffers_in_use(), 0u);
+}
+
+TEST_F(B2bEngine, AckWithABodyIsKeptUntilTimerMAndResentByteForByte) {
+    // An ACK with a body (as a late offer's answer would be) must reach the callee as sent and
+    // be repeated for each retransmitted 200 while the callee may still send them.
+    const std::string call_id = "late-1@client.example";
+    deliver(invite(call_id, "z9hG4bK-l1", 70), k_caller);
+    (void)take(k_caller);
+    msg b_inv = take(k_callee);
+    deliver(response(b_inv, 200, "OK", "b-tag-1", k_sdp_b), k_callee);
+    msg ok = take(k_caller);
+    ASSERT_EQ(ok->status_code(), 200);
+    deliver(in_dialog("ACK", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-l2",
+                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1",
+                      "<sip:bob@127.0.0.1>;tag=" + ok.to_tag(), call_id, 10, k_sdp),
+            k_caller);
+    msg ack = take(k_callee);
+    ASSERT_EQ(ack->method(), method::ack);
+    EXPECT_EQ(ack->body(), k_sdp);
+    const size_t held = eng->buffers_in_use();
+    EXPECT_GE(held, 1u);
+    deliver(response(b_inv, 200, "OK", "b-tag-1", k_sdp_b), k_callee);
+    msg again = take(k_callee);
+    EXPECT_EQ(again.bytes, ack.bytes);
+    expect_idle();
+    // Timer M ends the B-leg INVITE transaction: the kept ACK is released with it.
+    advance(40000);
+    net.out.clear();
+    EXPECT_EQ(eng->buffers_in_use(), 0u);
+    EXPECT_EQ(eng->calls_active(), 1u);
+}

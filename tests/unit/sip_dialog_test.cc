@@ -1,7 +1,10 @@
 // RFC 3261 s12 dialogs: forking, CSeq ordering, route set and target refresh, lookup.
 #include "sip/dialog/dialog_layer.h"
+#include "sip/util/text_slab.h"
 
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 #include <string>
 #include <vector>
@@ -245,4 +248,87 @@ TEST(SipDialog, ForkGroupsSurviveHeadRemovalAndSlotReuse) {
                 (gone.ids[0].first == d.id && gone.ids[1].first == b.id));
     EXPECT_EQ(l.size(), 1u);
     EXPECT_EQ(l.get(c.id)->state(), dialog_state::confirmed);
+}
+
+TEST(SipDialog, TextBlockGrowsOnTargetRefreshAndRouteUpdateKeepingEveryField) {
+    dialog_layer l(cfg(4, 512), key);
+    terminated_log gone;
+    // An early dialog with a short target and no route set takes a small block.
+    auto e = l.on_uac_response(uac_params("tag-a", "sip:b@1", {}), 183, 1, gone.fn());
+    ASSERT_EQ(e.outcome, uac_outcome::created_early);
+    const size_t small = l.text_bytes_in_use();
+    EXPECT_LT(small, 128u);
+    // A longer target (1xx refresh), then a 2xx with a route set: the text moves to larger
+    // blocks and every field survives, the old target included when the 2xx has none.
+    const std::string long_target = "sip:bob@" + std::string(150, 'x') + ".example.com";
+    auto u = l.on_uac_response(uac_params("tag-a", long_target, {}), 183, 1, gone.fn());
+    ASSERT_EQ(u.outcome, uac_outcome::updated_early);
+    EXPECT_GT(l.text_bytes_in_use(), small);
+    const std::vector<std::string_view> rr = {"<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"};
+    auto ok = l.on_uac_response(uac_params("tag-a", "", rr), 200, 1, gone.fn());
+    ASSERT_EQ(ok.outcome, uac_outcome::confirmed);
+    const dialog_t* d = l.get(ok.id);
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(d->call_id(), "call-1");
+    EXPECT_EQ(d->local_tag(), "from-tag");
+    EXPECT_EQ(d->remote_tag(), "tag-a");
+    EXPECT_EQ(d->local_uri(), "sip:alice@a.example.com");
+    EXPECT_EQ(d->remote_uri(), "sip:bob@b.example.com");
+    EXPECT_EQ(d->remote_target(), long_target);
+    EXPECT_EQ(d->route_set(), "<sip:p2.example.com;lr>, <sip:p1.example.com;lr>");
+    EXPECT_EQ(d->first_route(), "<sip:p2.example.com;lr>");
+    // Text beyond text_bytes is refused, and nothing leaks: the last dialog gone, no text held.
+    EXPECT_EQ(l.refresh_target(ok.id, std::string(600, 'y')), dialog_status::too_large);
+    EXPECT_EQ(d->remote_target(), long_target);
+    (void)l.terminate(ok.id);
+    EXPECT_EQ(l.text_bytes_in_use(), 0u);
+}
+
+TEST(SipDialog, TextBlocksAreReusedAcrossDialogs) {
+    dialog_layer l(cfg(4, 512), key);
+    terminated_log gone;
+    for (int round = 0; round < 1000; ++round) {
+        auto r = l.on_uac_response(uac_params("tag-a", "sip:bob@10.0.0.1", {}), 200, 1, gone.fn());
+        ASSERT_EQ(r.outcome, uac_outcome::confirmed) << round;
+        (void)l.terminate(r.id);
+    }
+    EXPECT_EQ(l.size(), 0u);
+    EXPECT_EQ(l.text_bytes_in_use(), 0u);
+    // One block carved, reused 1000 times.
+    EXPECT_LE(l.memory_bytes(), sizeof(l) + 4096 + 4 * 256 + 64 * 8);
+}
+
+TEST(TextSlab, ClassesFreeListsAndFallbackToALargerBlock) {
+    // Room for exactly four 64-byte blocks.
+    util::text_slab slab(256, 512);
+    uint32_t size = 0;
+    EXPECT_EQ(util::text_slab::block_for(1), 32u);
+    EXPECT_EQ(util::text_slab::block_for(33), 64u);
+    EXPECT_EQ(slab.alloc(513, size), util::text_slab::npos); // beyond max_block
+    uint32_t a = slab.alloc(40, size);
+    ASSERT_NE(a, util::text_slab::npos);
+    EXPECT_EQ(size, 64u);
+    uint32_t b = slab.alloc(64, size);
+    uint32_t c = slab.alloc(100, size); // 128 bytes: the reservation is now full
+    ASSERT_NE(b, util::text_slab::npos);
+    ASSERT_NE(c, util::text_slab::npos);
+    EXPECT_EQ(size, 128u);
+    EXPECT_EQ(slab.carved_bytes(), 256u);
+    EXPECT_EQ(slab.alloc(10, size), util::text_slab::npos); // nothing free, nothing fresh
+    std::memset(slab.at(a), 'a', 64);
+    slab.free(a, 64);
+    // The freed block comes back for its class (LIFO)...
+    uint32_t a2 = slab.alloc(50, size);
+    EXPECT_EQ(a2, a);
+    EXPECT_EQ(size, 64u);
+    // ...and a small request takes a larger free block when there is nothing else.
+    slab.free(c, 128);
+    uint32_t d = slab.alloc(20, size);
+    EXPECT_EQ(d, c);
+    EXPECT_EQ(size, 128u);
+    slab.free(d, size);
+    slab.free(a2, 64);
+    slab.free(b, 64);
+    EXPECT_EQ(slab.used_bytes(), 0u);
+    EXPECT_EQ(slab.carved_bytes(), 256u);
 }
