@@ -331,6 +331,16 @@ struct engine::impl final : txn::action_sink {
                  const header_policy* p = nullptr, bool contact = false) noexcept;
     void respond_stateless(const message& req, int code, std::string_view reason,
                            const endpoint& dest) noexcept;
+    // Room for one more call, `held` of its two INVITE transactions already taken. Besides a
+    // call slot, every call in progress (the new one included) may need two more transactions
+    // to end: the BYE one side sends and the one Tandem sends the other. Finished transactions
+    // linger 64*T1 (timers J, L, M), so under overload the table fills up; refusing new calls
+    // while that reserve is not free keeps the hang-ups of calls already up from being
+    // refused instead.
+    bool call_room(uint32_t held) const noexcept {
+        return _calls.size() < _calls.capacity() &&
+               _txn.size() + (2 - held) + 2 * (uint64_t(_calls.size()) + 1) <= _txn.capacity();
+    }
     bool respond_a(uint32_t ci, int code, std::string_view reason, std::string_view to_tag,
                    const message* src) noexcept;
     endpoint response_destination(const message& req, const endpoint& src) const noexcept;
@@ -674,6 +684,14 @@ void engine::impl::on_request(const message& m, const endpoint& src) noexcept {
         if (m.method() != sip::method::ack) respond_stateless(m, 400, "Bad Request", dest);
         return;
     }
+    // A new call when the transaction reserve is gone is refused without a transaction of its
+    // own: a stateful 503 would linger 64*T1 and eat the reserve it protects.
+    if (m.method() == sip::method::invite && !to_tagged && !call_room(0) &&
+        !_txn.has_server_transaction(key)) {
+        ++_stats.calls_refused_full;
+        respond_stateless(m, 503, "Service Unavailable", dest);
+        return;
+    }
     txn::request_result r = _txn.on_request(key, false, _now, *this);
     switch (r.disposition) {
     case txn::request_disposition::retransmission:
@@ -929,7 +947,7 @@ uint32_t engine::impl::new_call(const message& m, txn_id t, const endpoint& src)
         admitted = _tokens >= ticks_per_s;
         if (admitted) _tokens -= ticks_per_s;
     }
-    uint64_t copy = admitted && _calls.size() < _calls.capacity() ? keep_copy(m) : msg_store::npos;
+    uint64_t copy = admitted && call_room(1) ? keep_copy(m) : msg_store::npos;
     if (copy == msg_store::npos) {
         ++(admitted ? _stats.calls_refused_full : _stats.calls_refused_rate);
         uint64_t h = build(1024, [&](message_builder& b) {

@@ -142,6 +142,13 @@ void transaction_layer::terminate(uint32_t index, action_sink& out) noexcept {
     _pool.free(index);
 }
 
+bool transaction_layer::has_server_transaction(const request_key& req) const noexcept {
+    const uint32_t index = lookup(server_key(req, false));
+    if (index == util::open_table::npos) return false;
+    // The RFC 2543 fallback matches on the To tag too, as on_request does.
+    return has_cookie(req.branch) || _pool[index].req_to_tag == tag_hash(req.to_tag);
+}
+
 request_result transaction_layer::on_request(const request_key& req, bool reliable, tick_t now,
                                              action_sink& out) {
     request_result r;

@@ -119,6 +119,11 @@ public:
     [[nodiscard]] request_result on_request(const request_key& req, bool reliable, tick_t now,
                                             action_sink& out);
 
+    /// True when `req` (not an ACK) would match a live server transaction, i.e. `on_request`
+    /// would absorb it as a retransmission. Changes nothing; lets the TU refuse a new request
+    /// statelessly, without spending a transaction on the refusal.
+    [[nodiscard]] bool has_server_transaction(const request_key& req) const noexcept;
+
     /// Incoming response: matched to a client transaction by top Via branch and CSeq method.
     [[nodiscard]] response_result on_response(const response_key& resp, tick_t now,
                                               action_sink& out);

@@ -155,6 +155,11 @@ protected:
         EXPECT_EQ(b.add(direction::request, "X-Tandem-Pass", policy_action::pass), "");
         EXPECT_EQ(b.add(direction::response, "Warning", policy_action::pass), "");
         policy = b.build();
+        scen = std::make_unique<default_scenario>("sip:bob@127.0.0.3:5070", false);
+        eng = std::make_unique<engine>(base_config(), net, *scen, policy, k_key, now);
+    }
+
+    static engine_config base_config() {
         engine_config cfg;
         cfg.max_calls = 64;
         cfg.txn.max_transactions = 256;
@@ -163,10 +168,10 @@ protected:
         cfg.buffers[2] = 4;
         cfg.local = k_tandem;
         cfg.ring_timeout_ms = 60000;
-        tandem::sip::util::hash_key key{0x0123456789abcdefull, 0xfedcba9876543210ull};
-        scen = std::make_unique<default_scenario>("sip:bob@127.0.0.3:5070", false);
-        eng = std::make_unique<engine>(cfg, net, *scen, policy, key, now);
+        return cfg;
     }
+    static constexpr tandem::sip::util::hash_key k_key{0x0123456789abcdefull,
+                                                       0xfedcba9876543210ull};
 
     void deliver(const std::string& bytes, const endpoint& from) {
         eng->on_datagram(bytes.data(), bytes.size(), from, now);
@@ -747,6 +752,73 @@ TEST_F(B2bEngine, CallTableFullGets503WithRetryAfter) {
     EXPECT_EQ(out->status_code(), 503);
     EXPECT_EQ(out.header(header_id::retry_after), "5");
     EXPECT_EQ(eng->stats().calls_refused_full, 1u);
+}
+
+// Finished transactions linger 64*T1, so under overload the transaction table fills before the
+// call table. New calls must be refused while every call already up can still be hung up: a
+// BYE refused with 503 would leave the other leg up.
+TEST_F(B2bEngine, NewCallsRefusedBeforeTheTransactionsToEndCallsInProgressRunOut) {
+    engine_config cfg = base_config();
+    cfg.max_calls = 1000; // the transaction table is the limit
+    cfg.txn.max_transactions = 256;
+    eng = std::make_unique<engine>(cfg, net, *scen, policy, k_key, now);
+    struct up_call {
+        std::string call_id;
+        std::string a_to_tag;
+    };
+    std::vector<up_call> up;
+    for (int i = 0; i < 1000; ++i) {
+        const std::string id = "cap-" + std::to_string(i) + "@c";
+        deliver(invite(id, "z9hG4bK-cap" + std::to_string(i)), k_caller);
+        msg first = take(k_caller);
+        if (first->status_code() == 503) {
+            EXPECT_EQ(first.header(header_id::retry_after), "5");
+            break;
+        }
+        ASSERT_EQ(first->status_code(), 100);
+        msg b_inv = take(k_callee);
+        deliver(response(b_inv, 200, "OK", "b-" + std::to_string(i), k_sdp_b), k_callee);
+        msg ok = take(k_caller);
+        ASSERT_EQ(ok->status_code(), 200);
+        deliver(in_dialog("ACK", "sip:127.0.0.1:5060",
+                          "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-ack" + std::to_string(i),
+                          "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1",
+                          "<sip:bob@127.0.0.1>;tag=" + ok.to_tag(), id, 10),
+                k_caller);
+        ASSERT_EQ(take(k_callee)->method(), method::ack);
+        up.push_back({id, ok.to_tag()});
+    }
+    // Two transactions per call up (its INVITEs), two in reserve to end it: 256 / 4 calls.
+    EXPECT_EQ(up.size(), 64u);
+    EXPECT_EQ(eng->stats().calls_refused_full, 1u);
+    EXPECT_EQ(eng->calls_active(), up.size());
+    // The refusals are stateless: they spend none of the reserve, however many come.
+    const size_t txns = eng->transactions_active();
+    for (int i = 0; i < 20; ++i) {
+        deliver(invite("late-" + std::to_string(i) + "@c", "z9hG4bK-late" + std::to_string(i)),
+                k_caller);
+        EXPECT_EQ(take(k_caller)->status_code(), 503);
+    }
+    EXPECT_EQ(eng->transactions_active(), txns);
+    EXPECT_EQ(eng->stats().calls_refused_full, 21u);
+    net.out.clear();
+    // Every caller hangs up at once: each BYE is answered and crosses to the callee.
+    int n = 0;
+    for (const up_call& c : up) {
+        deliver(in_dialog("BYE", "sip:127.0.0.1:5060",
+                          "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-bye" + std::to_string(n++),
+                          "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1",
+                          "<sip:bob@127.0.0.1>;tag=" + c.a_to_tag, c.call_id, 11),
+                k_caller);
+        msg bye_ok = take(k_caller);
+        EXPECT_EQ(bye_ok->status_code(), 200) << c.call_id;
+        msg bye = take(k_callee);
+        ASSERT_EQ(bye->method(), method::bye) << c.call_id;
+        deliver(response(bye, 200, "OK", ""), k_callee);
+    }
+    EXPECT_EQ(eng->calls_active(), 0u);
+    EXPECT_EQ(eng->stats().calls_refused_full, 21u);
+    expect_all_released();
 }
 
 TEST(B2bAdmission, MaxCpsRefusesTheExcessWith503) {
