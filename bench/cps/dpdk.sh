@@ -22,7 +22,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 CMDLINE="bench/cps/dpdk.sh${*:+ $*}"
 
 SMOKE=0
-RATES="500,1000,2000,3000,5000,8000"
+RATES="500,1000,2000,3000,5000,8000,12000,16000,20000"
 DURATION=""
 HOLD="0-1000"
 WORKERS=1
@@ -197,13 +197,16 @@ for rate in "${RATE_LIST[@]}"; do
     fi
     stats_file "$dir/stats0.json"
     t0=$(now)
-    (cd "$dir" && exec ip netns exec "$NS_G" "$PY" "$HERE/rusage.py" uas.rusage -- \
-        timeout -k 3 $((limit + 10)) sipp -sf "$WORK/uas.xml" \
-        -i "$GEN" -p 5070 -m "$n" -nostdin -timeout "$((limit + 5))s" -recv_timeout 6000 \
-        -buff_size 4194304 -trace_stat -stf uas.csv -fd 1 >uas.log 2>&1) &
-    uas_pid=$!
-    PIDS+=("$uas_pid")
-    sleep 0.5
+    uas_pid=""
+    if [[ $gen = sipp ]]; then
+        (cd "$dir" && exec ip netns exec "$NS_G" "$PY" "$HERE/rusage.py" uas.rusage -- \
+            timeout -k 3 $((limit + 10)) sipp -sf "$WORK/uas.xml" \
+            -i "$GEN" -p 5070 -m "$n" -nostdin -timeout "$((limit + 5))s" -recv_timeout 6000 \
+            -buff_size 4194304 -trace_stat -stf uas.csv -fd 1 >uas.log 2>&1) &
+        uas_pid=$!
+        PIDS+=("$uas_pid")
+        sleep 0.5
+    fi
     if [[ $gen = sipp ]]; then
         (cd "$dir" && exec ip netns exec "$NS_G" "$PY" "$HERE/rusage.py" uac.rusage -- \
             timeout -k 3 $((limit + 10)) sipp -sf "$WORK/uac.xml" \
@@ -211,19 +214,23 @@ for rate in "${RATE_LIST[@]}"; do
             -buff_size 4194304 -timeout "${limit}s" -timeout_error -recv_timeout 6000 -nostdin \
             -trace_stat -stf uac.csv -fd 1 >uac.log 2>&1) &
     else
+        # Above one sipp pair's reach, one tandem-loadgen plays caller and callee.
         (cd "$dir" && exec ip netns exec "$NS_G" "$PY" "$HERE/rusage.py" uac.rusage -- \
             timeout -k 3 $((limit + 10)) "$LOADGEN" \
-            --target "$SUT:5060" --bind "$GEN:5061" --rate "$rate" --duration "$DURATION" \
-            --hold-ms "$HOLD_MIN-$HOLD_MAX" >uac.log 2>&1) &
+            --target "$SUT:5060" --bind "$GEN:5061" --uas "$GEN:5070" --rate "$rate" \
+            --duration "$DURATION" --hold-ms "$HOLD_MIN-$HOLD_MAX" --timeout "$limit" \
+            --json loadgen.json --progress-ms 0 >uac.log 2>&1) &
     fi
     uac_pid=$!
     PIDS+=("$uac_pid")
     wait "$uac_pid"
     uac_rc=$?
-    # The callee ends by itself (-m) a tail after the last BYE; then it is stopped.
-    for _ in $(seq 1 80); do kill -0 "$uas_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -TERM "$uas_pid" 2>/dev/null
-    wait "$uas_pid" 2>/dev/null
+    if [[ -n $uas_pid ]]; then
+        # The callee ends by itself (-m) a tail after the last BYE; then it is stopped.
+        for _ in $(seq 1 80); do kill -0 "$uas_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -TERM "$uas_pid" 2>/dev/null
+        wait "$uas_pid" 2>/dev/null
+    fi
     t1=$(now)
     stats_file "$dir/stats1.json"
     if [[ $gen = sipp ]]; then
@@ -233,7 +240,9 @@ for rate in "${RATE_LIST[@]}"; do
         attempted=$(sed -n 's/.*attempted=\([0-9]*\).*/\1/p' <<<"$last")
         ok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$last")
         failed=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' <<<"$last")
-        retrans=""
+        read -r retrans placing_s <<<"$("$PY" -c 'import json, sys; d = json.load(open(sys.argv[1]))
+print(d["caller"]["retransmissions"] + d["callee"]["retransmissions"], d["placing_s"])' \
+            "$dir/loadgen.json" 2>/dev/null)"
     fi
     attempted=${attempted:-0} ok=${ok:-0} failed=${failed:-0}
     # Calls the generator never started count as failed: the offered rate was not delivered.
@@ -255,13 +264,22 @@ EOF
 )
     status=ok
     [[ $uac_rc -eq 0 && $failed -eq 0 && $ok -eq $n ]] || status=failed
+    # The generator must have offered the rate: calls placed late are not calls at that rate.
+    if [[ $status = ok && -n ${placing_s:-} ]] &&
+        "$PY" -c 'import sys; sys.exit(float(sys.argv[1]) <= 1.1 * float(sys.argv[2]) + 0.5)' \
+            "$placing_s" "$DURATION"; then
+        status="failed (the generator needed ${placing_s} s to place the calls)"
+    fi
     echo "$rate,$DURATION,$gen,$attempted,$ok,$failed,${retrans:-},$row,$status" >>"$CSV"
     echo "dpdk.sh: $rate calls/s for ${DURATION}s ($gen): $ok ok, $failed failed of $n; busy_us/call,busy%,gen%,...: $row"
+    placing_s=""
     if [[ $status = ok ]]; then
         best=$rate
     else
         gen_pct=$(cut -d, -f3 <<<"$row")
-        limited="at $rate calls/s: $failed failed; generators at ${gen_pct}% of a core, Tandem's polling core busy $(cut -d, -f2 <<<"$row")%"
+        why="$failed failed"
+        [[ $status = failed ]] || why=${status#failed }
+        limited="at $rate calls/s: $why; generators at ${gen_pct}% of a core, Tandem's polling core busy $(cut -d, -f2 <<<"$row")%"
         break
     fi
     kill -0 "$TANDEM_PID" 2>/dev/null || { echo "dpdk.sh: tandem exited"; tail "$WORK/tandem.log"; exit 1; }

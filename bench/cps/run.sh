@@ -394,11 +394,12 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 c, e, l = d["caller"], d["callee"], d["latency"]
 print(c["retransmissions"], e["retransmissions"], e["failed"],
-      l["invite_200"]["p99_ms"], l["bye_200"]["p99_ms"])
+      l["invite_200"]["p99_ms"], l["bye_200"]["p99_ms"], d["achieved_cps"])
 PYEOF
         ) || lg=""
-        local lg_uas_failed inv_p99 bye_p99
-        read -r uac_retrans uas_retrans lg_uas_failed inv_p99 bye_p99 <<<"$lg"
+        local lg_uas_failed inv_p99 bye_p99 placed_cps
+        read -r uac_retrans uas_retrans lg_uas_failed inv_p99 bye_p99 placed_cps <<<"$lg"
+        [[ -z $placed_cps ]] || note+="calls placed at $placed_cps cps; "
         [[ -z $inv_p99 ]] || note+="p99 INVITE->200 $inv_p99 ms BYE->200 $bye_p99 ms; "
         [[ ${lg_uas_failed:-0} -eq 0 ]] || note+="callee failed $lg_uas_failed; "
     else
