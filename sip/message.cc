@@ -642,8 +642,8 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
     if (len > 0xffffffffu) return fail("message too large", 0);
 
     // Start line (RFC 3261 s7.1, s7.2): single SP separators, CRLF terminated.
-    scan::eol_index eols(data, len);
-    size_t eol = eols.next(0);
+    scan::structural_index sx(data, len);
+    size_t eol = sx.next_eol(0);
     if (eol == len || (data[eol] == '\r' && eol + 1 == len)) {
         return stream ? need_more() : fail("start line not terminated", len);
     }
@@ -729,7 +729,7 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         size_t vb = pos;
         size_t ve;
         for (;;) {
-            size_t e = eols.next(pos);
+            size_t e = sx.next_eol(pos);
             if (e + 2 > len) return stream ? need_more() : fail("headers not terminated", len);
             if (data[e] != '\r' || data[e + 1] != '\n') return fail("bad line ending", e);
             if (e + 2 == len) return stream ? need_more() : fail("headers not terminated", len);
@@ -765,13 +765,7 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
             bool first = true;
             int angle = 0;
             for (;;) {
-                // Elements are short: a table loop beats a vector call until 32 bytes remain.
-                if (ve - i >= 32) {
-                    i += scan::find_list_delim(data + i, ve - i);
-                } else {
-                    while (i < ve && !is(data[i], c_list))
-                        ++i;
-                }
+                i = sx.next_delim(i, ve);
                 if (i >= ve || (data[i] == ',' && angle == 0)) {
                     size_t ee = i;
                     size_t b = eb;
@@ -788,10 +782,14 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
                 }
                 char d = data[i];
                 if (d == '"') {
+                    // To the closing quote; a backslash escapes the byte after it.
                     ++i;
-                    while (i < ve && data[i] != '"')
-                        i += (data[i] == '\\') ? 2 : 1;
-                    if (i >= ve) return fail("unterminated quoted string", eb);
+                    for (;;) {
+                        i = i < ve ? sx.next_delim(i, ve) : i;
+                        if (i >= ve) return fail("unterminated quoted string", eb);
+                        if (data[i] == '"') break;
+                        i += data[i] == '\\' ? 2 : 1;
+                    }
                     ++i;
                 } else if (d == '<') {
                     ++angle;

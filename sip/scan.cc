@@ -37,6 +37,14 @@ size_t find_list_delim_scalar(const char* p, size_t len) noexcept {
     return len;
 }
 
+uint64_t delim_mask_scalar(const char* p, size_t n) noexcept {
+    uint64_t m = 0;
+    for (size_t i = 0; i < n && i < 64; ++i) {
+        if (is_list_delim(p[i])) m |= uint64_t{1} << i;
+    }
+    return m;
+}
+
 bool has_eol_scalar(const char* p, size_t len) noexcept {
     return find_eol_scalar(p, len) != len;
 }
@@ -153,6 +161,50 @@ __attribute__((target("avx2"))) uint64_t eol_mask64_avx2(const char* p) noexcept
     return static_cast<uint64_t>(lo) | (static_cast<uint64_t>(hi) << 32);
 }
 
+namespace {
+inline uint32_t delim_bits16(const char* p) noexcept {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i m = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')), _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')),
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+    return static_cast<uint32_t>(_mm_movemask_epi8(m));
+}
+} // namespace
+
+uint64_t delim_mask64_sse2(const char* p) noexcept {
+    uint64_t m = 0;
+    for (int k = 0; k < 4; ++k)
+        m |= static_cast<uint64_t>(delim_bits16(p + 16 * k)) << (16 * k);
+    return m;
+}
+
+uint64_t delim_mask_partial(const char* p, size_t n) noexcept {
+    uint64_t m = 0;
+    size_t i = 0;
+    for (; i + 16 <= n && i < 64; i += 16)
+        m |= static_cast<uint64_t>(delim_bits16(p + i)) << i;
+    return m | (i < 64 ? delim_mask_scalar(p + i, n - i) << i : 0);
+}
+
+__attribute__((target("avx2"))) uint64_t delim_mask64_avx2(const char* p) noexcept {
+    const __m256i c1 = _mm256_set1_epi8(',');
+    const __m256i c2 = _mm256_set1_epi8('"');
+    const __m256i c3 = _mm256_set1_epi8('<');
+    const __m256i c4 = _mm256_set1_epi8('>');
+    const __m256i c5 = _mm256_set1_epi8('\\');
+    const auto bits = [&](const char* q) __attribute__((target("avx2"))) {
+        __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+        __m256i m = _mm256_or_si256(
+            _mm256_or_si256(_mm256_cmpeq_epi8(v, c1), _mm256_cmpeq_epi8(v, c2)),
+            _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, c3), _mm256_cmpeq_epi8(v, c4)),
+                            _mm256_cmpeq_epi8(v, c5)));
+        return static_cast<uint32_t>(_mm256_movemask_epi8(m));
+    };
+    return static_cast<uint64_t>(bits(p)) | (static_cast<uint64_t>(bits(p + 32)) << 32);
+}
+
 size_t find_list_delim_sse2(const char* p, size_t len) noexcept {
     const __m128i c1 = _mm_set1_epi8(',');
     const __m128i c2 = _mm_set1_epi8('"');
@@ -216,6 +268,10 @@ size_t find_list_delim(const char* p, size_t len) noexcept {
     return g_avx2 ? find_list_delim_avx2(p, len) : find_list_delim_sse2(p, len);
 }
 
+uint64_t delim_mask64(const char* p) noexcept {
+    return g_avx2 ? delim_mask64_avx2(p) : delim_mask64_sse2(p);
+}
+
 #else // portable build: the scalar twins are the only kernels
 
 bool has_eol_sse2(const char* p, size_t len) noexcept {
@@ -257,6 +313,18 @@ uint64_t eol_mask64(const char* p) noexcept {
 }
 uint64_t eol_mask_partial(const char* p, size_t n) noexcept {
     return eol_mask_scalar(p, n);
+}
+uint64_t delim_mask64_sse2(const char* p) noexcept {
+    return delim_mask_scalar(p, 64);
+}
+uint64_t delim_mask64_avx2(const char* p) noexcept {
+    return delim_mask_scalar(p, 64);
+}
+uint64_t delim_mask64(const char* p) noexcept {
+    return delim_mask_scalar(p, 64);
+}
+uint64_t delim_mask_partial(const char* p, size_t n) noexcept {
+    return delim_mask_scalar(p, n);
 }
 
 #endif

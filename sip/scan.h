@@ -55,6 +55,76 @@ private:
     uint64_t _mask = 0;
 };
 
+/// Bit i set when p[i] is a list delimiter (',' '"' '<' '>' '\\', as find_list_delim), for exactly
+/// 64 bytes at p (dispatches to AVX2 or SSE2).
+[[nodiscard]] uint64_t delim_mask64(const char* p) noexcept;
+/// The same for the first n <= 64 bytes only (bits n..63 clear); the scalar twin.
+[[nodiscard]] uint64_t delim_mask_scalar(const char* p, size_t n) noexcept;
+[[nodiscard]] uint64_t delim_mask64_sse2(const char* p) noexcept;
+/// Only call when `have_avx2()`.
+[[nodiscard]] uint64_t delim_mask64_avx2(const char* p) noexcept;
+/// Like delim_mask_scalar (n <= 64, reads only n bytes) with whole 16-byte pieces in SSE2.
+[[nodiscard]] uint64_t delim_mask_partial(const char* p, size_t n) noexcept;
+
+/// The structural index of one message: its CR/LF bytes (as eol_index) and its list delimiters
+/// (',' '"' '<' '>' '\\'), each kept as one 64-bit mask per 64-byte block, classified on first
+/// use (one vector pass per block; the last, partial block in scalar). The parser finds line
+/// ends and list separators by walking set bits instead of bytes. Reads only [p, p+len). One
+/// object per parse; not shared between threads.
+class structural_index {
+public:
+    structural_index(const char* p, size_t len) noexcept : _p(p), _len(len) {}
+
+    /// Index of the first CR or LF at or after `from`, or `len` when there is none.
+    [[nodiscard]] __attribute__((always_inline)) size_t next_eol(size_t from) noexcept {
+        while (from < _len) {
+            const size_t block = from >> 6;
+            if (block != _eol_block) load_eol(block);
+            const uint64_t m = _eol >> (from & 63);
+            if (m != 0) return from + static_cast<size_t>(__builtin_ctzll(m));
+            from = (block + 1) << 6;
+        }
+        return _len;
+    }
+
+    /// Index of the first list delimiter in [from, end), or `end` when there is none; `end` must
+    /// be <= len. Classifies only the blocks that [from, end) touches.
+    [[nodiscard]] __attribute__((always_inline)) size_t next_delim(size_t from,
+                                                                   size_t end) noexcept {
+        while (from < end) {
+            const size_t block = from >> 6;
+            if (block != _delim_block) load_delim(block);
+            const uint64_t m = _delim >> (from & 63);
+            if (m != 0) {
+                const size_t at = from + static_cast<size_t>(__builtin_ctzll(m));
+                return at < end ? at : end;
+            }
+            from = (block + 1) << 6;
+        }
+        return end;
+    }
+
+private:
+    void load_eol(size_t block) noexcept {
+        _eol_block = block;
+        const size_t base = block << 6;
+        _eol = base + 64 <= _len ? eol_mask64(_p + base) : eol_mask_partial(_p + base, _len - base);
+    }
+    void load_delim(size_t block) noexcept {
+        _delim_block = block;
+        const size_t base = block << 6;
+        _delim = base + 64 <= _len ? delim_mask64(_p + base)
+                                   : delim_mask_partial(_p + base, _len - base);
+    }
+
+    const char* _p;
+    size_t _len;
+    size_t _eol_block = ~size_t{0};
+    size_t _delim_block = ~size_t{0};
+    uint64_t _eol = 0;
+    uint64_t _delim = 0;
+};
+
 /// Index of the first CR or LF in [p, p+len), or `len` when there is none. Any thread.
 [[nodiscard]] size_t find_eol(const char* p, size_t len) noexcept;
 

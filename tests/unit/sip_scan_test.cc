@@ -50,7 +50,28 @@ void check_all(const char* p, size_t n) {
     for (size_t from = 0; from <= n; from += 1 + from / 64) {
         ASSERT_EQ(idx.next(from), from + find_eol_scalar(p + from, n - from)) << from;
     }
+    // The structural index: line ends from every start, list delimiters in [from, end) for
+    // ends at and before the range's end, walked forward as the parser does.
+    structural_index sidx(p, n);
+    for (size_t from = 0; from <= n; from += 1 + from / 64) {
+        ASSERT_EQ(sidx.next_eol(from), from + find_eol_scalar(p + from, n - from)) << from;
+        for (size_t end : {n, from + (n - from) / 2, from + (n - from) / 5}) {
+            ASSERT_EQ(sidx.next_delim(from, end),
+                      from + find_list_delim_scalar(p + from, end - from))
+                << from << " " << end;
+        }
+    }
+    for (size_t from = 0, end = n; from < end;) {
+        size_t d = sidx.next_delim(from, end);
+        ASSERT_EQ(d, from + find_list_delim_scalar(p + from, end - from)) << from;
+        from = d + 1;
+    }
     if (n >= 64) {
+        EXPECT_EQ(delim_mask64(p), delim_mask_scalar(p, 64));
+        EXPECT_EQ(delim_mask64_sse2(p), delim_mask_scalar(p, 64));
+        if (have_avx2()) {
+            EXPECT_EQ(delim_mask64_avx2(p), delim_mask_scalar(p, 64));
+        }
         EXPECT_EQ(eol_mask64(p), eol_mask_scalar(p, 64));
         EXPECT_EQ(eol_mask64_sse2(p), eol_mask_scalar(p, 64));
         if (have_avx2()) {
@@ -59,6 +80,7 @@ void check_all(const char* p, size_t n) {
     }
     size_t k = n < 64 ? n : 64;
     EXPECT_EQ(eol_mask_partial(p + n - k, k), eol_mask_scalar(p + n - k, k));
+    EXPECT_EQ(delim_mask_partial(p + n - k, k), delim_mask_scalar(p + n - k, k));
     size_t eol = find_eol_scalar(p, n);
     EXPECT_EQ(find_eol_sse2(p, n), eol);
     EXPECT_EQ(find_eol(p, n), eol);
@@ -86,6 +108,8 @@ TEST(SipScan, ScalarTwinDefinesTheResult) {
     EXPECT_EQ(find_list_delim_scalar("ab<c", 4), 2u);
     EXPECT_EQ(find_list_delim_scalar("abc", 3), 3u);
     EXPECT_EQ(find_list_delim_scalar("a\\", 2), 1u);
+    EXPECT_EQ(delim_mask_scalar("a,b<\"x>\\", 8), 0b11011010u);
+    EXPECT_EQ(delim_mask_scalar("a,b", 1), 0u);
 }
 
 TEST(SipScan, EolIndexWalksLinesInOrder) {
@@ -98,6 +122,20 @@ TEST(SipScan, EolIndexWalksLinesInOrder) {
     EXPECT_EQ(idx.next(109), 109u);
     EXPECT_EQ(idx.next(111), s.size());
     EXPECT_EQ(idx.next(0), 1u); // going back re-reads the block
+}
+
+TEST(SipScan, StructuralIndexFindsDelimitersInsideTheGivenEnd) {
+    std::string s = "Allow: A, B\r\n" + std::string(70, 'x') + ",<\"\r\n";
+    structural_index idx(s.data(), s.size());
+    EXPECT_EQ(idx.next_eol(0), 11u);
+    EXPECT_EQ(idx.next_delim(0, 11), 8u);
+    EXPECT_EQ(idx.next_delim(9, 11), 11u); // the ',' past the end is not reported
+    EXPECT_EQ(idx.next_delim(9, s.size()), 83u);
+    EXPECT_EQ(idx.next_delim(84, s.size()), 84u);
+    EXPECT_EQ(idx.next_delim(85, s.size()), 85u);
+    EXPECT_EQ(idx.next_delim(86, s.size()), s.size());
+    EXPECT_EQ(idx.next_delim(0, 8), 8u); // going back re-reads the block
+    EXPECT_EQ(idx.next_eol(13), 86u);
 }
 
 TEST(SipScan, SimdMatchesScalarOnRandomInputAtGuardPage) {
