@@ -1,6 +1,7 @@
 #include "sip/header_id.h"
 
 #include <array>
+#include <bit>
 #include <cstring>
 
 namespace tandem::sip {
@@ -202,7 +203,7 @@ bool equal_nocase_words(const char* a, const char* b, size_t n) noexcept {
     return lower_word(x) == y;
 }
 
-constexpr size_t k_max_name = 24;
+constexpr size_t k_max_name = header_name_max;
 struct lower_name {
     char bytes[k_max_name] = {};
 };
@@ -223,7 +224,77 @@ constexpr bool names_fit() {
 }
 static_assert(names_fit());
 
+// k_lower_names as the words a memcpy load gives on this machine, and for each length 0..24 the
+// masks that keep the first `len` bytes of three loaded words.
+struct name_words {
+    uint64_t w[3];
+};
+constexpr uint64_t byte_in_word(unsigned char c, size_t j) noexcept {
+    return static_cast<uint64_t>(c)
+           << (std::endian::native == std::endian::little ? 8 * j : 56 - 8 * j);
+}
+constexpr std::array<name_words, std::size(k_names)> build_name_words() {
+    std::array<name_words, std::size(k_names)> out{};
+    for (size_t i = 0; i < std::size(k_names); ++i)
+        for (size_t j = 0; j < k_max_name; ++j)
+            out[i].w[j / 8] |=
+                byte_in_word(static_cast<unsigned char>(k_lower_names[i].bytes[j]), j % 8);
+    return out;
+}
+constexpr std::array<name_words, std::size(k_names)> k_name_words = build_name_words();
+constexpr std::array<name_words, k_max_name + 1> build_len_masks() {
+    std::array<name_words, k_max_name + 1> out{};
+    for (size_t len = 0; len <= k_max_name; ++len)
+        for (size_t j = 0; j < len; ++j)
+            out[len].w[j / 8] |= byte_in_word(0xff, j % 8);
+    return out;
+}
+constexpr std::array<name_words, k_max_name + 1> k_len_masks = build_len_masks();
+
+// Per hash slot: the entry's id and length next to its index, one cache line holds several.
+struct wide_slot {
+    uint8_t entry = 0xff;
+    uint8_t len = 0;
+    header_id id = header_id::unknown;
+};
+constexpr std::array<wide_slot, k_table_size> build_wide_table() {
+    std::array<wide_slot, k_table_size> t{};
+    for (size_t h = 0; h < k_table_size; ++h) {
+        uint8_t e = k_table[h].entry;
+        if (e == 0xff) continue;
+        t[h] = {e, static_cast<uint8_t>(k_names[e].name.size()), k_names[e].id};
+    }
+    return t;
+}
+constexpr std::array<wide_slot, k_table_size> k_wide_table = build_wide_table();
+static_assert(k_max_name == 3 * 8);
+
 } // namespace
+
+header_id lookup_header_wide(const char* name, size_t len) noexcept {
+    if (len - 1 >= k_max_name) return header_id::unknown; // 0 or longer than any known name
+    // On token bytes `| 0x20` folds exactly A-Z to a-z and maps every other token byte to a
+    // byte no other token byte maps to ('_' to 0x7f, the rest to themselves), so the hash finds
+    // the slot k_lower would and the word compare below is the case-insensitive compare.
+    const auto fold = [&](size_t i) {
+        return static_cast<size_t>(static_cast<unsigned char>(name[i]) | 0x20u);
+    };
+    const size_t h =
+        (len * 2u + fold(0) * 8u + fold(len - 1) * 11u + fold(len / 2) * 4u) & (k_table_size - 1);
+    const wide_slot s = k_wide_table[h];
+    if (s.len != len) return header_id::unknown; // also the empty slots (len 0)
+    constexpr uint64_t case_bits = 0x2020202020202020u;
+    uint64_t a, b, c;
+    std::memcpy(&a, name, 8);
+    std::memcpy(&b, name + 8, 8);
+    std::memcpy(&c, name + 16, 8);
+    const name_words& m = k_len_masks[len];
+    const name_words& y = k_name_words[s.entry];
+    const uint64_t diff = (((a | case_bits) ^ y.w[0]) & m.w[0]) |
+                          (((b | case_bits) ^ y.w[1]) & m.w[1]) |
+                          (((c | case_bits) ^ y.w[2]) & m.w[2]);
+    return diff == 0 ? s.id : header_id::unknown;
+}
 
 header_id lookup_header(const char* name, size_t len) noexcept {
     if (len == 0 || len > k_max_name) return header_id::unknown;

@@ -94,6 +94,15 @@ inline constexpr size_t header_id_count = static_cast<size_t>(header_id::count_)
     return lookup_header(name.data(), name.size());
 }
 
+/// Longest known header name; `lookup_header_wide` reads this many bytes.
+inline constexpr size_t header_name_max = 24;
+
+/// The same answer as `lookup_header(name, len)` for a name made of token characters (RFC 3261
+/// s25.1; the parser's header names are), for the parser's hot loop: it reads the whole
+/// [name, name + header_name_max) range (the caller guarantees those bytes are readable; only
+/// the first `len` decide) and compares three case-folded words instead of bytes.
+[[nodiscard]] header_id lookup_header_wide(const char* name, size_t len) noexcept;
+
 /// The canonical long name ("Call-ID", "CSeq", ...); "" for `unknown`.
 [[nodiscard]] std::string_view header_name(header_id id) noexcept;
 

@@ -743,7 +743,9 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         while (ve > vb && is(data[ve - 1], c_lws))
             --ve;
 
-        header_id id = lookup_header(data + nb, ne - nb);
+        // The name is followed by ':' and a line end, but maybe not by 24 readable bytes.
+        header_id id = nb + header_name_max <= len ? lookup_header_wide(data + nb, ne - nb)
+                                                   : lookup_header(data + nb, ne - nb);
         auto add = [&](size_t b, size_t e, bool first) __attribute__((always_inline))->bool {
             if (count >= message::max_headers) return false;
             header_field& h = m._headers[count];

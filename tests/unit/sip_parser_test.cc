@@ -511,6 +511,53 @@ TEST(SipParser, HeaderLookupFoldsOnlyAsciiLetters) {
     EXPECT_GT(checked, 10000u);
 }
 
+// lookup_header_wide (the parser's word-compare lookup) gives lookup_header's answer for every
+// token-character name: each known name and compact form in three cases with each byte replaced
+// by each token byte, whatever the bytes after the name up to header_name_max are.
+TEST(SipParser, WideHeaderLookupMatchesLookupOnTokenNames) {
+    std::string token_bytes;
+    for (int c = 0; c < 256; ++c) {
+        if (std::isalnum(c) ||
+            std::string_view("-.!%*_+`'~").find(static_cast<char>(c)) != std::string_view::npos)
+            token_bytes += static_cast<char>(c);
+    }
+    const auto wide = [](const std::string& name, char pad) {
+        std::string buf = name + std::string(header_name_max, pad);
+        return lookup_header_wide(buf.data(), name.size());
+    };
+    size_t checked = 0;
+    for (size_t i = 1; i < header_id_count; ++i) {
+        const std::string name(header_name(static_cast<header_id>(i)));
+        std::string upper = name, lower = name;
+        for (char& c : upper)
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        for (char& c : lower)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (const std::string& base : {name, upper, lower}) {
+            ASSERT_EQ(wide(base, ':'), static_cast<header_id>(i)) << base;
+            ASSERT_EQ(wide(base, 'a'), static_cast<header_id>(i)) << base;
+            ASSERT_EQ(wide(base + "x", ' '), lookup_header(base + "x")) << base;
+            ASSERT_EQ(wide(base.substr(1), ' '), lookup_header(base.substr(1))) << base;
+            for (size_t at = 0; at < base.size(); ++at) {
+                for (char b : token_bytes) {
+                    std::string s = base;
+                    s[at] = b;
+                    ASSERT_EQ(wide(s, ':'), lookup_header(s)) << s;
+                    ASSERT_EQ(wide(s, '\xff'), lookup_header(s)) << s;
+                    ++checked;
+                }
+            }
+        }
+    }
+    for (char b : token_bytes) {
+        ASSERT_EQ(wide(std::string(1, b), ':'), lookup_header(std::string(1, b))) << b;
+        ASSERT_EQ(wide(std::string(2, b), ':'), lookup_header(std::string(2, b))) << b;
+    }
+    EXPECT_EQ(wide("", ':'), header_id::unknown);
+    EXPECT_EQ(wide(std::string(header_name_max + 1, 'a'), ':'), header_id::unknown);
+    EXPECT_GT(checked, 10000u);
+}
+
 // Call-ID = word ["@" word] (RFC 3261 s25.1): the '@' at most once and never at either end.
 TEST(SipParser, CallIdIsWordAtWord) {
     std::string_view out;
