@@ -26,6 +26,7 @@ enum : uint8_t {
 // Second table: classes that need a bit of their own.
 enum : uint8_t {
     c2_genval = 1, // token or ':' (gen-value, incl. an unbracketed IPv6 received=)
+    c2_qplain = 2, // any byte but '"' and backslash (runs inside a quoted-string)
 };
 
 constexpr std::array<uint8_t, 256> build_classes() {
@@ -57,6 +58,7 @@ constexpr std::array<uint8_t, 256> build_classes2() {
     std::array<uint8_t, 256> t{};
     for (size_t c = 0; c < 256; ++c) {
         if ((k_class[c] & c_token) || c == ':') t[c] |= c2_genval;
+        if (c != '"' && c != '\\') t[c] |= c2_qplain;
     }
     return t;
 }
@@ -65,20 +67,25 @@ constexpr std::array<uint8_t, 256> k_class2 = build_classes2();
 inline bool is(char c, uint8_t cls) noexcept {
     return (k_class[static_cast<unsigned char>(c)] & cls) != 0;
 }
-// The end of the run of bytes of class `cls` (one class bit) starting at p, at most `end`.
-// Four bytes a step while the run lasts: their class bytes ANDed, one test, one branch.
-__attribute__((always_inline)) inline const char* skip_class(const char* p, const char* end,
-                                                             uint8_t cls) noexcept {
+// The end of the run of bytes of class `cls` (one class bit of table `t`) starting at p, at
+// most `end`. Four bytes a step while the run lasts: their class bytes ANDed, one test, one
+// branch.
+__attribute__((always_inline)) inline const char*
+skip_in(const std::array<uint8_t, 256>& t, const char* p, const char* end, uint8_t cls) noexcept {
     while (end - p >= 4) {
         const uint8_t all =
-            k_class[static_cast<unsigned char>(p[0])] & k_class[static_cast<unsigned char>(p[1])] &
-            k_class[static_cast<unsigned char>(p[2])] & k_class[static_cast<unsigned char>(p[3])];
+            t[static_cast<unsigned char>(p[0])] & t[static_cast<unsigned char>(p[1])] &
+            t[static_cast<unsigned char>(p[2])] & t[static_cast<unsigned char>(p[3])];
         if ((all & cls) == 0) break;
         p += 4;
     }
-    while (p < end && is(*p, cls))
+    while (p < end && (t[static_cast<unsigned char>(*p)] & cls))
         ++p;
     return p;
+}
+__attribute__((always_inline)) inline const char* skip_class(const char* p, const char* end,
+                                                             uint8_t cls) noexcept {
+    return skip_in(k_class, p, end, cls);
 }
 inline bool is_sp(char c) noexcept {
     return c == ' ' || c == '\t';
@@ -87,7 +94,8 @@ inline unsigned char lower(char c) noexcept {
     auto u = static_cast<unsigned char>(c);
     return (u >= 'A' && u <= 'Z') ? static_cast<unsigned char>(u | 0x20) : u;
 }
-bool iequal(std::string_view a, std::string_view b) noexcept {
+// Inline: the parameter-name compares are mostly against literals of another length.
+inline bool iequal(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
     for (size_t i = 0; i < a.size(); ++i)
         if (lower(a[i]) != lower(b[i])) return false;
@@ -143,6 +151,8 @@ struct cursor {
         const char* b = p;
         if (!eat('"')) return false;
         while (p < end) {
+            p = skip_in(k_class2, p, end, c2_qplain);
+            if (p >= end) break;
             char c = *p;
             if (c == '"') {
                 ++p;
@@ -198,8 +208,7 @@ bool scan_gen_value(cursor& c, std::string_view& v) noexcept {
         return true;
     }
     // Token characters plus ':' for an unbracketed IPv6 received= (RFC 5118 s4.5).
-    while (!c.done() && (k_class2[static_cast<unsigned char>(*c.p)] & c2_genval))
-        ++c.p;
+    c.p = skip_in(k_class2, c.p, c.end, c2_genval);
     v = {b, static_cast<size_t>(c.p - b)};
     return c.p != b;
 }
@@ -288,17 +297,13 @@ bool parse_token_value(std::string_view value, std::string_view& out) noexcept {
 bool parse_call_id_value(std::string_view value, std::string_view& out) noexcept {
     std::string_view v = trim(value);
     if (v.empty()) return false;
-    // word ["@" word]: one table test per byte, the '@' looked at once.
-    size_t i = 0;
-    const size_t n = v.size();
-    while (i < n && is(v[i], c_word))
-        ++i;
-    if (i < n) {
-        if (v[i] != '@' || i == 0 || i + 1 == n) return false;
-        ++i;
-        while (i < n && is(v[i], c_word))
-            ++i;
-        if (i < n) return false;
+    // word ["@" word]: class runs four bytes a step, the '@' looked at once.
+    const char* const b = v.data();
+    const char* const e = b + v.size();
+    const char* p = skip_class(b, e, c_word);
+    if (p < e) {
+        if (*p != '@' || p == b || p + 1 == e) return false;
+        if (skip_class(p + 1, e, c_word) != e) return false;
     }
     out = v;
     return true;
