@@ -45,6 +45,13 @@ uint64_t delim_mask_scalar(const char* p, size_t n) noexcept {
     return m;
 }
 
+size_t span_scalar(const char* p, size_t len, const byte_set& s) noexcept {
+    for (size_t i = 0; i < len; ++i) {
+        if (!s.contains(static_cast<unsigned char>(p[i]))) return i;
+    }
+    return len;
+}
+
 bool has_eol_scalar(const char* p, size_t len) noexcept {
     return find_eol_scalar(p, len) != len;
 }
@@ -243,17 +250,58 @@ __attribute__((target("avx2"))) size_t find_list_delim_avx2(const char* p, size_
     return i + find_list_delim_sse2(p + i, len - i);
 }
 
+__attribute__((target("ssse3"))) size_t span_ssse3(const char* p, size_t len,
+                                                   const byte_set& s) noexcept {
+    if (len < 16) return span_scalar(p, len, s);
+    const __m128i rows = _mm_load_si128(reinterpret_cast<const __m128i*>(s.rows));
+    // 1 << h for the high nibbles 0..7; 8..15 (bytes >= 0x80) select 0: never in a set.
+    const __m128i bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m128i nibble = _mm_set1_epi8(0x0f);
+    // Bit i set when q[i] is not in the set.
+    const auto outside = [&](const char* q) __attribute__((target("ssse3"))) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+        const __m128i r = _mm_shuffle_epi8(rows, _mm_and_si128(v, nibble));
+        const __m128i b = _mm_shuffle_epi8(bit, _mm_and_si128(_mm_srli_epi16(v, 4), nibble));
+        return static_cast<uint32_t>(
+            _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(r, b), _mm_setzero_si128())));
+    };
+    size_t i = 0;
+    for (; i + 16 <= len; i += 16) {
+        const uint32_t m = outside(p + i);
+        if (m != 0) return i + static_cast<size_t>(__builtin_ctz(m));
+    }
+    if (i < len) {
+        // The last block ends at p + len and overlaps bytes already known to be in the set.
+        const uint32_t m = outside(p + len - 16) >> (16 - (len - i));
+        if (m != 0) return i + static_cast<size_t>(__builtin_ctz(m));
+    }
+    return len;
+}
+
 namespace {
 bool detect_avx2() noexcept {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") != 0;
 }
+bool detect_ssse3() noexcept {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("ssse3") != 0;
+}
 // Decided once at static initialisation; read-only afterwards, so any thread may scan.
 const bool g_avx2 = detect_avx2();
+const bool g_ssse3 = detect_ssse3();
 } // namespace
 
 bool have_avx2() noexcept {
     return g_avx2;
+}
+
+bool have_ssse3() noexcept {
+    return g_ssse3;
+}
+
+size_t span(const char* p, size_t len, const byte_set& s) noexcept {
+    return g_ssse3 ? span_ssse3(p, len, s) : span_scalar(p, len, s);
 }
 
 size_t find_eol(const char* p, size_t len) noexcept {
@@ -295,6 +343,15 @@ size_t find_list_delim_avx2(const char* p, size_t len) noexcept {
 }
 bool have_avx2() noexcept {
     return false;
+}
+bool have_ssse3() noexcept {
+    return false;
+}
+size_t span_ssse3(const char* p, size_t len, const byte_set& s) noexcept {
+    return span_scalar(p, len, s);
+}
+size_t span(const char* p, size_t len, const byte_set& s) noexcept {
+    return span_scalar(p, len, s);
 }
 size_t find_eol(const char* p, size_t len) noexcept {
     return find_eol_scalar(p, len);

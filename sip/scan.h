@@ -125,6 +125,37 @@ private:
     uint64_t _delim = 0;
 };
 
+/// A set of ASCII bytes for the class-run kernel, as a nibble table: bit h of rows[c & 15] is set
+/// when the byte c = h * 16 + (c & 15) is in the set (h < 8). Bytes >= 0x80 are never in a set.
+struct byte_set {
+    alignas(16) uint8_t rows[16] = {};
+
+    [[nodiscard]] constexpr bool contains(unsigned char c) const noexcept {
+        return c < 0x80 && ((rows[c & 15] >> (c >> 4)) & 1) != 0;
+    }
+};
+
+/// The set of the bytes c < 0x80 for which in(c) is true.
+template <class Pred>
+[[nodiscard]] constexpr byte_set make_byte_set(Pred in) noexcept {
+    byte_set s;
+    for (unsigned c = 0; c < 0x80; ++c) {
+        if (in(c)) s.rows[c & 15] = static_cast<uint8_t>(s.rows[c & 15] | (1u << (c >> 4)));
+    }
+    return s;
+}
+
+/// Length of the run of bytes in `s` that starts at p: the index of the first byte of
+/// [p, p+len) not in `s`, or `len`. Reads only [p, p+len): 16-byte blocks inside the range, the
+/// last one overlapping the one before, and under 16 bytes the scalar twin. Any thread.
+[[nodiscard]] size_t span(const char* p, size_t len, const byte_set& s) noexcept;
+/// The scalar twin that defines the result (one byte a step).
+[[nodiscard]] size_t span_scalar(const char* p, size_t len, const byte_set& s) noexcept;
+/// SSSE3 (two PSHUFB nibble lookups per 16 bytes). Only call when `have_ssse3()`.
+[[nodiscard]] size_t span_ssse3(const char* p, size_t len, const byte_set& s) noexcept;
+/// True when this CPU runs the SSSE3 kernel (and `span` uses it).
+[[nodiscard]] bool have_ssse3() noexcept;
+
 /// Index of the first CR or LF in [p, p+len), or `len` when there is none. Any thread.
 [[nodiscard]] size_t find_eol(const char* p, size_t len) noexcept;
 

@@ -44,7 +44,28 @@ private:
     char* _base = nullptr;
 };
 
+// Byte sets for the class-run kernel: long runs on the random inputs below (letters), the URI
+// class, everything ASCII (a run to the end unless a byte >= 0x80 stops it) and nothing.
+const byte_set k_sets[] = {
+    make_byte_set([](unsigned c) { return c >= 'a' && c <= 'z'; }),
+    make_byte_set(
+        [](unsigned c) { return c > 0x20 && c < 0x7f && c != '<' && c != '>' && c != '"'; }),
+    make_byte_set([](unsigned) { return true; }),
+    make_byte_set([](unsigned) { return false; }),
+};
+
 void check_all(const char* p, size_t n) {
+    for (const byte_set& set : k_sets) {
+        size_t run = 0;
+        while (run < n && static_cast<unsigned char>(p[run]) < 0x80 &&
+               set.contains(static_cast<unsigned char>(p[run])))
+            ++run;
+        ASSERT_EQ(span_scalar(p, n, set), run);
+        ASSERT_EQ(span(p, n, set), run);
+        if (have_ssse3()) {
+            ASSERT_EQ(span_ssse3(p, n, set), run);
+        }
+    }
     // The block index against the scalar search, from every start (cheap: n < a few KB).
     eol_index idx(p, n);
     for (size_t from = 0; from <= n; from += 1 + from / 64) {
@@ -122,6 +143,22 @@ TEST(SipScan, EolIndexWalksLinesInOrder) {
     EXPECT_EQ(idx.next(109), 109u);
     EXPECT_EQ(idx.next(111), s.size());
     EXPECT_EQ(idx.next(0), 1u); // going back re-reads the block
+}
+
+TEST(SipScan, ByteSetSpanStopsAtTheFirstByteOutside) {
+    const byte_set digits = make_byte_set([](unsigned c) { return c >= '0' && c <= '9'; });
+    EXPECT_TRUE(digits.contains('0'));
+    EXPECT_FALSE(digits.contains('a'));
+    EXPECT_FALSE(digits.contains(0xb0)); // '0' + 0x80: never in a set
+    std::string s = std::string(40, '7') + "x" + std::string(20, '1');
+    for (size_t n = 0; n <= s.size(); ++n) {
+        size_t want = n < 40 ? n : 40;
+        EXPECT_EQ(span_scalar(s.data(), n, digits), want) << n;
+        EXPECT_EQ(span(s.data(), n, digits), want) << n;
+        EXPECT_EQ(span(s.data() + 41, n < 20 ? n : 20, digits), n < 20 ? n : 20) << n;
+    }
+    s[17] = '\xb7';
+    EXPECT_EQ(span(s.data(), s.size(), digits), 17u);
 }
 
 TEST(SipScan, StructuralIndexFindsDelimitersInsideTheGivenEnd) {
