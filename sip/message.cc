@@ -98,10 +98,11 @@ constexpr bool ascii_only(const std::array<uint8_t, 256>& t, uint8_t cls) {
         if (t[c] & cls) return false;
     return true;
 }
-static_assert(ascii_only(k_class, c_uri | c_word) && ascii_only(k_class2, c2_genval));
+static_assert(ascii_only(k_class, c_uri | c_word | c_token) && ascii_only(k_class2, c2_genval));
 constexpr scan::byte_set k_set_uri = class_set(k_class, c_uri);
 constexpr scan::byte_set k_set_word = class_set(k_class, c_word);
 constexpr scan::byte_set k_set_genval = class_set(k_class2, c2_genval);
+constexpr scan::byte_set k_set_token = class_set(k_class, c_token);
 
 // skip_in, but a range of 16 bytes or more goes to the vector kernel (same result: the set is
 // the class bit's bytes).
@@ -748,7 +749,8 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
             break;
         }
         size_t nb = pos;
-        pos = static_cast<size_t>(skip_class(data + pos, data + len, c_token) - data);
+        pos = static_cast<size_t>(skip_long(k_class, k_set_token, data + pos, data + len, c_token) -
+                                  data);
         size_t ne = pos;
         if (ne == nb) return fail("bad header name", nb);
         if (ne - nb > 0xffff) return fail("header name too long", nb);
