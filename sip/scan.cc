@@ -289,19 +289,16 @@ bool detect_ssse3() noexcept {
 }
 // Decided once at static initialisation; read-only afterwards, so any thread may scan.
 const bool g_avx2 = detect_avx2();
-const bool g_ssse3 = detect_ssse3();
 } // namespace
+
+const bool detail::cpu_ssse3 = detect_ssse3();
 
 bool have_avx2() noexcept {
     return g_avx2;
 }
 
 bool have_ssse3() noexcept {
-    return g_ssse3;
-}
-
-size_t span(const char* p, size_t len, const byte_set& s) noexcept {
-    return g_ssse3 ? span_ssse3(p, len, s) : span_scalar(p, len, s);
+    return detail::cpu_ssse3;
 }
 
 size_t find_eol(const char* p, size_t len) noexcept {
@@ -344,13 +341,11 @@ size_t find_list_delim_avx2(const char* p, size_t len) noexcept {
 bool have_avx2() noexcept {
     return false;
 }
+const bool detail::cpu_ssse3 = false;
 bool have_ssse3() noexcept {
     return false;
 }
 size_t span_ssse3(const char* p, size_t len, const byte_set& s) noexcept {
-    return span_scalar(p, len, s);
-}
-size_t span(const char* p, size_t len, const byte_set& s) noexcept {
     return span_scalar(p, len, s);
 }
 size_t find_eol(const char* p, size_t len) noexcept {

@@ -145,16 +145,24 @@ template <class Pred>
     return s;
 }
 
-/// Length of the run of bytes in `s` that starts at p: the index of the first byte of
-/// [p, p+len) not in `s`, or `len`. Reads only [p, p+len): 16-byte blocks inside the range, the
-/// last one overlapping the one before, and under 16 bytes the scalar twin. Any thread.
-[[nodiscard]] size_t span(const char* p, size_t len, const byte_set& s) noexcept;
-/// The scalar twin that defines the result (one byte a step).
+/// The scalar twin that defines `span`'s result (one byte a step).
 [[nodiscard]] size_t span_scalar(const char* p, size_t len, const byte_set& s) noexcept;
 /// SSSE3 (two PSHUFB nibble lookups per 16 bytes). Only call when `have_ssse3()`.
 [[nodiscard]] size_t span_ssse3(const char* p, size_t len, const byte_set& s) noexcept;
 /// True when this CPU runs the SSSE3 kernel (and `span` uses it).
 [[nodiscard]] bool have_ssse3() noexcept;
+
+namespace detail {
+/// have_ssse3(), set once at static initialisation; read-only afterwards.
+extern const bool cpu_ssse3;
+} // namespace detail
+
+/// Length of the run of bytes in `s` that starts at p: the index of the first byte of
+/// [p, p+len) not in `s`, or `len`. Reads only [p, p+len): 16-byte blocks inside the range, the
+/// last one overlapping the one before, and under 16 bytes the scalar twin. Any thread.
+[[nodiscard]] inline size_t span(const char* p, size_t len, const byte_set& s) noexcept {
+    return detail::cpu_ssse3 ? span_ssse3(p, len, s) : span_scalar(p, len, s);
+}
 
 /// Index of the first CR or LF in [p, p+len), or `len` when there is none. Any thread.
 [[nodiscard]] size_t find_eol(const char* p, size_t len) noexcept;
