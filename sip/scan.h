@@ -105,12 +105,12 @@ public:
     }
 
 private:
-    void load_eol(size_t block) noexcept {
+    __attribute__((always_inline)) void load_eol(size_t block) noexcept {
         _eol_block = block;
         const size_t base = block << 6;
         _eol = base + 64 <= _len ? eol_mask64(_p + base) : eol_mask_partial(_p + base, _len - base);
     }
-    void load_delim(size_t block) noexcept {
+    __attribute__((always_inline)) void load_delim(size_t block) noexcept {
         _delim_block = block;
         const size_t base = block << 6;
         _delim = base + 64 <= _len ? delim_mask64(_p + base)
