@@ -815,12 +815,12 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         };
         if (header_is_list(id) && vb < ve) {
             // Split at top-level commas: not inside quoted strings or < >.
+            scan::delim_walk dw(sx, vb, ve);
             size_t eb = vb;
-            size_t i = vb;
             bool first = true;
             int angle = 0;
             for (;;) {
-                i = sx.next_delim(i, ve);
+                const size_t i = dw.next();
                 if (i >= ve || (data[i] == ',' && angle == 0)) {
                     size_t ee = i;
                     size_t b = eb;
@@ -832,29 +832,23 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
                     if (!add(b, ee, first)) return fail("too many headers", nb);
                     first = false;
                     if (i >= ve) break;
-                    eb = ++i;
+                    eb = i + 1;
                     continue;
                 }
-                char d = data[i];
+                const char d = data[i];
                 if (d == '"') {
                     // To the closing quote; a backslash escapes the byte after it.
-                    ++i;
                     for (;;) {
-                        i = i < ve ? sx.next_delim(i, ve) : i;
-                        if (i >= ve) return fail("unterminated quoted string", eb);
-                        if (data[i] == '"') break;
-                        i += data[i] == '\\' ? 2 : 1;
+                        const size_t q = dw.next();
+                        if (q >= ve) return fail("unterminated quoted string", eb);
+                        if (data[q] == '"') break;
+                        if (data[q] == '\\') dw.seek(q + 2);
                     }
-                    ++i;
                 } else if (d == '<') {
                     ++angle;
-                    ++i;
                 } else if (d == '>') {
                     if (angle > 0) --angle;
-                    ++i;
-                } else {
-                    ++i; // ',' inside < >, or a stray backslash
-                }
+                } // else ',' inside < >, or a stray backslash: nothing to do
             }
         } else {
             if (!add(vb, ve, true)) return fail("too many headers", nb);

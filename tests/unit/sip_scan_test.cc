@@ -87,6 +87,25 @@ void check_all(const char* p, size_t n) {
         ASSERT_EQ(d, from + find_list_delim_scalar(p + from, end - from)) << from;
         from = d + 1;
     }
+    // delim_walk: each step is the search from just past the previous delimiter; after a
+    // backslash it seeks two bytes on, as the parser does inside a quoted string.
+    for (size_t start : {size_t{0}, n / 3}) {
+        for (size_t end : {n, start + (n - start) / 2}) {
+            delim_walk walk(sidx, start, end);
+            size_t from = start;
+            for (;;) {
+                const size_t want = from + find_list_delim_scalar(p + from, end - from);
+                const size_t got = walk.next();
+                ASSERT_EQ(got, want) << start << " " << end << " " << from;
+                if (got >= end) break;
+                from = got + 1;
+                if (p[got] == '\\') {
+                    walk.seek(got + 2);
+                    from = got + 2 < end ? got + 2 : end;
+                }
+            }
+        }
+    }
     if (n >= 64) {
         EXPECT_EQ(delim_mask64(p), delim_mask_scalar(p, 64));
         EXPECT_EQ(delim_mask64_sse2(p), delim_mask_scalar(p, 64));
