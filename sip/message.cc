@@ -673,7 +673,8 @@ parse_result need_more() noexcept {
 }
 
 bool valid_version(std::string_view v) noexcept {
-    // "SIP" "/" 1*DIGIT "." 1*DIGIT, case-insensitive name
+    // "SIP" "/" 1*DIGIT "." 1*DIGIT, case-insensitive name; nearly always exactly SIP/2.0.
+    if (v.size() == 7 && std::memcmp(v.data(), "SIP/2.0", 7) == 0) return true;
     if (v.size() < 7 || !iequal(v.substr(0, 4), "SIP/")) return false;
     size_t i = 4, d1 = 0, d2 = 0;
     while (i < v.size() && is(v[i], c_digit))
