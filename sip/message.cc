@@ -272,10 +272,8 @@ bool scan_params(cursor& c, Fn&& fn) noexcept {
 }
 
 bool is_token(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!is(c, c_token)) return false;
-    return true;
+    const char* e = s.data() + s.size();
+    return !s.empty() && skip_class(s.data(), e, c_token) == e;
 }
 
 constexpr std::string_view k_method_names[] = {
