@@ -223,6 +223,15 @@ constexpr bool names_fit() {
     return true;
 }
 static_assert(names_fit());
+// lookup_header_wide's promise on arbitrary bytes (header_id.h) rests on this: under | 0x20 only
+// a letter's two cases fold onto a letter, and only '-' and CR fold onto '-'.
+constexpr bool names_are_letters_and_dashes() {
+    for (const auto& e : k_names)
+        for (char c : e.name)
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-')) return false;
+    return true;
+}
+static_assert(names_are_letters_and_dashes());
 
 // k_lower_names as the words a memcpy load gives on this machine, and for each length 0..24 the
 // masks that keep the first `len` bytes of three loaded words.

@@ -100,7 +100,9 @@ inline constexpr size_t header_name_max = 24;
 /// The same answer as `lookup_header(name, len)` for a name made of token characters (RFC 3261
 /// s25.1; the parser's header names are), for the parser's hot loop: it reads the whole
 /// [name, name + header_name_max) range (the caller guarantees those bytes are readable; only
-/// the first `len` decide) and compares three case-folded words instead of bytes.
+/// the first `len` decide) and compares three case-folded words instead of bytes. On any other
+/// bytes a known id still means each byte is that name's letter in either case or '-', except
+/// that a CR may stand where the name has '-' (callers that rule out CR get an exact answer).
 [[nodiscard]] header_id lookup_header_wide(const char* name, size_t len) noexcept;
 
 /// The canonical long name ("Call-ID", "CSeq", ...); "" for `unknown`.

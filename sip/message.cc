@@ -2,7 +2,12 @@
 
 #include "sip/scan.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -684,6 +689,38 @@ bool valid_version(std::string_view v) noexcept {
     return d2 > 0 && i == v.size();
 }
 
+// The common header line starts "Known-Name:". When 32 bytes from `nb` are readable, one
+// vector compare finds the ':' and lookup_header_wide names the bytes before it; a known id there
+// means those bytes are that name in some letter case (known names are letters and '-'; the one
+// other byte that folds onto one of them, CR onto '-', is ruled out here), so the name is a token
+// ending at the ':' exactly as the general path would find. Anything else (unknown name, SP
+// before ':', a name over 31 bytes, the end of the buffer near) takes the general path.
+inline bool known_name_at_colon(const char* data, size_t nb, size_t len, size_t& ne,
+                                header_id& id) noexcept {
+#if defined(__SSE2__)
+    if (nb + 32 > len) return false;
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + nb));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + nb + 16));
+    const auto bits = [&](char c) {
+        const __m128i v = _mm_set1_epi8(c);
+        return static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, v))) |
+               (static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(b, v))) << 16);
+    };
+    const uint32_t colon = bits(':');
+    if (colon == 0) return false;
+    const auto k = static_cast<size_t>(__builtin_ctz(colon));
+    if (k == 0 || (bits('\r') & ((uint32_t{1} << k) - 1)) != 0) return false;
+    const header_id found = lookup_header_wide(data + nb, k);
+    if (found == header_id::unknown) return false;
+    ne = nb + k;
+    id = found;
+    return true;
+#else
+    (void)data, (void)nb, (void)len, (void)ne, (void)id;
+    return false;
+#endif
+}
+
 } // namespace
 
 parse_result parse(const char* data, size_t len, message& m, parse_mode mode) noexcept {
@@ -767,17 +804,27 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
             pos += 2;
             break;
         }
-        size_t nb = pos;
-        pos = static_cast<size_t>(skip_long(k_class, k_set_token, data + pos, data + len, c_token) -
-                                  data);
-        size_t ne = pos;
-        if (ne == nb) return fail("bad header name", nb);
-        if (ne - nb > 0xffff) return fail("header name too long", nb);
-        while (pos < len && is_sp(data[pos]))
-            ++pos;
-        if (pos >= len) return stream ? need_more() : fail("headers not terminated", pos);
-        if (data[pos] != ':') return fail("bad header name", nb);
-        ++pos;
+        const size_t nb = pos;
+        size_t ne = 0;
+        header_id id = header_id::unknown;
+        if (known_name_at_colon(data, nb, len, ne, id)) {
+            pos = ne;
+        } else {
+            pos = static_cast<size_t>(
+                skip_long(k_class, k_set_token, data + pos, data + len, c_token) - data);
+            ne = pos;
+            if (ne == nb) return fail("bad header name", nb);
+            if (ne - nb > 0xffff) return fail("header name too long", nb);
+            while (pos < len && is_sp(data[pos]))
+                ++pos;
+            if (pos >= len) return stream ? need_more() : fail("headers not terminated", pos);
+            if (data[pos] != ':') return fail("bad header name", nb);
+            // The name is followed by ':' and a line end, but maybe not by 24 readable bytes.
+            id = nb + header_name_max <= len ? lookup_header_wide(data + nb, ne - nb)
+                                             : lookup_header(data + nb, ne - nb);
+        }
+        ++pos; // the ':'
+
         size_t vb = pos;
         size_t ve;
         for (;;) {
@@ -795,9 +842,6 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         while (ve > vb && is(data[ve - 1], c_lws))
             --ve;
 
-        // The name is followed by ':' and a line end, but maybe not by 24 readable bytes.
-        header_id id = nb + header_name_max <= len ? lookup_header_wide(data + nb, ne - nb)
-                                                   : lookup_header(data + nb, ne - nb);
         auto add = [&](size_t b, size_t e, bool first) __attribute__((always_inline))->bool {
             if (count >= message::max_headers) return false;
             header_field& h = m._headers[count];
