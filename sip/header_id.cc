@@ -1,5 +1,9 @@
 #include "sip/header_id.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <array>
 #include <bit>
 #include <cstring>
@@ -280,7 +284,44 @@ static_assert(k_max_name == 3 * 8);
 
 } // namespace
 
+namespace {
+inline header_id lookup_wide(const char* name, size_t len) noexcept;
+} // namespace
+
 header_id lookup_header_wide(const char* name, size_t len) noexcept {
+    return lookup_wide(name, len);
+}
+
+header_id lookup_header_before_colon(const char* p, size_t& name_len) noexcept {
+#if defined(__SSE2__)
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
+    const auto bits = [&](char c) {
+        const __m128i v = _mm_set1_epi8(c);
+        return static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, v))) |
+               (static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(b, v))) << 16);
+    };
+    static_assert(header_name_window == 32 && header_name_max < header_name_window);
+    const uint32_t colon = bits(':');
+    if (colon == 0) return header_id::unknown;
+    const auto k = static_cast<size_t>(__builtin_ctz(colon));
+    // CR is the one byte besides '-' that folds onto '-' (see names_are_letters_and_dashes).
+    if (k == 0 || (bits('\r') & ((uint32_t{1} << k) - 1)) != 0) return header_id::unknown;
+#else
+    size_t k = 0;
+    while (k < header_name_window && p[k] != ':')
+        ++k;
+    if (k == 0 || k == header_name_window) return header_id::unknown;
+    for (size_t i = 0; i < k; ++i)
+        if (p[i] == '\r') return header_id::unknown;
+#endif
+    const header_id id = lookup_wide(p, k);
+    if (id != header_id::unknown) name_len = k;
+    return id;
+}
+
+namespace {
+inline header_id lookup_wide(const char* name, size_t len) noexcept {
     if (len - 1 >= k_max_name) return header_id::unknown; // 0 or longer than any known name
     // On token bytes `| 0x20` folds exactly A-Z to a-z and maps every other token byte to a
     // byte no other token byte maps to ('_' to 0x7f, the rest to themselves), so the hash finds
@@ -304,6 +345,7 @@ header_id lookup_header_wide(const char* name, size_t len) noexcept {
                           (((c | case_bits) ^ y.w[2]) & m.w[2]);
     return diff == 0 ? s.id : header_id::unknown;
 }
+} // namespace
 
 header_id lookup_header(const char* name, size_t len) noexcept {
     if (len == 0 || len > k_max_name) return header_id::unknown;

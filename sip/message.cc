@@ -2,10 +2,6 @@
 
 #include "sip/scan.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -689,38 +685,6 @@ bool valid_version(std::string_view v) noexcept {
     return d2 > 0 && i == v.size();
 }
 
-// The common header line starts "Known-Name:". When 32 bytes from `nb` are readable, one
-// vector compare finds the ':' and lookup_header_wide names the bytes before it; a known id there
-// means those bytes are that name in some letter case (known names are letters and '-'; the one
-// other byte that folds onto one of them, CR onto '-', is ruled out here), so the name is a token
-// ending at the ':' exactly as the general path would find. Anything else (unknown name, SP
-// before ':', a name over 31 bytes, the end of the buffer near) takes the general path.
-inline bool known_name_at_colon(const char* data, size_t nb, size_t len, size_t& ne,
-                                header_id& id) noexcept {
-#if defined(__SSE2__)
-    if (nb + 32 > len) return false;
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + nb));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + nb + 16));
-    const auto bits = [&](char c) {
-        const __m128i v = _mm_set1_epi8(c);
-        return static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, v))) |
-               (static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(b, v))) << 16);
-    };
-    const uint32_t colon = bits(':');
-    if (colon == 0) return false;
-    const auto k = static_cast<size_t>(__builtin_ctz(colon));
-    if (k == 0 || (bits('\r') & ((uint32_t{1} << k) - 1)) != 0) return false;
-    const header_id found = lookup_header_wide(data + nb, k);
-    if (found == header_id::unknown) return false;
-    ne = nb + k;
-    id = found;
-    return true;
-#else
-    (void)data, (void)nb, (void)len, (void)ne, (void)id;
-    return false;
-#endif
-}
-
 } // namespace
 
 parse_result parse(const char* data, size_t len, message& m, parse_mode mode) noexcept {
@@ -807,7 +771,10 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         const size_t nb = pos;
         size_t ne = 0;
         header_id id = header_id::unknown;
-        if (known_name_at_colon(data, nb, len, ne, id)) {
+        size_t known_len = 0;
+        if (nb + header_name_window <= len &&
+            (id = lookup_header_before_colon(data + nb, known_len)) != header_id::unknown) {
+            ne = nb + known_len;
             pos = ne;
         } else {
             pos = static_cast<size_t>(

@@ -553,6 +553,22 @@ TEST(SipParser, WideHeaderLookupMatchesLookupOnTokenNames) {
         ASSERT_EQ(wide(std::string(1, b), ':'), lookup_header(std::string(1, b))) << b;
         ASSERT_EQ(wide(std::string(2, b), ':'), lookup_header(std::string(2, b))) << b;
     }
+    const auto before_colon = [](const std::string& line, size_t& n) {
+        std::string buf = line + std::string(header_name_window, 'z');
+        return lookup_header_before_colon(buf.data(), n);
+    };
+    size_t n = 99;
+    EXPECT_EQ(before_colon("vIA: x", n), header_id::via);
+    EXPECT_EQ(n, 3u);
+    EXPECT_EQ(before_colon("P-Asserted-Identity:x", n), header_id::p_asserted_identity);
+    EXPECT_EQ(n, 19u);
+    n = 99;
+    EXPECT_EQ(before_colon("Via : x", n), header_id::unknown);     // SP before ':'
+    EXPECT_EQ(before_colon("Call\rID: x", n), header_id::unknown); // CR folds onto '-'
+    EXPECT_EQ(before_colon("X-Custom: x", n), header_id::unknown);
+    EXPECT_EQ(before_colon(": x", n), header_id::unknown);
+    EXPECT_EQ(before_colon("Via", n), header_id::unknown); // no ':' in the window
+    EXPECT_EQ(n, 99u);                                     // untouched when unknown
     EXPECT_EQ(wide("", ':'), header_id::unknown);
     EXPECT_EQ(wide(std::string(header_name_max + 1, 'a'), ':'), header_id::unknown);
     EXPECT_GT(checked, 10000u);
