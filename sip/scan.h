@@ -1,12 +1,15 @@
 #pragma once
 
 // Byte scanning kernels for the parser. Each kernel has a scalar twin that defines its result;
-// the SIMD versions (SSE2, always present on x86-64, and AVX2, chosen at run time with
+// the SIMD versions (SSE2, always present on x86-64, and SSSE3/AVX2, chosen at run time with
 // __builtin_cpu_supports, so the build never needs -march=native) must return exactly the same.
 //
 // Over-read bound: NONE. Every kernel reads only [p, p+len): the vector loops stop at the last
-// whole block inside the range and the tail is finished by the scalar loop, so a message may
-// end right before an unmapped page (tests/unit/sip_scan_test.cc checks this with a guard page).
+// whole block inside the range and the tail is finished by the scalar loop (span: by one last
+// block that ends at p+len and overlaps the one before), so a message may end right before an
+// unmapped page (tests/unit/sip_scan_test.cc checks this with a guard page). The parser's
+// header-name lookup (sip/header_id.h) reads a fixed window past a line start only when the
+// message has that many bytes left.
 
 #include <cstddef>
 #include <cstdint>
