@@ -1,6 +1,11 @@
 #include "sip/header_id.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <array>
+#include <bit>
 #include <cstring>
 
 namespace tandem::sip {
@@ -202,7 +207,7 @@ bool equal_nocase_words(const char* a, const char* b, size_t n) noexcept {
     return lower_word(x) == y;
 }
 
-constexpr size_t k_max_name = 24;
+constexpr size_t k_max_name = header_name_max;
 struct lower_name {
     char bytes[k_max_name] = {};
 };
@@ -222,7 +227,124 @@ constexpr bool names_fit() {
     return true;
 }
 static_assert(names_fit());
+// lookup_header_wide's promise on arbitrary bytes (header_id.h) rests on this: under | 0x20 only
+// a letter's two cases fold onto a letter, and only '-' and CR fold onto '-'.
+constexpr bool names_are_letters_and_dashes() {
+    for (const auto& e : k_names)
+        for (char c : e.name)
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-')) return false;
+    return true;
+}
+static_assert(names_are_letters_and_dashes());
 
+// k_lower_names as the words a memcpy load gives on this machine, and for each length 0..24 the
+// masks that keep the first `len` bytes of three loaded words.
+struct name_words {
+    uint64_t w[3];
+};
+constexpr uint64_t byte_in_word(unsigned char c, size_t j) noexcept {
+    return static_cast<uint64_t>(c)
+           << (std::endian::native == std::endian::little ? 8 * j : 56 - 8 * j);
+}
+constexpr std::array<name_words, std::size(k_names)> build_name_words() {
+    std::array<name_words, std::size(k_names)> out{};
+    for (size_t i = 0; i < std::size(k_names); ++i)
+        for (size_t j = 0; j < k_max_name; ++j)
+            out[i].w[j / 8] |=
+                byte_in_word(static_cast<unsigned char>(k_lower_names[i].bytes[j]), j % 8);
+    return out;
+}
+constexpr std::array<name_words, std::size(k_names)> k_name_words = build_name_words();
+constexpr std::array<name_words, k_max_name + 1> build_len_masks() {
+    std::array<name_words, k_max_name + 1> out{};
+    for (size_t len = 0; len <= k_max_name; ++len)
+        for (size_t j = 0; j < len; ++j)
+            out[len].w[j / 8] |= byte_in_word(0xff, j % 8);
+    return out;
+}
+constexpr std::array<name_words, k_max_name + 1> k_len_masks = build_len_masks();
+
+// Per hash slot: the entry's id and length next to its index, one cache line holds several.
+struct wide_slot {
+    uint8_t entry = 0xff;
+    uint8_t len = 0;
+    header_id id = header_id::unknown;
+};
+constexpr std::array<wide_slot, k_table_size> build_wide_table() {
+    std::array<wide_slot, k_table_size> t{};
+    for (size_t h = 0; h < k_table_size; ++h) {
+        uint8_t e = k_table[h].entry;
+        if (e == 0xff) continue;
+        t[h] = {e, static_cast<uint8_t>(k_names[e].name.size()), k_names[e].id};
+    }
+    return t;
+}
+constexpr std::array<wide_slot, k_table_size> k_wide_table = build_wide_table();
+static_assert(k_max_name == 3 * 8);
+
+} // namespace
+
+namespace {
+inline header_id lookup_wide(const char* name, size_t len) noexcept;
+} // namespace
+
+header_id lookup_header_wide(const char* name, size_t len) noexcept {
+    return lookup_wide(name, len);
+}
+
+header_id lookup_header_before_colon(const char* p, size_t& name_len) noexcept {
+#if defined(__SSE2__)
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
+    const auto bits = [&](char c) {
+        const __m128i v = _mm_set1_epi8(c);
+        return static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, v))) |
+               (static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(b, v))) << 16);
+    };
+    static_assert(header_name_window == 32 && header_name_max < header_name_window);
+    const uint32_t colon = bits(':');
+    if (colon == 0) return header_id::unknown;
+    const auto k = static_cast<size_t>(__builtin_ctz(colon));
+    // CR is the one byte besides '-' that folds onto '-' (see names_are_letters_and_dashes).
+    if (k == 0 || (bits('\r') & ((uint32_t{1} << k) - 1)) != 0) return header_id::unknown;
+#else
+    size_t k = 0;
+    while (k < header_name_window && p[k] != ':')
+        ++k;
+    if (k == 0 || k == header_name_window) return header_id::unknown;
+    for (size_t i = 0; i < k; ++i)
+        if (p[i] == '\r') return header_id::unknown;
+#endif
+    const header_id id = lookup_wide(p, k);
+    if (id != header_id::unknown) name_len = k;
+    return id;
+}
+
+namespace {
+inline header_id lookup_wide(const char* name, size_t len) noexcept {
+    if (len - 1 >= k_max_name) return header_id::unknown; // 0 or longer than any known name
+    // On token bytes `| 0x20` folds exactly A-Z to a-z and maps every other token byte to a
+    // byte no other token byte maps to ('_' to 0x7f, the rest to themselves), so the hash finds
+    // the slot k_lower would and the word compare below is the case-insensitive compare.
+    const auto fold = [&](size_t i) {
+        return static_cast<size_t>(static_cast<unsigned char>(name[i]) | 0x20u);
+    };
+    const size_t h =
+        (len * 2u + fold(0) * 8u + fold(len - 1) * 11u + fold(len / 2) * 4u) & (k_table_size - 1);
+    const wide_slot s = k_wide_table[h];
+    if (s.len != len) return header_id::unknown; // also the empty slots (len 0)
+    constexpr uint64_t case_bits = 0x2020202020202020u;
+    uint64_t a, b, c;
+    std::memcpy(&a, name, 8);
+    std::memcpy(&b, name + 8, 8);
+    std::memcpy(&c, name + 16, 8);
+    const name_words& m = k_len_masks[len];
+    const name_words& y = k_name_words[s.entry];
+    const uint64_t diff = (((a | case_bits) ^ y.w[0]) & m.w[0]) |
+                          (((b | case_bits) ^ y.w[1]) & m.w[1]) |
+                          (((c | case_bits) ^ y.w[2]) & m.w[2]);
+    return diff == 0 ? s.id : header_id::unknown;
+}
 } // namespace
 
 header_id lookup_header(const char* name, size_t len) noexcept {

@@ -94,6 +94,27 @@ inline constexpr size_t header_id_count = static_cast<size_t>(header_id::count_)
     return lookup_header(name.data(), name.size());
 }
 
+/// Longest known header name; `lookup_header_wide` reads this many bytes.
+inline constexpr size_t header_name_max = 24;
+
+/// The same answer as `lookup_header(name, len)` for a name made of token characters (RFC 3261
+/// s25.1; the parser's header names are), for the parser's hot loop: it reads the whole
+/// [name, name + header_name_max) range (the caller guarantees those bytes are readable; only
+/// the first `len` decide) and compares three case-folded words instead of bytes. On any other
+/// bytes a known id still means each byte is that name's letter in either case or '-', except
+/// that a CR may stand where the name has '-' (callers that rule out CR get an exact answer).
+[[nodiscard]] header_id lookup_header_wide(const char* name, size_t len) noexcept;
+
+/// Bytes `lookup_header_before_colon` reads.
+inline constexpr size_t header_name_window = 32;
+
+/// For the parser's header lines: finds the first ':' in [p, p + header_name_window) (the caller
+/// guarantees those bytes are readable) and, when the bytes before it are a known header name
+/// in any letter case, returns its id and sets `name_len`; else `unknown` (the caller then scans
+/// the name itself). A known id proves the name is a token that ends at the ':' (known names are
+/// letters and '-', and a CR before the ':' gives `unknown`).
+[[nodiscard]] header_id lookup_header_before_colon(const char* p, size_t& name_len) noexcept;
+
 /// The canonical long name ("Call-ID", "CSeq", ...); "" for `unknown`.
 [[nodiscard]] std::string_view header_name(header_id id) noexcept;
 

@@ -3,6 +3,7 @@
 #include "sip/scan.h"
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -26,6 +27,7 @@ enum : uint8_t {
 // Second table: classes that need a bit of their own.
 enum : uint8_t {
     c2_genval = 1, // token or ':' (gen-value, incl. an unbracketed IPv6 received=)
+    c2_qplain = 2, // any byte but '"' and backslash (runs inside a quoted-string)
 };
 
 constexpr std::array<uint8_t, 256> build_classes() {
@@ -57,6 +59,7 @@ constexpr std::array<uint8_t, 256> build_classes2() {
     std::array<uint8_t, 256> t{};
     for (size_t c = 0; c < 256; ++c) {
         if ((k_class[c] & c_token) || c == ':') t[c] |= c2_genval;
+        if (c != '"' && c != '\\') t[c] |= c2_qplain;
     }
     return t;
 }
@@ -65,20 +68,51 @@ constexpr std::array<uint8_t, 256> k_class2 = build_classes2();
 inline bool is(char c, uint8_t cls) noexcept {
     return (k_class[static_cast<unsigned char>(c)] & cls) != 0;
 }
-// The end of the run of bytes of class `cls` (one class bit) starting at p, at most `end`.
-// Four bytes a step while the run lasts: their class bytes ANDed, one test, one branch.
-__attribute__((always_inline)) inline const char* skip_class(const char* p, const char* end,
-                                                             uint8_t cls) noexcept {
+// The end of the run of bytes of class `cls` (one class bit of table `t`) starting at p, at
+// most `end`. Four bytes a step while the run lasts: their class bytes ANDed, one test, one
+// branch.
+__attribute__((always_inline)) inline const char*
+skip_in(const std::array<uint8_t, 256>& t, const char* p, const char* end, uint8_t cls) noexcept {
     while (end - p >= 4) {
         const uint8_t all =
-            k_class[static_cast<unsigned char>(p[0])] & k_class[static_cast<unsigned char>(p[1])] &
-            k_class[static_cast<unsigned char>(p[2])] & k_class[static_cast<unsigned char>(p[3])];
+            t[static_cast<unsigned char>(p[0])] & t[static_cast<unsigned char>(p[1])] &
+            t[static_cast<unsigned char>(p[2])] & t[static_cast<unsigned char>(p[3])];
         if ((all & cls) == 0) break;
         p += 4;
     }
-    while (p < end && is(*p, cls))
+    while (p < end && (t[static_cast<unsigned char>(*p)] & cls))
         ++p;
     return p;
+}
+__attribute__((always_inline)) inline const char* skip_class(const char* p, const char* end,
+                                                             uint8_t cls) noexcept {
+    return skip_in(k_class, p, end, cls);
+}
+
+// The classes of the runs that are often long (URIs, Call-ID words, branch and tag values) as
+// byte sets for scan::span, which takes 16 bytes a step. All are ASCII-only, as byte_set needs.
+constexpr scan::byte_set class_set(const std::array<uint8_t, 256>& t, uint8_t cls) {
+    return scan::make_byte_set([&](unsigned c) { return (t[c] & cls) != 0; });
+}
+constexpr bool ascii_only(const std::array<uint8_t, 256>& t, uint8_t cls) {
+    for (size_t c = 0x80; c < 256; ++c)
+        if (t[c] & cls) return false;
+    return true;
+}
+static_assert(ascii_only(k_class, c_uri | c_word | c_token) && ascii_only(k_class2, c2_genval));
+constexpr scan::byte_set k_set_uri = class_set(k_class, c_uri);
+constexpr scan::byte_set k_set_word = class_set(k_class, c_word);
+constexpr scan::byte_set k_set_genval = class_set(k_class2, c2_genval);
+constexpr scan::byte_set k_set_token = class_set(k_class, c_token);
+
+// skip_in, but a range of 16 bytes or more goes to the vector kernel (same result: the set is
+// the class bit's bytes).
+__attribute__((always_inline)) inline const char* skip_long(const std::array<uint8_t, 256>& t,
+                                                            const scan::byte_set& set,
+                                                            const char* p, const char* end,
+                                                            uint8_t cls) noexcept {
+    if (end - p >= 16) return p + scan::span(p, static_cast<size_t>(end - p), set);
+    return skip_in(t, p, end, cls);
 }
 inline bool is_sp(char c) noexcept {
     return c == ' ' || c == '\t';
@@ -87,10 +121,23 @@ inline unsigned char lower(char c) noexcept {
     auto u = static_cast<unsigned char>(c);
     return (u >= 'A' && u <= 'Z') ? static_cast<unsigned char>(u | 0x20) : u;
 }
-bool iequal(std::string_view a, std::string_view b) noexcept {
+// Inline: the parameter-name compares are mostly against literals of another length.
+inline bool iequal(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
     for (size_t i = 0; i < a.size(); ++i)
         if (lower(a[i]) != lower(b[i])) return false;
+    return true;
+}
+
+// A parameter name (a token: c.run(c_token)) against a lower-case literal made of letters and
+// '-'. On token bytes `| 0x20` folds exactly A-Z and maps no other token byte onto a letter or
+// '-' ('_' goes to 0x7f), so this is the case-insensitive compare without a branch per byte.
+inline bool param_is(std::string_view token, std::string_view lower_literal) noexcept {
+    if (token.size() != lower_literal.size()) return false;
+    for (size_t i = 0; i < token.size(); ++i)
+        if ((static_cast<unsigned char>(token[i]) | 0x20u) !=
+            static_cast<unsigned char>(lower_literal[i]))
+            return false;
     return true;
 }
 
@@ -143,6 +190,8 @@ struct cursor {
         const char* b = p;
         if (!eat('"')) return false;
         while (p < end) {
+            p = skip_in(k_class2, p, end, c2_qplain);
+            if (p >= end) break;
             char c = *p;
             if (c == '"') {
                 ++p;
@@ -198,8 +247,7 @@ bool scan_gen_value(cursor& c, std::string_view& v) noexcept {
         return true;
     }
     // Token characters plus ':' for an unbracketed IPv6 received= (RFC 5118 s4.5).
-    while (!c.done() && (k_class2[static_cast<unsigned char>(*c.p)] & c2_genval))
-        ++c.p;
+    c.p = skip_long(k_class2, k_set_genval, c.p, c.end, c2_genval);
     v = {b, static_cast<size_t>(c.p - b)};
     return c.p != b;
 }
@@ -225,10 +273,8 @@ bool scan_params(cursor& c, Fn&& fn) noexcept {
 }
 
 bool is_token(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!is(c, c_token)) return false;
-    return true;
+    const char* e = s.data() + s.size();
+    return !s.empty() && skip_class(s.data(), e, c_token) == e;
 }
 
 constexpr std::string_view k_method_names[] = {
@@ -288,17 +334,13 @@ bool parse_token_value(std::string_view value, std::string_view& out) noexcept {
 bool parse_call_id_value(std::string_view value, std::string_view& out) noexcept {
     std::string_view v = trim(value);
     if (v.empty()) return false;
-    // word ["@" word]: one table test per byte, the '@' looked at once.
-    size_t i = 0;
-    const size_t n = v.size();
-    while (i < n && is(v[i], c_word))
-        ++i;
-    if (i < n) {
-        if (v[i] != '@' || i == 0 || i + 1 == n) return false;
-        ++i;
-        while (i < n && is(v[i], c_word))
-            ++i;
-        if (i < n) return false;
+    // word ["@" word]: class runs four bytes a step, the '@' looked at once.
+    const char* const b = v.data();
+    const char* const e = b + v.size();
+    const char* p = skip_long(k_class, k_set_word, b, e, c_word);
+    if (p < e) {
+        if (*p != '@' || p == b || p + 1 == e) return false;
+        if (skip_long(k_class, k_set_word, p + 1, e, c_word) != e) return false;
     }
     out = v;
     return true;
@@ -313,10 +355,18 @@ bool parse_via_value(std::string_view value, via_value& out) noexcept {
     out.ttl = -1;
     out.branch = out.received = out.maddr = out.params = out.host = {};
     cursor c(trim(value));
-    out.protocol_name = c.run(c_token);
-    if (out.protocol_name.empty() || !c.sep('/')) return false;
-    out.protocol_version = c.run(c_token);
-    if (out.protocol_version.empty() || !c.sep('/')) return false;
+    if (c.end - c.p >= 8 && std::memcmp(c.p, "SIP/2.0/", 8) == 0) {
+        // What the general path below gives for these bytes, without its byte loops.
+        out.protocol_name = {c.p, 3};
+        out.protocol_version = {c.p + 4, 3};
+        c.p += 8;
+        c.lws();
+    } else {
+        out.protocol_name = c.run(c_token);
+        if (out.protocol_name.empty() || !c.sep('/')) return false;
+        out.protocol_version = c.run(c_token);
+        if (out.protocol_version.empty() || !c.sep('/')) return false;
+    }
     out.transport = c.run(c_token);
     if (out.transport.empty()) return false;
     const char* before = c.p;
@@ -331,26 +381,26 @@ bool parse_via_value(std::string_view value, via_value& out) noexcept {
     }
     const char* params_begin = c.p;
     bool ok = scan_params(c, [&](std::string_view n, std::string_view v, bool has_v) {
-        if (iequal(n, "branch")) {
+        if (param_is(n, "branch")) {
             // gen-value already checked token-or-':' bytes; a branch is a token (no ':').
             if (!has_v || v.front() == '"' || v.front() == '[' ||
                 std::memchr(v.data(), ':', v.size()) != nullptr)
                 return false;
             out.branch = v;
             out.has_branch = true;
-        } else if (iequal(n, "received")) {
+        } else if (param_is(n, "received")) {
             if (!has_v || v.front() == '"') return false;
             out.received = v;
             out.has_received = true;
-        } else if (iequal(n, "maddr")) {
+        } else if (param_is(n, "maddr")) {
             if (!has_v || v.front() == '"') return false;
             out.maddr = v;
             out.has_maddr = true;
-        } else if (iequal(n, "ttl")) {
+        } else if (param_is(n, "ttl")) {
             uint64_t t;
             if (!has_v || !parse_uint(v, 255, t)) return false;
             out.ttl = static_cast<int16_t>(t);
-        } else if (iequal(n, "rport")) {
+        } else if (param_is(n, "rport")) {
             out.rport = true;
             if (has_v) {
                 uint64_t r;
@@ -400,7 +450,7 @@ bool scan_name_addr(cursor& c, name_addr_value& out) noexcept {
     }
     if (c.eat('<')) {
         const char* b = c.p;
-        c.p = skip_class(c.p, c.end, c_uri);
+        c.p = skip_long(k_class, k_set_uri, c.p, c.end, c_uri);
         if (c.p == b || !c.eat('>')) return false;
         out.uri = {b, static_cast<size_t>(c.p - 1 - b)};
         out.angle_brackets = true;
@@ -425,7 +475,7 @@ bool scan_name_addr(cursor& c, name_addr_value& out) noexcept {
     }
     const char* pb = c.p;
     bool ok = scan_params(c, [&](std::string_view n, std::string_view v, bool has_v) {
-        if (iequal(n, "tag")) {
+        if (param_is(n, "tag")) {
             if (!has_v || !is_token(v) || out.has_tag) return false;
             out.tag = v;
             out.has_tag = true;
@@ -473,11 +523,11 @@ bool parse_contact_value(std::string_view value, contact_value& out) noexcept {
     if (!scan_name_addr(c, out.addr)) return false;
     cursor pc(out.addr.params);
     return scan_params(pc, [&](std::string_view n, std::string_view pv, bool has_v) {
-        if (iequal(n, "expires")) {
+        if (param_is(n, "expires")) {
             uint64_t e;
             if (!has_v || !parse_uint(pv, 0xffffffffu, e)) return false;
             out.expires = static_cast<int64_t>(e);
-        } else if (iequal(n, "q")) {
+        } else if (param_is(n, "q")) {
             if (!has_v || !parse_qvalue(pv, out.q)) return false;
         }
         return true;
@@ -536,11 +586,11 @@ bool parse_reason_value(std::string_view value, reason_value& out) noexcept {
     if (out.protocol.empty()) return false;
     const char* pb = c.p;
     bool ok = scan_params(c, [&](std::string_view n, std::string_view v, bool has_v) {
-        if (iequal(n, "cause")) {
+        if (param_is(n, "cause")) {
             uint64_t cause;
             if (!has_v || !parse_uint(v, 65535, cause)) return false;
             out.cause = static_cast<int>(cause);
-        } else if (iequal(n, "text")) {
+        } else if (param_is(n, "text")) {
             if (!has_v || v.size() < 2 || v.front() != '"') return false;
             out.text = v.substr(1, v.size() - 2);
         }
@@ -559,7 +609,7 @@ bool parse_session_expires_value(std::string_view value, session_expires_value& 
     out.seconds = static_cast<uint32_t>(s);
     const char* pb = c.p;
     bool ok = scan_params(c, [&](std::string_view n, std::string_view v, bool has_v) {
-        if (iequal(n, "refresher")) {
+        if (param_is(n, "refresher")) {
             if (!has_v || (!iequal(v, "uac") && !iequal(v, "uas"))) return false;
             out.refresher = v;
         }
@@ -579,15 +629,15 @@ bool parse_replaces_value(std::string_view value, replaces_value& out) noexcept 
     cursor c(v.substr(semi));
     bool have_to = false, have_from = false;
     bool ok = scan_params(c, [&](std::string_view n, std::string_view pv, bool has_v) {
-        if (iequal(n, "to-tag")) {
+        if (param_is(n, "to-tag")) {
             if (!has_v || !is_token(pv)) return false;
             out.to_tag = pv;
             have_to = true;
-        } else if (iequal(n, "from-tag")) {
+        } else if (param_is(n, "from-tag")) {
             if (!has_v || !is_token(pv)) return false;
             out.from_tag = pv;
             have_from = true;
-        } else if (iequal(n, "early-only")) {
+        } else if (param_is(n, "early-only")) {
             out.early_only = true;
         }
         return true;
@@ -622,7 +672,8 @@ parse_result need_more() noexcept {
 }
 
 bool valid_version(std::string_view v) noexcept {
-    // "SIP" "/" 1*DIGIT "." 1*DIGIT, case-insensitive name
+    // "SIP" "/" 1*DIGIT "." 1*DIGIT, case-insensitive name; nearly always exactly SIP/2.0.
+    if (v.size() == 7 && std::memcmp(v.data(), "SIP/2.0", 7) == 0) return true;
     if (v.size() < 7 || !iequal(v.substr(0, 4), "SIP/")) return false;
     size_t i = 4, d1 = 0, d2 = 0;
     while (i < v.size() && is(v[i], c_digit))
@@ -642,8 +693,8 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
     if (len > 0xffffffffu) return fail("message too large", 0);
 
     // Start line (RFC 3261 s7.1, s7.2): single SP separators, CRLF terminated.
-    scan::eol_index eols(data, len);
-    size_t eol = eols.next(0);
+    scan::structural_index sx(data, len);
+    size_t eol = sx.next_eol(0);
     if (eol == len || (data[eol] == '\r' && eol + 1 == len)) {
         return stream ? need_more() : fail("start line not terminated", len);
     }
@@ -689,8 +740,9 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         if (i == ub || i >= line.size() || line[i] != ':' || is(line[ub], c_digit) ||
             line[ub] == '-' || line[ub] == '.' || line[ub] == '+')
             return fail("bad Request-URI", ub);
-        i = static_cast<size_t>(skip_class(line.data() + i, line.data() + line.size(), c_uri) -
-                                line.data());
+        i = static_cast<size_t>(
+            skip_long(k_class, k_set_uri, line.data() + i, line.data() + line.size(), c_uri) -
+            line.data());
         if (i >= line.size() || line[i] != ' ' || i == ub) return fail("bad Request-URI", ub);
         m._ruri_off = static_cast<uint32_t>(ub);
         m._ruri_len = static_cast<uint32_t>(i - ub);
@@ -716,20 +768,34 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
             pos += 2;
             break;
         }
-        size_t nb = pos;
-        pos = static_cast<size_t>(skip_class(data + pos, data + len, c_token) - data);
-        size_t ne = pos;
-        if (ne == nb) return fail("bad header name", nb);
-        if (ne - nb > 0xffff) return fail("header name too long", nb);
-        while (pos < len && is_sp(data[pos]))
-            ++pos;
-        if (pos >= len) return stream ? need_more() : fail("headers not terminated", pos);
-        if (data[pos] != ':') return fail("bad header name", nb);
-        ++pos;
+        const size_t nb = pos;
+        size_t ne = 0;
+        header_id id = header_id::unknown;
+        size_t known_len = 0;
+        if (nb + header_name_window <= len &&
+            (id = lookup_header_before_colon(data + nb, known_len)) != header_id::unknown) {
+            ne = nb + known_len;
+            pos = ne;
+        } else {
+            pos = static_cast<size_t>(
+                skip_long(k_class, k_set_token, data + pos, data + len, c_token) - data);
+            ne = pos;
+            if (ne == nb) return fail("bad header name", nb);
+            if (ne - nb > 0xffff) return fail("header name too long", nb);
+            while (pos < len && is_sp(data[pos]))
+                ++pos;
+            if (pos >= len) return stream ? need_more() : fail("headers not terminated", pos);
+            if (data[pos] != ':') return fail("bad header name", nb);
+            // The name is followed by ':' and a line end, but maybe not by 24 readable bytes.
+            id = nb + header_name_max <= len ? lookup_header_wide(data + nb, ne - nb)
+                                             : lookup_header(data + nb, ne - nb);
+        }
+        ++pos; // the ':'
+
         size_t vb = pos;
         size_t ve;
         for (;;) {
-            size_t e = eols.next(pos);
+            size_t e = sx.next_eol(pos);
             if (e + 2 > len) return stream ? need_more() : fail("headers not terminated", len);
             if (data[e] != '\r' || data[e + 1] != '\n') return fail("bad line ending", e);
             if (e + 2 == len) return stream ? need_more() : fail("headers not terminated", len);
@@ -743,7 +809,6 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         while (ve > vb && is(data[ve - 1], c_lws))
             --ve;
 
-        header_id id = lookup_header(data + nb, ne - nb);
         auto add = [&](size_t b, size_t e, bool first) __attribute__((always_inline))->bool {
             if (count >= message::max_headers) return false;
             header_field& h = m._headers[count];
@@ -760,18 +825,12 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         };
         if (header_is_list(id) && vb < ve) {
             // Split at top-level commas: not inside quoted strings or < >.
+            scan::delim_walk dw(sx, vb, ve);
             size_t eb = vb;
-            size_t i = vb;
             bool first = true;
             int angle = 0;
             for (;;) {
-                // Elements are short: a table loop beats a vector call until 32 bytes remain.
-                if (ve - i >= 32) {
-                    i += scan::find_list_delim(data + i, ve - i);
-                } else {
-                    while (i < ve && !is(data[i], c_list))
-                        ++i;
-                }
+                const size_t i = dw.next();
                 if (i >= ve || (data[i] == ',' && angle == 0)) {
                     size_t ee = i;
                     size_t b = eb;
@@ -783,25 +842,23 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
                     if (!add(b, ee, first)) return fail("too many headers", nb);
                     first = false;
                     if (i >= ve) break;
-                    eb = ++i;
+                    eb = i + 1;
                     continue;
                 }
-                char d = data[i];
+                const char d = data[i];
                 if (d == '"') {
-                    ++i;
-                    while (i < ve && data[i] != '"')
-                        i += (data[i] == '\\') ? 2 : 1;
-                    if (i >= ve) return fail("unterminated quoted string", eb);
-                    ++i;
+                    // To the closing quote; a backslash escapes the byte after it.
+                    for (;;) {
+                        const size_t q = dw.next();
+                        if (q >= ve) return fail("unterminated quoted string", eb);
+                        if (data[q] == '"') break;
+                        if (data[q] == '\\') dw.seek(q + 2);
+                    }
                 } else if (d == '<') {
                     ++angle;
-                    ++i;
                 } else if (d == '>') {
                     if (angle > 0) --angle;
-                    ++i;
-                } else {
-                    ++i; // ',' inside < >, or a stray backslash
-                }
+                } // else ',' inside < >, or a stray backslash: nothing to do
             }
         } else {
             if (!add(vb, ve, true)) return fail("too many headers", nb);

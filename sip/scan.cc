@@ -37,6 +37,21 @@ size_t find_list_delim_scalar(const char* p, size_t len) noexcept {
     return len;
 }
 
+uint64_t delim_mask_scalar(const char* p, size_t n) noexcept {
+    uint64_t m = 0;
+    for (size_t i = 0; i < n && i < 64; ++i) {
+        if (is_list_delim(p[i])) m |= uint64_t{1} << i;
+    }
+    return m;
+}
+
+size_t span_scalar(const char* p, size_t len, const byte_set& s) noexcept {
+    for (size_t i = 0; i < len; ++i) {
+        if (!s.contains(static_cast<unsigned char>(p[i]))) return i;
+    }
+    return len;
+}
+
 bool has_eol_scalar(const char* p, size_t len) noexcept {
     return find_eol_scalar(p, len) != len;
 }
@@ -153,6 +168,50 @@ __attribute__((target("avx2"))) uint64_t eol_mask64_avx2(const char* p) noexcept
     return static_cast<uint64_t>(lo) | (static_cast<uint64_t>(hi) << 32);
 }
 
+namespace {
+inline uint32_t delim_bits16(const char* p) noexcept {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i m = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')), _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')),
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+    return static_cast<uint32_t>(_mm_movemask_epi8(m));
+}
+} // namespace
+
+uint64_t delim_mask64_sse2(const char* p) noexcept {
+    uint64_t m = 0;
+    for (int k = 0; k < 4; ++k)
+        m |= static_cast<uint64_t>(delim_bits16(p + 16 * k)) << (16 * k);
+    return m;
+}
+
+uint64_t delim_mask_partial(const char* p, size_t n) noexcept {
+    uint64_t m = 0;
+    size_t i = 0;
+    for (; i + 16 <= n && i < 64; i += 16)
+        m |= static_cast<uint64_t>(delim_bits16(p + i)) << i;
+    return m | (i < 64 ? delim_mask_scalar(p + i, n - i) << i : 0);
+}
+
+__attribute__((target("avx2"))) uint64_t delim_mask64_avx2(const char* p) noexcept {
+    const __m256i c1 = _mm256_set1_epi8(',');
+    const __m256i c2 = _mm256_set1_epi8('"');
+    const __m256i c3 = _mm256_set1_epi8('<');
+    const __m256i c4 = _mm256_set1_epi8('>');
+    const __m256i c5 = _mm256_set1_epi8('\\');
+    const auto bits = [&](const char* q) __attribute__((target("avx2"))) {
+        __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+        __m256i m = _mm256_or_si256(
+            _mm256_or_si256(_mm256_cmpeq_epi8(v, c1), _mm256_cmpeq_epi8(v, c2)),
+            _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, c3), _mm256_cmpeq_epi8(v, c4)),
+                            _mm256_cmpeq_epi8(v, c5)));
+        return static_cast<uint32_t>(_mm256_movemask_epi8(m));
+    };
+    return static_cast<uint64_t>(bits(p)) | (static_cast<uint64_t>(bits(p + 32)) << 32);
+}
+
 size_t find_list_delim_sse2(const char* p, size_t len) noexcept {
     const __m128i c1 = _mm_set1_epi8(',');
     const __m128i c2 = _mm_set1_epi8('"');
@@ -191,17 +250,55 @@ __attribute__((target("avx2"))) size_t find_list_delim_avx2(const char* p, size_
     return i + find_list_delim_sse2(p + i, len - i);
 }
 
+__attribute__((target("ssse3"))) size_t span_ssse3(const char* p, size_t len,
+                                                   const byte_set& s) noexcept {
+    if (len < 16) return span_scalar(p, len, s);
+    const __m128i rows = _mm_load_si128(reinterpret_cast<const __m128i*>(s.rows));
+    // 1 << h for the high nibbles 0..7; 8..15 (bytes >= 0x80) select 0: never in a set.
+    const __m128i bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m128i nibble = _mm_set1_epi8(0x0f);
+    // Bit i set when q[i] is not in the set.
+    const auto outside = [&](const char* q) __attribute__((target("ssse3"))) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+        const __m128i r = _mm_shuffle_epi8(rows, _mm_and_si128(v, nibble));
+        const __m128i b = _mm_shuffle_epi8(bit, _mm_and_si128(_mm_srli_epi16(v, 4), nibble));
+        return static_cast<uint32_t>(
+            _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(r, b), _mm_setzero_si128())));
+    };
+    size_t i = 0;
+    for (; i + 16 <= len; i += 16) {
+        const uint32_t m = outside(p + i);
+        if (m != 0) return i + static_cast<size_t>(__builtin_ctz(m));
+    }
+    if (i < len) {
+        // The last block ends at p + len and overlaps bytes already known to be in the set.
+        const uint32_t m = outside(p + len - 16) >> (16 - (len - i));
+        if (m != 0) return i + static_cast<size_t>(__builtin_ctz(m));
+    }
+    return len;
+}
+
 namespace {
 bool detect_avx2() noexcept {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") != 0;
 }
+bool detect_ssse3() noexcept {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("ssse3") != 0;
+}
 // Decided once at static initialisation; read-only afterwards, so any thread may scan.
 const bool g_avx2 = detect_avx2();
 } // namespace
 
+const bool detail::cpu_ssse3 = detect_ssse3();
+
 bool have_avx2() noexcept {
     return g_avx2;
+}
+
+bool have_ssse3() noexcept {
+    return detail::cpu_ssse3;
 }
 
 size_t find_eol(const char* p, size_t len) noexcept {
@@ -214,6 +311,10 @@ uint64_t eol_mask64(const char* p) noexcept {
 
 size_t find_list_delim(const char* p, size_t len) noexcept {
     return g_avx2 ? find_list_delim_avx2(p, len) : find_list_delim_sse2(p, len);
+}
+
+uint64_t delim_mask64(const char* p) noexcept {
+    return g_avx2 ? delim_mask64_avx2(p) : delim_mask64_sse2(p);
 }
 
 #else // portable build: the scalar twins are the only kernels
@@ -240,6 +341,13 @@ size_t find_list_delim_avx2(const char* p, size_t len) noexcept {
 bool have_avx2() noexcept {
     return false;
 }
+const bool detail::cpu_ssse3 = false;
+bool have_ssse3() noexcept {
+    return false;
+}
+size_t span_ssse3(const char* p, size_t len, const byte_set& s) noexcept {
+    return span_scalar(p, len, s);
+}
 size_t find_eol(const char* p, size_t len) noexcept {
     return find_eol_scalar(p, len);
 }
@@ -257,6 +365,18 @@ uint64_t eol_mask64(const char* p) noexcept {
 }
 uint64_t eol_mask_partial(const char* p, size_t n) noexcept {
     return eol_mask_scalar(p, n);
+}
+uint64_t delim_mask64_sse2(const char* p) noexcept {
+    return delim_mask_scalar(p, 64);
+}
+uint64_t delim_mask64_avx2(const char* p) noexcept {
+    return delim_mask_scalar(p, 64);
+}
+uint64_t delim_mask64(const char* p) noexcept {
+    return delim_mask_scalar(p, 64);
+}
+uint64_t delim_mask_partial(const char* p, size_t n) noexcept {
+    return delim_mask_scalar(p, n);
 }
 
 #endif

@@ -80,6 +80,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const char* b = reinterpret_cast<const char*>(data);
     require(scan::find_eol(b, size) == scan::find_eol_scalar(b, size));
     require(scan::find_list_delim(b, size) == scan::find_list_delim_scalar(b, size));
+    {
+        constexpr scan::byte_set uri_bytes = scan::make_byte_set(
+            [](unsigned c) { return c > 0x20 && c < 0x7f && c != '<' && c != '>' && c != '"'; });
+        require(scan::span(b, size, uri_bytes) == scan::span_scalar(b, size, uri_bytes));
+    }
+    {
+        scan::structural_index idx(b, size);
+        require(idx.next_eol(0) == scan::find_eol_scalar(b, size));
+        for (size_t from = 0; from < size;) {
+            size_t d = idx.next_delim(from, size);
+            require(d == from + scan::find_list_delim_scalar(b + from, size - from));
+            from = d + 1;
+        }
+    }
     auto m = std::make_unique<message>();
     for (parse_mode mode : {parse_mode::datagram, parse_mode::stream}) {
         parse_result r = parse(b, size, *m, mode);
