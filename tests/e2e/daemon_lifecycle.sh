@@ -27,10 +27,12 @@ for sig in TERM INT; do
 done
 
 # A port that is taken is a start-up error with a message, not a hang.
-python3 -c "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $API_PORT)); s.listen(); time.sleep(20)" &
+# The blocker says when it listens: on a loaded machine a fixed sleep is not enough.
+python3 -c "import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $API_PORT)); s.listen(); open(sys.argv[1], 'w').close(); time.sleep(30)" "$work/blocker.ready" &
 blocker=$!
 track $blocker
-sleep 0.3
+for _ in $(seq 1 100); do [[ -e $work/blocker.ready ]] && break; sleep 0.1; done
+[[ -e $work/blocker.ready ]] || fail "the port blocker did not start within 10 s"
 "$TANDEM_BIN" --config "$work/tandem.toml" > "$work/log.busy" 2>&1 &
 pid=$!
 track $pid
