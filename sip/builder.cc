@@ -4,6 +4,7 @@
 #include "sip/scan.h"
 
 #include <array>
+#include <cassert>
 #include <cstdint>
 #include <cstring>
 
@@ -84,6 +85,7 @@ bool has_cr_lf(std::string_view s) noexcept {
 
 // CR and LF only as a fold: CRLF followed by SP or HT (RFC 3261 s7.3.1), never at the end.
 bool valid_value(std::string_view v) noexcept {
+    if (v.empty()) return true;
     // Values rarely hold CR or LF: a vector test first, the byte rule only when there is one.
     if (!scan::has_eol(v.data(), v.size())) return true;
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -266,6 +268,31 @@ void message_builder::header_parts(std::string_view name,
             fail(build_status::bad_input);
             return;
         }
+    }
+    write_line(name, parts);
+}
+
+void message_builder::prechecked_header(std::string_view name, std::string_view value) noexcept {
+    assert(is_token(name) && valid_value(value) && !is_content_length(name));
+    if (failed()) return;
+    if (!_started || _finished) {
+        fail(build_status::bad_input);
+        return;
+    }
+    write_line(name, {value});
+}
+
+void message_builder::prechecked_header_parts(
+    std::string_view name, std::initializer_list<std::string_view> parts) noexcept {
+    assert(is_token(name) && !is_content_length(name));
+#ifndef NDEBUG
+    for (std::string_view p : parts)
+        assert(valid_value(p));
+#endif
+    if (failed()) return;
+    if (!_started || _finished) {
+        fail(build_status::bad_input);
+        return;
     }
     write_line(name, parts);
 }
