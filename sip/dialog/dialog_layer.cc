@@ -127,10 +127,10 @@ bool dialog_layer::set_target(dialog& d, std::string_view target) noexcept {
     return true;
 }
 
-create_result dialog_layer::create(const dialog_params& p, dialog_role role, dialog_state state) {
+create_result dialog_layer::create(const dialog_params& p, const util::digest128& k,
+                                   bool known_absent, dialog_role role, dialog_state state) {
     create_result r;
-    const util::digest128 k = key_of(p.id);
-    if (find_index(k) != util::open_table::npos) {
+    if (!known_absent && find_index(k) != util::open_table::npos) {
         r.status = dialog_status::exists;
         return r;
     }
@@ -209,7 +209,7 @@ create_result dialog_layer::create(const dialog_params& p, dialog_role role, dia
 
 create_result dialog_layer::create_uas(const dialog_params& p, dialog_state state,
                                        uint32_t local_cseq, uint64_t user) {
-    create_result r = create(p, dialog_role::uas, state);
+    create_result r = create(p, key_of(p.id), false, dialog_role::uas, state);
     if (r.status != dialog_status::ok) return r;
     dialog& d = _pool[r.id.index];
     d._user = user;
