@@ -172,6 +172,25 @@ void message_builder::put(std::string_view s) noexcept {
     _len += s.size();
 }
 
+void message_builder::put_parts(std::initializer_list<std::string_view> parts) noexcept {
+    if (failed()) return;
+    std::size_t n = 0;
+    for (std::string_view part : parts)
+        n += part.size();
+    if (n > _cap - _len) {
+        _len += n;
+        fail(build_status::overflow);
+        return;
+    }
+    // One bounds check for the whole run.
+    char* p = _buf + _len;
+    for (std::string_view part : parts) {
+        copy_short(p, part.data(), part.size());
+        p += part.size();
+    }
+    _len += n;
+}
+
 void message_builder::put_uint(std::uint64_t v) noexcept {
     char tmp[20];
     std::size_t k = sizeof(tmp);
@@ -188,10 +207,7 @@ void message_builder::request_line(std::string_view method, std::string_view uri
         fail(build_status::bad_input);
         return;
     }
-    put(method);
-    put(" ");
-    put(uri);
-    put(" SIP/2.0\r\n");
+    put_parts({method, " ", uri, " SIP/2.0\r\n"});
     _started = true;
     _headers_begin = _len;
 }
@@ -202,11 +218,10 @@ void message_builder::status_line(int code, std::string_view reason) noexcept {
         fail(build_status::bad_input);
         return;
     }
-    put("SIP/2.0 ");
-    put_uint(static_cast<std::uint64_t>(code));
-    put(" ");
-    put(reason);
-    put("\r\n");
+    const char digits[3] = {static_cast<char>('0' + code / 100),
+                            static_cast<char>('0' + code / 10 % 10),
+                            static_cast<char>('0' + code % 10)};
+    put_parts({"SIP/2.0 ", std::string_view(digits, 3), " ", reason, "\r\n"});
     _started = true;
     _headers_begin = _len;
 }
@@ -417,10 +432,14 @@ void message_builder::replace_header(std::string_view name, std::string_view val
 
 build_result message_builder::finish(std::string_view body) noexcept {
     if (!failed() && (!_started || _finished)) fail(build_status::bad_input);
-    put("Content-Length: ");
-    put_uint(body.size());
-    put("\r\n\r\n");
-    put(body);
+    char tmp[20];
+    std::size_t k = sizeof(tmp);
+    std::size_t v = body.size();
+    do {
+        tmp[--k] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    put_parts({"Content-Length: ", std::string_view(tmp + k, sizeof(tmp) - k), "\r\n\r\n", body});
     _finished = true;
     return build_result{_status, _len};
 }

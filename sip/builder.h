@@ -125,6 +125,8 @@ private:
 
     bool check_header(std::string_view name, std::string_view value) noexcept;
     void put(std::string_view s) noexcept;
+    // The parts back to back, with one bounds check.
+    void put_parts(std::initializer_list<std::string_view> parts) noexcept;
     void put_uint(std::uint64_t v) noexcept;
     // "<name>: <parts...>\r\n" with one bounds check (names and parts already checked).
     void write_line(std::string_view name, std::initializer_list<std::string_view> parts) noexcept;

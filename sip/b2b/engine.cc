@@ -346,6 +346,14 @@ struct engine::impl final : txn::action_sink {
     endpoint response_destination(const message& req, const endpoint& src) const noexcept;
     endpoint dialog_destination(const dialog::dialog& d, const endpoint& fallback) const noexcept;
     void send_now(uint64_t h, const endpoint& dest) noexcept;
+    // "<name>: <user agent>": the configured text, checked once at start.
+    void write_agent(message_builder& b, std::string_view name) const noexcept {
+        if (_agent_ok) {
+            b.prechecked_header(name, _cfg.user_agent);
+        } else {
+            b.header(name, _cfg.user_agent);
+        }
+    }
     std::string_view stateless_tag(const message& req, char* buf) const noexcept;
     const message* reparse(uint64_t h) noexcept;
 
@@ -375,6 +383,7 @@ struct engine::impl final : txn::action_sink {
     size_t _local_len = 0;
     char _contact[80];
     size_t _contact_len = 0;
+    bool _agent_ok = false; // the user agent text is a valid header value
 
     std::unique_ptr<char[]> _scratch{new char[msg_store::class_bytes[2]]}; // build area
     // Two message views whose roles swap (see on_datagram): `_rx`, the datagram being handled,
@@ -410,6 +419,11 @@ engine::impl::impl(engine& self, const engine_config& cfg, transport& out, scena
     std::memcpy(_contact + 5, _local, _local_len);
     _contact[5 + _local_len] = '>';
     _contact_len = _local_len + 6;
+    char probe[512];
+    message_builder pb(probe, sizeof(probe));
+    pb.start_line("probe");
+    pb.header("Server", _cfg.user_agent);
+    _agent_ok = pb.status() == build_status::ok;
 }
 
 // --- transaction layer plumbing ---------------------------------------------------------------
@@ -1062,7 +1076,7 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
             b.prechecked_header("Supported", "100rel");
         }
         write_policy_headers(b, *a, direction::request, *c.policy);
-        b.header("User-Agent", _cfg.user_agent);
+        write_agent(b, "User-Agent");
         if (a->body().empty()) return b.finish();
         size_t ct = a->find(header_id::content_type);
         if (ct != message::npos) b.prechecked_header("Content-Type", a->value(ct));
@@ -1181,7 +1195,7 @@ void engine::impl::send_cancel_b(uint32_t ci) noexcept {
         b.prechecked_header("Call-ID", c.b_call_id());
         char digits[20];
         b.prechecked_header_parts("CSeq", {decimal(c.b_cseq, digits), " CANCEL"});
-        b.header("User-Agent", _cfg.user_agent);
+        write_agent(b, "User-Agent");
         return b.finish();
     });
     if (h == msg_store::npos) return;
@@ -1760,7 +1774,8 @@ void engine::impl::write_response_head(message_builder& b, const message& req, i
     i = req.find(header_id::to);
     if (i != message::npos) {
         if (!to_tag.empty() && !req.to()->has_tag && code > 100) {
-            b.header_parts("To", {req.value(i), ";tag=", to_tag});
+            // The tag is minted here or taken from a parsed response.
+            b.prechecked_header_parts("To", {req.value(i), ";tag=", to_tag});
         } else {
             b.prechecked_header("To", req.value(i));
         }
@@ -1789,7 +1804,7 @@ uint64_t engine::impl::build_response(const message& req, int code, std::string_
         if (relay_src != nullptr && p != nullptr) {
             write_policy_headers(b, *relay_src, direction::response, *p);
         }
-        b.header("Server", _cfg.user_agent);
+        write_agent(b, "Server");
         if (!sdp_override.empty()) {
             b.header("Content-Type", "application/sdp");
             return b.finish(sdp_override);
@@ -1835,7 +1850,7 @@ uint64_t engine::impl::build_in_dialog(const dialog::dialog& d, std::string_view
         for (const auto& x : extra)
             b.header(x.name, x.value);
         if (src != nullptr && p != nullptr) write_policy_headers(b, *src, direction::request, *p);
-        b.header("User-Agent", _cfg.user_agent);
+        write_agent(b, "User-Agent");
         if (src != nullptr && !src->body().empty()) {
             size_t ct = src->find(header_id::content_type);
             if (ct != message::npos) b.prechecked_header("Content-Type", src->value(ct));
@@ -1886,7 +1901,7 @@ void engine::impl::respond_stateless(const message& req, int code, std::string_v
         write_response_head(b, req, code, reason, stateless_tag(req, tag_buf));
         if (code == 503) b.header_uint("Retry-After", _cfg.retry_after_s);
         if (code == 405) b.header("Allow", k_allow);
-        b.header("Server", _cfg.user_agent);
+        write_agent(b, "Server");
         return b.finish();
     });
     if (h == msg_store::npos) return;
