@@ -326,7 +326,23 @@ void message_builder::prechecked_header(std::string_view name, std::string_view 
         fail(build_status::bad_input);
         return;
     }
-    write_line(name, {value});
+    // write_line() for one part, without its loops over the parts.
+    const std::size_t n = name.size() + 2 + value.size() + 2;
+    if (n > _cap - _len) {
+        _len += n;
+        fail(build_status::overflow);
+        return;
+    }
+    char* p = _buf + _len;
+    copy_short(p, name.data(), name.size());
+    p += name.size();
+    *p++ = ':';
+    *p++ = ' ';
+    copy_short(p, value.data(), value.size());
+    p += value.size();
+    *p++ = '\r';
+    *p = '\n';
+    _len += n;
 }
 
 void message_builder::prechecked_header_parts(
