@@ -4,6 +4,7 @@
 #include "sip/scan.h"
 
 #include <array>
+#include <cassert>
 #include <cstdint>
 #include <cstring>
 
@@ -78,12 +79,45 @@ bool has_space_or_eol(std::string_view s) noexcept {
     return false;
 }
 
+// Header pieces are short (a tag, a Call-ID, a Via): two overlapping loads and stores of a
+// fixed width copy one, where a libc memcpy call costs more than the copy itself. Reads only
+// [src, src+n), writes only [dst, dst+n); the ranges do not overlap.
+inline void copy_short(char* dst, const char* src, std::size_t n) noexcept {
+    if (n > 32) {
+        std::memcpy(dst, src, n);
+    } else if (n >= 16) {
+        char a[16], b[16];
+        std::memcpy(a, src, 16);
+        std::memcpy(b, src + n - 16, 16);
+        std::memcpy(dst, a, 16);
+        std::memcpy(dst + n - 16, b, 16);
+    } else if (n >= 8) {
+        std::uint64_t a, b;
+        std::memcpy(&a, src, 8);
+        std::memcpy(&b, src + n - 8, 8);
+        std::memcpy(dst, &a, 8);
+        std::memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4) {
+        std::uint32_t a, b;
+        std::memcpy(&a, src, 4);
+        std::memcpy(&b, src + n - 4, 4);
+        std::memcpy(dst, &a, 4);
+        std::memcpy(dst + n - 4, &b, 4);
+    } else if (n != 0) {
+        const char a = src[0], m = src[n / 2], z = src[n - 1];
+        dst[0] = a;
+        dst[n / 2] = m;
+        dst[n - 1] = z;
+    }
+}
+
 bool has_cr_lf(std::string_view s) noexcept {
     return scan::has_eol(s.data(), s.size());
 }
 
 // CR and LF only as a fold: CRLF followed by SP or HT (RFC 3261 s7.3.1), never at the end.
 bool valid_value(std::string_view v) noexcept {
+    if (v.empty()) return true;
     // Values rarely hold CR or LF: a vector test first, the byte rule only when there is one.
     if (!scan::has_eol(v.data(), v.size())) return true;
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -134,8 +168,27 @@ void message_builder::put(std::string_view s) noexcept {
         fail(build_status::overflow);
         return;
     }
-    if (!s.empty()) std::memcpy(_buf + _len, s.data(), s.size());
+    copy_short(_buf + _len, s.data(), s.size());
     _len += s.size();
+}
+
+void message_builder::put_parts(std::initializer_list<std::string_view> parts) noexcept {
+    if (failed()) return;
+    std::size_t n = 0;
+    for (std::string_view part : parts)
+        n += part.size();
+    if (n > _cap - _len) {
+        _len += n;
+        fail(build_status::overflow);
+        return;
+    }
+    // One bounds check for the whole run.
+    char* p = _buf + _len;
+    for (std::string_view part : parts) {
+        copy_short(p, part.data(), part.size());
+        p += part.size();
+    }
+    _len += n;
 }
 
 void message_builder::put_uint(std::uint64_t v) noexcept {
@@ -154,10 +207,7 @@ void message_builder::request_line(std::string_view method, std::string_view uri
         fail(build_status::bad_input);
         return;
     }
-    put(method);
-    put(" ");
-    put(uri);
-    put(" SIP/2.0\r\n");
+    put_parts({method, " ", uri, " SIP/2.0\r\n"});
     _started = true;
     _headers_begin = _len;
 }
@@ -168,11 +218,10 @@ void message_builder::status_line(int code, std::string_view reason) noexcept {
         fail(build_status::bad_input);
         return;
     }
-    put("SIP/2.0 ");
-    put_uint(static_cast<std::uint64_t>(code));
-    put(" ");
-    put(reason);
-    put("\r\n");
+    const char digits[3] = {static_cast<char>('0' + code / 100),
+                            static_cast<char>('0' + code / 10 % 10),
+                            static_cast<char>('0' + code % 10)};
+    put_parts({"SIP/2.0 ", std::string_view(digits, 3), " ", reason, "\r\n"});
     _started = true;
     _headers_begin = _len;
 }
@@ -205,11 +254,11 @@ void message_builder::header(std::string_view name, std::string_view value) noex
     if (n <= _cap - _len) {
         // One bounds check for the whole line (the common case); put() handles overflow.
         char* p = _buf + _len;
-        std::memcpy(p, name.data(), name.size());
+        copy_short(p, name.data(), name.size());
         p += name.size();
         *p++ = ':';
         *p++ = ' ';
-        if (!value.empty()) std::memcpy(p, value.data(), value.size());
+        copy_short(p, value.data(), value.size());
         p += value.size();
         *p++ = '\r';
         *p = '\n';
@@ -245,12 +294,12 @@ void message_builder::write_line(std::string_view name,
     }
     // One bounds check for the whole line.
     char* p = _buf + _len;
-    std::memcpy(p, name.data(), name.size());
+    copy_short(p, name.data(), name.size());
     p += name.size();
     *p++ = ':';
     *p++ = ' ';
     for (std::string_view part : parts) {
-        if (!part.empty()) std::memcpy(p, part.data(), part.size());
+        copy_short(p, part.data(), part.size());
         p += part.size();
     }
     *p++ = '\r';
@@ -266,6 +315,47 @@ void message_builder::header_parts(std::string_view name,
             fail(build_status::bad_input);
             return;
         }
+    }
+    write_line(name, parts);
+}
+
+void message_builder::prechecked_header(std::string_view name, std::string_view value) noexcept {
+    assert(is_token(name) && valid_value(value) && !is_content_length(name));
+    if (failed()) return;
+    if (!_started || _finished) {
+        fail(build_status::bad_input);
+        return;
+    }
+    // write_line() for one part, without its loops over the parts.
+    const std::size_t n = name.size() + 2 + value.size() + 2;
+    if (n > _cap - _len) {
+        _len += n;
+        fail(build_status::overflow);
+        return;
+    }
+    char* p = _buf + _len;
+    copy_short(p, name.data(), name.size());
+    p += name.size();
+    *p++ = ':';
+    *p++ = ' ';
+    copy_short(p, value.data(), value.size());
+    p += value.size();
+    *p++ = '\r';
+    *p = '\n';
+    _len += n;
+}
+
+void message_builder::prechecked_header_parts(
+    std::string_view name, std::initializer_list<std::string_view> parts) noexcept {
+    assert(is_token(name) && !is_content_length(name));
+#ifndef NDEBUG
+    for (std::string_view p : parts)
+        assert(valid_value(p));
+#endif
+    if (failed()) return;
+    if (!_started || _finished) {
+        fail(build_status::bad_input);
+        return;
     }
     write_line(name, parts);
 }
@@ -358,10 +448,14 @@ void message_builder::replace_header(std::string_view name, std::string_view val
 
 build_result message_builder::finish(std::string_view body) noexcept {
     if (!failed() && (!_started || _finished)) fail(build_status::bad_input);
-    put("Content-Length: ");
-    put_uint(body.size());
-    put("\r\n\r\n");
-    put(body);
+    char tmp[20];
+    std::size_t k = sizeof(tmp);
+    std::size_t v = body.size();
+    do {
+        tmp[--k] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    put_parts({"Content-Length: ", std::string_view(tmp + k, sizeof(tmp) - k), "\r\n\r\n", body});
     _finished = true;
     return build_result{_status, _len};
 }

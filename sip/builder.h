@@ -89,6 +89,16 @@ public:
     /// with a fresh branch, a From with a new tag) without a temporary string.
     void header_parts(std::string_view name,
                       std::initializer_list<std::string_view> parts) noexcept;
+    /// header() without its checks, for values whose bytes are already known good: `name` is a
+    /// token other than Content-Length (a literal, or a parsed header's name) and `value`
+    /// holds CR/LF only as folds because the parser already delimited its line (a parsed
+    /// header's value, or dialog state copied from one) or this process generated it (ids,
+    /// numbers, its own address). Values from configuration or scenario text go through
+    /// header(). Debug builds assert the contract.
+    void prechecked_header(std::string_view name, std::string_view value) noexcept;
+    /// header_parts() under prechecked_header()'s contract, for every part.
+    void prechecked_header_parts(std::string_view name,
+                                 std::initializer_list<std::string_view> parts) noexcept;
     /// A whole header line copied as is ("Name: value", folds kept); a trailing CRLF in `line`
     /// is dropped and one CRLF written. Same checks as header().
     void raw_header(std::string_view line) noexcept;
@@ -115,6 +125,8 @@ private:
 
     bool check_header(std::string_view name, std::string_view value) noexcept;
     void put(std::string_view s) noexcept;
+    // The parts back to back, with one bounds check.
+    void put_parts(std::initializer_list<std::string_view> parts) noexcept;
     void put_uint(std::uint64_t v) noexcept;
     // "<name>: <parts...>\r\n" with one bounds check (names and parts already checked).
     void write_line(std::string_view name, std::initializer_list<std::string_view> parts) noexcept;

@@ -346,6 +346,14 @@ struct engine::impl final : txn::action_sink {
     endpoint response_destination(const message& req, const endpoint& src) const noexcept;
     endpoint dialog_destination(const dialog::dialog& d, const endpoint& fallback) const noexcept;
     void send_now(uint64_t h, const endpoint& dest) noexcept;
+    // "<name>: <user agent>": the configured text, checked once at start.
+    void write_agent(message_builder& b, std::string_view name) const noexcept {
+        if (_agent_ok) {
+            b.prechecked_header(name, _cfg.user_agent);
+        } else {
+            b.header(name, _cfg.user_agent);
+        }
+    }
     std::string_view stateless_tag(const message& req, char* buf) const noexcept;
     const message* reparse(uint64_t h) noexcept;
 
@@ -375,6 +383,7 @@ struct engine::impl final : txn::action_sink {
     size_t _local_len = 0;
     char _contact[80];
     size_t _contact_len = 0;
+    bool _agent_ok = false; // the user agent text is a valid header value
 
     std::unique_ptr<char[]> _scratch{new char[msg_store::class_bytes[2]]}; // build area
     // Two message views whose roles swap (see on_datagram): `_rx`, the datagram being handled,
@@ -410,6 +419,11 @@ engine::impl::impl(engine& self, const engine_config& cfg, transport& out, scena
     std::memcpy(_contact + 5, _local, _local_len);
     _contact[5 + _local_len] = '>';
     _contact_len = _local_len + 6;
+    char probe[512];
+    message_builder pb(probe, sizeof(probe));
+    pb.start_line("probe");
+    pb.header("Server", _cfg.user_agent);
+    _agent_ok = pb.status() == build_status::ok;
 }
 
 // --- transaction layer plumbing ---------------------------------------------------------------
@@ -1043,28 +1057,29 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     if (from.empty() || to.empty()) return false;
     uint64_t h = build(a->size() + 512, [&](message_builder& b) {
         b.request_line("INVITE", target);
-        b.header_parts("Via",
-                       {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", c.b_branch(), ";rport"});
+        // Parsed values, generated ids and Tandem's own address: no CR/LF to look for.
+        b.prechecked_header_parts(
+            "Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", c.b_branch(), ";rport"});
         b.header_uint("Max-Forwards", forwards);
-        b.header_parts("From", {from, ";tag=", c.b_tag()});
-        b.header("To", to);
-        b.header("Call-ID", c.b_call_id());
+        b.prechecked_header_parts("From", {from, ";tag=", c.b_tag()});
+        b.prechecked_header("To", to);
+        b.prechecked_header("Call-ID", c.b_call_id());
         char digits[20];
-        b.header_parts("CSeq", {decimal(c.b_cseq, digits), " INVITE"});
-        b.header("Contact", {_contact, _contact_len});
-        b.header("Allow", k_allow);
+        b.prechecked_header_parts("CSeq", {decimal(c.b_cseq, digits), " INVITE"});
+        b.prechecked_header("Contact", {_contact, _contact_len});
+        b.prechecked_header("Allow", k_allow);
         // Reliable provisionals are relayed end to end: offered to the callee as the caller
         // offered them.
         if (c.a_100rel_required) {
-            b.header("Require", "100rel");
+            b.prechecked_header("Require", "100rel");
         } else if (c.a_100rel) {
-            b.header("Supported", "100rel");
+            b.prechecked_header("Supported", "100rel");
         }
         write_policy_headers(b, *a, direction::request, *c.policy);
-        b.header("User-Agent", _cfg.user_agent);
+        write_agent(b, "User-Agent");
         if (a->body().empty()) return b.finish();
         size_t ct = a->find(header_id::content_type);
-        if (ct != message::npos) b.header("Content-Type", a->value(ct));
+        if (ct != message::npos) b.prechecked_header("Content-Type", a->value(ct));
         return b.finish(a->body());
     });
     if (h == msg_store::npos) return false;
@@ -1172,15 +1187,15 @@ void engine::impl::send_cancel_b(uint32_t ci) noexcept {
     if (fi == message::npos || ti == message::npos) return;
     uint64_t h = build(1024, [&](message_builder& b) {
         b.request_line("CANCEL", c.b_ruri());
-        b.header_parts("Via",
-                       {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", c.b_branch(), ";rport"});
+        b.prechecked_header_parts(
+            "Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", c.b_branch(), ";rport"});
         b.header_uint("Max-Forwards", 70);
-        b.header("From", inv->value(fi));
-        b.header("To", inv->value(ti));
-        b.header("Call-ID", c.b_call_id());
+        b.prechecked_header("From", inv->value(fi));
+        b.prechecked_header("To", inv->value(ti));
+        b.prechecked_header("Call-ID", c.b_call_id());
         char digits[20];
-        b.header_parts("CSeq", {decimal(c.b_cseq, digits), " CANCEL"});
-        b.header("User-Agent", _cfg.user_agent);
+        b.prechecked_header_parts("CSeq", {decimal(c.b_cseq, digits), " CANCEL"});
+        write_agent(b, "User-Agent");
         return b.finish();
     });
     if (h == msg_store::npos) return;
@@ -1202,15 +1217,16 @@ void engine::impl::send_ack_non2xx(call& c, txn_id t, const message& resp) noexc
     }
     uint64_t h = build(1024, [&](message_builder& b) {
         b.request_line("ACK", ruri);
-        b.header_parts("Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", branch, ";rport"});
+        b.prechecked_header_parts(
+            "Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", branch, ";rport"});
         b.header_uint("Max-Forwards", 70);
         size_t i = resp.find(header_id::from);
-        if (i != message::npos) b.header("From", resp.value(i));
+        if (i != message::npos) b.prechecked_header("From", resp.value(i));
         i = resp.find(header_id::to);
-        if (i != message::npos) b.header("To", resp.value(i));
-        b.header("Call-ID", *resp.call_id());
+        if (i != message::npos) b.prechecked_header("To", resp.value(i));
+        b.prechecked_header("Call-ID", *resp.call_id());
         char digits[20];
-        b.header_parts("CSeq", {decimal(resp.cseq()->number, digits), " ACK"});
+        b.prechecked_header_parts("CSeq", {decimal(resp.cseq()->number, digits), " ACK"});
         return b.finish();
     });
     if (h == msg_store::npos) return;
@@ -1726,13 +1742,13 @@ void engine::impl::write_policy_headers(message_builder& b, const message& src, 
         std::memcpy(supported + sl, tag->data(), tag->size());
         sl += tag->size();
     }
-    if (sl != 0) b.header("Supported", std::string_view(supported, sl));
+    if (sl != 0) b.prechecked_header("Supported", std::string_view(supported, sl));
     for (size_t i = 0; i < src.header_count(); ++i) {
         const header_field& h = src.header(i);
         const header_rule& r = p.rule(dir, h.id, src.name(h));
         switch (r.action) {
         case policy_action::pass:
-            b.header(src.name(h), src.value(h));
+            b.prechecked_header(src.name(h), src.value(h));
             break;
         case policy_action::rename:
             b.header(r.new_name, src.value(h));
@@ -1751,21 +1767,22 @@ void engine::impl::write_response_head(message_builder& b, const message& req, i
     b.status_line(code, reason);
     for (size_t i = req.find(header_id::via); i != message::npos;
          i = req.find(header_id::via, i + 1)) {
-        b.header("Via", req.value(i));
+        b.prechecked_header("Via", req.value(i));
     }
     size_t i = req.find(header_id::from);
-    if (i != message::npos) b.header("From", req.value(i));
+    if (i != message::npos) b.prechecked_header("From", req.value(i));
     i = req.find(header_id::to);
     if (i != message::npos) {
         if (!to_tag.empty() && !req.to()->has_tag && code > 100) {
-            b.header_parts("To", {req.value(i), ";tag=", to_tag});
+            // The tag is minted here or taken from a parsed response.
+            b.prechecked_header_parts("To", {req.value(i), ";tag=", to_tag});
         } else {
-            b.header("To", req.value(i));
+            b.prechecked_header("To", req.value(i));
         }
     }
-    if (req.call_id()) b.header("Call-ID", *req.call_id());
+    if (req.call_id()) b.prechecked_header("Call-ID", *req.call_id());
     i = req.find(header_id::cseq);
-    if (i != message::npos) b.header("CSeq", req.value(i));
+    if (i != message::npos) b.prechecked_header("CSeq", req.value(i));
 }
 
 uint64_t engine::impl::build_response(const message& req, int code, std::string_view reason,
@@ -1777,22 +1794,24 @@ uint64_t engine::impl::build_response(const message& req, int code, std::string_
     return build(hint, [&](message_builder& b) {
         write_response_head(b, req, code, reason.empty() ? std::string_view("Unknown") : reason,
                             to_tag);
-        if (contact && code > 100 && code < 300) b.header("Contact", {_contact, _contact_len});
+        if (contact && code > 100 && code < 300) {
+            b.prechecked_header("Contact", {_contact, _contact_len});
+        }
         if (code >= 200 && code < 300 && req.method() == sip::method::invite)
-            b.header("Allow", k_allow);
+            b.prechecked_header("Allow", k_allow);
         for (const auto& x : extra)
             b.header(x.name, x.value);
         if (relay_src != nullptr && p != nullptr) {
             write_policy_headers(b, *relay_src, direction::response, *p);
         }
-        b.header("Server", _cfg.user_agent);
+        write_agent(b, "Server");
         if (!sdp_override.empty()) {
             b.header("Content-Type", "application/sdp");
             return b.finish(sdp_override);
         }
         if (relay_src != nullptr && !relay_src->body().empty()) {
             size_t ct = relay_src->find(header_id::content_type);
-            if (ct != message::npos) b.header("Content-Type", relay_src->value(ct));
+            if (ct != message::npos) b.prechecked_header("Content-Type", relay_src->value(ct));
             return b.finish(relay_src->body());
         }
         return b.finish();
@@ -1815,24 +1834,26 @@ uint64_t engine::impl::build_in_dialog(const dialog::dialog& d, std::string_view
             }
         }
         b.request_line(method, target);
-        b.header_parts("Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", branch, ";rport"});
+        // The dialog's text was copied from parsed headers (dialog_params).
+        b.prechecked_header_parts(
+            "Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", branch, ";rport"});
         b.header_uint("Max-Forwards", max_forwards < 0 ? 70 : static_cast<uint64_t>(max_forwards));
-        if (!d.route_set().empty()) b.header("Route", d.route_set());
-        b.header_parts("From", {d.local_uri(), ";tag=", d.local_tag()});
-        b.header_parts("To", {d.remote_uri(), ";tag=", d.remote_tag()});
-        b.header("Call-ID", d.call_id());
+        if (!d.route_set().empty()) b.prechecked_header("Route", d.route_set());
+        b.prechecked_header_parts("From", {d.local_uri(), ";tag=", d.local_tag()});
+        b.prechecked_header_parts("To", {d.remote_uri(), ";tag=", d.remote_tag()});
+        b.prechecked_header("Call-ID", d.call_id());
         char digits[20];
         b.header_parts("CSeq", {decimal(cseq, digits), " ", method});
         if (method != "ACK" && method != "BYE" && method != "CANCEL") {
-            b.header("Contact", {_contact, _contact_len});
+            b.prechecked_header("Contact", {_contact, _contact_len});
         }
         for (const auto& x : extra)
             b.header(x.name, x.value);
         if (src != nullptr && p != nullptr) write_policy_headers(b, *src, direction::request, *p);
-        b.header("User-Agent", _cfg.user_agent);
+        write_agent(b, "User-Agent");
         if (src != nullptr && !src->body().empty()) {
             size_t ct = src->find(header_id::content_type);
-            if (ct != message::npos) b.header("Content-Type", src->value(ct));
+            if (ct != message::npos) b.prechecked_header("Content-Type", src->value(ct));
             return b.finish(src->body());
         }
         return b.finish();
@@ -1880,7 +1901,7 @@ void engine::impl::respond_stateless(const message& req, int code, std::string_v
         write_response_head(b, req, code, reason, stateless_tag(req, tag_buf));
         if (code == 503) b.header_uint("Retry-After", _cfg.retry_after_s);
         if (code == 405) b.header("Allow", k_allow);
-        b.header("Server", _cfg.user_agent);
+        write_agent(b, "Server");
         return b.finish();
     });
     if (h == msg_store::npos) return;

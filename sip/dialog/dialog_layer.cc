@@ -7,6 +7,10 @@ namespace tandem::sip::dialog {
 namespace {
 constexpr uint32_t domain_dialog = 0x44; // 'D'
 constexpr uint32_t domain_group = 0x47;  // 'G'
+// The same keys with every length packed into the first block (fields shorter than 64 KiB).
+constexpr uint64_t domain_dialog_packed = 0x64; // 'd'
+constexpr uint64_t domain_group_packed = 0x67;  // 'g'
+constexpr size_t packed_max = 0xffff;
 constexpr std::string_view route_separator = ", ";
 // memmove that accepts an empty view (whose data() may be null).
 void put(char* dst, std::string_view s) noexcept {
@@ -25,6 +29,15 @@ dialog_layer::dialog_layer(const dialog_config& cfg, const util::hash_key& key)
 
 util::digest128 dialog_layer::key_of(const dialog_key& k) const noexcept {
     util::siphash13 h(_key, true);
+    if (k.call_id.size() <= packed_max && k.local_tag.size() <= packed_max &&
+        k.remote_tag.size() <= packed_max) {
+        h.add_u64(domain_dialog_packed | uint64_t{k.call_id.size()} << 16 |
+                  uint64_t{k.local_tag.size()} << 32 | uint64_t{k.remote_tag.size()} << 48);
+        h.add_padded(k.call_id);
+        h.add_padded(k.local_tag);
+        h.add_padded(k.remote_tag);
+        return h.finish128();
+    }
     h.add_u32(domain_dialog);
     h.add_field(k.call_id);
     h.add_field(k.local_tag);
@@ -35,6 +48,13 @@ util::digest128 dialog_layer::key_of(const dialog_key& k) const noexcept {
 util::digest128 dialog_layer::group_of(std::string_view call_id,
                                        std::string_view local_tag) const noexcept {
     util::siphash13 h(_key, true);
+    if (call_id.size() <= packed_max && local_tag.size() <= packed_max) {
+        h.add_u64(domain_group_packed | uint64_t{call_id.size()} << 16 |
+                  uint64_t{local_tag.size()} << 32);
+        h.add_padded(call_id);
+        h.add_padded(local_tag);
+        return h.finish128();
+    }
     h.add_u32(domain_group);
     h.add_field(call_id);
     h.add_field(local_tag);
@@ -127,10 +147,10 @@ bool dialog_layer::set_target(dialog& d, std::string_view target) noexcept {
     return true;
 }
 
-create_result dialog_layer::create(const dialog_params& p, dialog_role role, dialog_state state) {
+create_result dialog_layer::create(const dialog_params& p, const util::digest128& k,
+                                   bool known_absent, dialog_role role, dialog_state state) {
     create_result r;
-    const util::digest128 k = key_of(p.id);
-    if (find_index(k) != util::open_table::npos) {
+    if (!known_absent && find_index(k) != util::open_table::npos) {
         r.status = dialog_status::exists;
         return r;
     }
@@ -209,7 +229,7 @@ create_result dialog_layer::create(const dialog_params& p, dialog_role role, dia
 
 create_result dialog_layer::create_uas(const dialog_params& p, dialog_state state,
                                        uint32_t local_cseq, uint64_t user) {
-    create_result r = create(p, dialog_role::uas, state);
+    create_result r = create(p, key_of(p.id), false, dialog_role::uas, state);
     if (r.status != dialog_status::ok) return r;
     dialog& d = _pool[r.id.index];
     d._user = user;

@@ -223,7 +223,10 @@ private:
     util::digest128 group_of(std::string_view call_id, std::string_view local_tag) const noexcept;
     uint32_t find_index(const util::digest128& k) const noexcept;
     uint32_t find_group(const util::digest128& g) const noexcept;
-    create_result create(const dialog_params& p, dialog_role role, dialog_state state);
+    // `k` is key_of(p.id), hashed once by the caller; `known_absent` when the caller has just
+    // looked it up and found nothing.
+    create_result create(const dialog_params& p, const util::digest128& k, bool known_absent,
+                         dialog_role role, dialog_state state);
     bool write_variable(dialog& d, std::span<const std::string_view> rr, bool reverse,
                         std::string_view target) noexcept;
     bool set_target(dialog& d, std::string_view target) noexcept;
@@ -271,8 +274,9 @@ uac_result dialog_layer::on_uac_response(const dialog_params& p, uint16_t status
     const util::digest128 k = key_of(p.id);
     uint32_t i = find_index(k);
     if (i == util::open_table::npos) {
-        const create_result c = create(
-            p, dialog_role::uac, status < 200 ? dialog_state::early : dialog_state::confirmed);
+        const create_result c =
+            create(p, k, true, dialog_role::uac,
+                   status < 200 ? dialog_state::early : dialog_state::confirmed);
         if (c.status != dialog_status::ok) {
             r.outcome = uac_outcome::refused;
             r.status = c.status;

@@ -9,6 +9,11 @@ namespace {
 constexpr uint32_t domain_server = 0x53; // 'S': RFC 3261 server key
 constexpr uint32_t domain_2543 = 0x32;   // '2': RFC 2543 server key
 constexpr uint32_t domain_client = 0x43; // 'C': client key
+// The same keys with the method and every length packed into the first block (fields shorter
+// than 64 KiB, a method other than `other` for the server key).
+constexpr uint64_t domain_server_packed = 0x73; // 's'
+constexpr uint64_t domain_client_packed = 0x63; // 'c'
+constexpr size_t packed_max = 0xffff;
 
 bool has_cookie(std::string_view branch) noexcept {
     return branch.size() >= magic_cookie.size() &&
@@ -35,6 +40,15 @@ util::digest128 transaction_layer::server_key(const request_key& req,
     // the transaction it cancels.
     const method_id m =
         (req.method == method_id::ack || for_cancel) ? method_id::invite : req.method;
+    if (has_cookie(req.branch) && m != method_id::other && req.branch.size() <= packed_max &&
+        req.sent_by_host.size() <= packed_max) {
+        h.add_u64(domain_server_packed | uint64_t{static_cast<uint8_t>(m)} << 8 |
+                  uint64_t{req.branch.size()} << 16 | uint64_t{req.sent_by_host.size()} << 32 |
+                  uint64_t{req.sent_by_port} << 48);
+        h.add_padded(req.branch);
+        h.add_padded(req.sent_by_host);
+        return h.finish128();
+    }
     if (has_cookie(req.branch)) {
         h.add_u32(domain_server);
         h.add_field(req.branch);
@@ -58,6 +72,14 @@ util::digest128 transaction_layer::client_key(method_id m, std::string_view name
                                               std::string_view branch) const noexcept {
     // s17.1.3: branch of the top Via plus the CSeq method (CANCEL has its own transaction).
     util::siphash13 h(_key, true);
+    const std::string_view other = m == method_id::other ? name : std::string_view();
+    if (branch.size() <= packed_max && other.size() <= packed_max) {
+        h.add_u64(domain_client_packed | uint64_t{static_cast<uint8_t>(m)} << 8 |
+                  uint64_t{branch.size()} << 16 | uint64_t{other.size()} << 32);
+        h.add_padded(branch);
+        h.add_padded(other);
+        return h.finish128();
+    }
     h.add_u32(domain_client);
     h.add_field(branch);
     add_method(h, m, name);

@@ -72,13 +72,15 @@ void id_generator::base32_at(char* out, size_t n, uint64_t counter) const noexce
     siphash24 h(_key, true);
     h.add_u64(counter + 1);
     const digest128 d = h.finish128();
-    uint64_t a = d.lo;
-    uint64_t b = d.hi;
-    for (size_t i = 0; i < n; ++i) {
-        out[i] = base32[a & 31];
-        a = (a >> 5) | (b << 59);
-        b >>= 5;
-    }
+    // Char i is bits [5i, 5i+5) of hi:lo. Chars 0-11 lie in lo, char 12 straddles the
+    // halves, the rest lie in hi: one shift each instead of a 128-bit shift per char.
+    const size_t low = n < 12 ? n : 12;
+    for (size_t i = 0; i < low; ++i)
+        out[i] = base32[(d.lo >> (5 * i)) & 31];
+    if (n <= 12) return;
+    out[12] = base32[((d.lo >> 60) | (d.hi << 4)) & 31];
+    for (size_t i = 13; i < n; ++i)
+        out[i] = base32[(d.hi >> (5 * i - 64)) & 31];
 }
 
 void id_generator::random_base32(char* out, size_t n) noexcept {

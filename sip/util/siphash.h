@@ -86,6 +86,22 @@ public:
         if (n != 0) block(load_partial(p, n));
     }
 
+    /// A field's zero-padded bytes without its length block, for keys that absorb the lengths
+    /// of all their fields first, packed into one `add_u64` block: that block then says where
+    /// each field ends, so the input stays injective with one block where there were several.
+    void add_padded(std::string_view s) noexcept {
+        align();
+        auto p = reinterpret_cast<const uint8_t*>(s.data());
+        size_t n = s.size();
+        _len += (n + 7) & ~size_t{7};
+        while (n >= 8) {
+            block(load(p));
+            p += 8;
+            n -= 8;
+        }
+        if (n != 0) block(load_partial(p, n));
+    }
+
     /// 64-bit output. Use one `finish*` call per stream (state is consumed).
     [[nodiscard]] uint64_t finish64() noexcept {
         last_block();

@@ -143,6 +143,40 @@ TEST(SipBuilder, WritesResponseWithoutBody) {
               "SIP/2.0 180 Ringing\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
 }
 
+// The prechecked writers write what header() / header_parts() write, overflow the same way, and
+// still refuse a header before the start line.
+TEST(SipBuilder, PrecheckedHeadersWriteWhatCheckedOnesWrite) {
+    const auto build = [](char* out, std::size_t cap, bool prechecked) {
+        message_builder b(out, cap);
+        b.request_line("BYE", "sip:x@example.com");
+        if (prechecked) {
+            b.prechecked_header("Call-ID", "abc@host");
+            b.prechecked_header_parts("From", {"<sip:a@h>", ";tag=", "t1"});
+            b.prechecked_header("Subject", "folded\r\n line");
+        } else {
+            b.header("Call-ID", "abc@host");
+            b.header_parts("From", {"<sip:a@h>", ";tag=", "t1"});
+            b.header("Subject", "folded\r\n line");
+        }
+        return b.finish();
+    };
+    std::array<char, 256> a{}, c{};
+    const build_result ra = build(a.data(), a.size(), true);
+    const build_result rc = build(c.data(), c.size(), false);
+    ASSERT_TRUE(ra.ok());
+    ASSERT_TRUE(rc.ok());
+    EXPECT_EQ(std::string_view(a.data(), ra.length), std::string_view(c.data(), rc.length));
+    for (std::size_t cap = 0; cap < ra.length; ++cap) {
+        std::vector<char> small(cap + 1, '#');
+        const build_result r = build(small.data(), cap, true);
+        EXPECT_EQ(r.status, build_status::overflow) << cap;
+        EXPECT_EQ(small[cap], '#') << "wrote past capacity " << cap;
+    }
+    message_builder early(a.data(), a.size());
+    early.prechecked_header("Call-ID", "abc@host");
+    EXPECT_EQ(early.finish().status, build_status::bad_input);
+}
+
 // Every capacity below the full size is an overflow, never an ok with a cut message.
 TEST(SipBuilder, OverflowAtEveryCapacity) {
     const auto build = [](char* out, std::size_t cap) {
