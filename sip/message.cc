@@ -1027,6 +1027,13 @@ field<uint32_t> message::max_forwards() const noexcept {
 }
 
 field<contact_value> message::contact(size_t n) const noexcept {
+    if (n == 0) {
+        if (!(_cached & 32)) {
+            fill(_contact, *this, find(header_id::contact), parse_contact_value);
+            _cached |= 32;
+        }
+        return _contact;
+    }
     return parse_slot<contact_value>(*this, nth(header_id::contact, n), parse_contact_value);
 }
 

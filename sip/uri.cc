@@ -261,7 +261,79 @@ bool unescaped_equal(std::string_view a, std::string_view b, bool nocase) noexce
     return da.done() && db.done();
 }
 
+namespace {
+
+// The common shape `sip:user@host[:port][;params]` (or `sip:host...`) in one walk: user bytes
+// from unreserved and "&=+$,/", a hostname or IPv4 host, a port of at most five digits, params
+// with no '?'. Returns true only when it filled `out` exactly as the full parser would;
+// anything else (escapes, password, IPv6, headers, sips/tel, a bad byte) returns false and the
+// caller runs the full parser, which also gives every verdict on malformed input.
+bool parse_sip_fast(std::string_view text, uri& out) noexcept {
+    const size_t n = text.size();
+    if (n < 5 || (text[0] | 0x20) != 's' || (text[1] | 0x20) != 'i' || (text[2] | 0x20) != 'p' ||
+        text[3] != ':')
+        return false;
+    const char* const p = text.data();
+    size_t i = 4;
+    // user-unreserved minus ';' and '?' (the full parser splits those by the first '@').
+    while (i < n && has(p[i], k_unreserved | k_password | k_param))
+        ++i;
+    // k_param also admits "[]:" which a user cannot hold unescaped: leave those to the full
+    // parser by requiring the run to stop at '@' with none of them inside.
+    size_t host_b = 4;
+    bool has_user = false;
+    if (i < n && p[i] == '@') {
+        for (size_t j = 4; j < i; ++j)
+            if (p[j] == '[' || p[j] == ']' || p[j] == ':') return false;
+        if (i == 4) return false;
+        has_user = true;
+        host_b = i + 1;
+    } else if (std::string_view(p + i, n - i).find('@') != std::string_view::npos) {
+        return false;
+    }
+    i = host_b;
+    while (i < n && (has(p[i], k_alnum) || p[i] == '-' || p[i] == '.'))
+        ++i;
+    if (i == host_b) return false;
+    std::string_view host(p + host_b, i - host_b);
+    host_kind kind = host_kind::none;
+    if (!host_ok(host, kind)) return false;
+    uint16_t port = 0;
+    bool has_port = false;
+    if (i < n && p[i] == ':') {
+        size_t b = ++i;
+        unsigned v = 0;
+        while (i < n && p[i] >= '0' && p[i] <= '9' && i - b < 5)
+            v = v * 10 + static_cast<unsigned>(p[i++] - '0');
+        if (i == b || v > 65535 || (i < n && p[i] >= '0' && p[i] <= '9')) return false;
+        port = static_cast<uint16_t>(v);
+        has_port = true;
+    }
+    std::string_view params;
+    if (i < n) {
+        if (p[i] != ';') return false;
+        params = std::string_view(p + i + 1, n - i - 1);
+        if (params.find('?') != std::string_view::npos || !params_ok(params)) return false;
+    }
+    out = uri{};
+    out.scheme = uri_scheme::sip;
+    out.scheme_name = text.substr(0, 3);
+    if (has_user) {
+        out.user = text.substr(4, host_b - 1 - 4);
+        out.has_user = true;
+    }
+    out.host = host;
+    out.host_type = kind;
+    out.port = port;
+    out.has_port = has_port;
+    out.params = params;
+    return true;
+}
+
+} // namespace
+
 bool parse_uri(std::string_view text, uri& out) noexcept {
+    if (parse_sip_fast(text, out)) return true;
     out = uri{};
     size_t i = 0;
     while (i < text.size() &&
