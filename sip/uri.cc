@@ -263,6 +263,28 @@ bool unescaped_equal(std::string_view a, std::string_view b, bool nocase) noexce
 
 namespace {
 
+// params_ok for params of plain bytes, in one walk: every ';'-separated element a non-empty
+// name of param characters with at most one '=' and a value of param characters. False also
+// for what params_ok may accept ('%' escapes): the caller then runs the full parser.
+bool params_fast_ok(std::string_view params) noexcept {
+    bool at_start = true, seen_eq = false;
+    for (char c : params) {
+        if (c == ';') {
+            if (at_start) return false;
+            at_start = true;
+            seen_eq = false;
+        } else if (c == '=') {
+            if (at_start || seen_eq) return false;
+            seen_eq = true;
+        } else if (has(c, k_param | k_unreserved)) {
+            at_start = false;
+        } else {
+            return false;
+        }
+    }
+    return !at_start;
+}
+
 // The common shape `sip:user@host[:port][;params]` (or `sip:host...`) in one walk: user bytes
 // from unreserved and "&=+$,/", a hostname or IPv4 host, a port of at most five digits, params
 // with no '?'. Returns true only when it filled `out` exactly as the full parser would;
@@ -291,13 +313,37 @@ bool parse_sip_fast(std::string_view text, uri& out) noexcept {
     } else if (std::string_view(p + i, n - i).find('@') != std::string_view::npos) {
         return false;
     }
+    // host_ok's hostname / IPv4 rules, checked while walking the host once.
     i = host_b;
-    while (i < n && (has(p[i], k_alnum) || p[i] == '-' || p[i] == '.'))
-        ++i;
+    size_t dots = 0, group_digits = 0;
+    unsigned group = 0;
+    bool digits_dots = true, ipv4_ok = true, double_dot = false;
+    for (; i < n; ++i) {
+        const char c = p[i];
+        if (c == '.') {
+            double_dot |= i > host_b && p[i - 1] == '.';
+            ipv4_ok &= group_digits != 0 && group <= 255;
+            ++dots;
+            group = 0;
+            group_digits = 0;
+        } else if (c >= '0' && c <= '9') {
+            group = group * 10 + static_cast<unsigned>(c - '0');
+            ipv4_ok &= ++group_digits <= 3;
+        } else if (has(c, k_alnum) || c == '-') {
+            digits_dots = false;
+        } else {
+            break;
+        }
+    }
     if (i == host_b) return false;
     std::string_view host(p + host_b, i - host_b);
-    host_kind kind = host_kind::none;
-    if (!host_ok(host, kind)) return false;
+    host_kind kind = host_kind::hostname;
+    if (digits_dots && dots == 3) {
+        if (!ipv4_ok || group_digits == 0 || group > 255) return false;
+        kind = host_kind::ipv4;
+    } else if (p[host_b] == '.' || p[host_b] == '-' || double_dot) {
+        return false;
+    }
     uint16_t port = 0;
     bool has_port = false;
     if (i < n && p[i] == ':') {
@@ -313,7 +359,7 @@ bool parse_sip_fast(std::string_view text, uri& out) noexcept {
     if (i < n) {
         if (p[i] != ';') return false;
         params = std::string_view(p + i + 1, n - i - 1);
-        if (params.find('?') != std::string_view::npos || !params_ok(params)) return false;
+        if (!params_fast_ok(params)) return false;
     }
     out = uri{};
     out.scheme = uri_scheme::sip;

@@ -2,6 +2,9 @@
 
 #include "sip/uri.h"
 
+#include <array>
+#include <cstring>
+
 namespace tandem::sip {
 
 namespace {
@@ -14,6 +17,30 @@ bool iequal(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
     for (size_t i = 0; i < a.size(); ++i)
         if (lower(a[i]) != lower(b[i])) return false;
+    return true;
+}
+
+// RFC 3261 s25.1 token characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" /
+// "'" / "~".
+constexpr std::array<bool, 256> k_token = [] {
+    std::array<bool, 256> t{};
+    for (int c = '0'; c <= '9'; ++c)
+        t[static_cast<size_t>(c)] = true;
+    for (int c = 'a'; c <= 'z'; ++c)
+        t[static_cast<size_t>(c)] = t[static_cast<size_t>(c - 'a' + 'A')] = true;
+    for (char c : std::string_view("-.!%*_+`'~"))
+        t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+
+// An option tag (a list element, already trimmed by the index): a short token checked byte by
+// byte; anything else goes to parse_token_value, which decides (LWS around it, bad bytes).
+bool option_tag_ok(std::string_view v) noexcept {
+    for (char c : v)
+        if (!k_token[static_cast<unsigned char>(c)]) {
+            std::string_view x;
+            return parse_token_value(v, x);
+        }
     return true;
 }
 
@@ -207,10 +234,9 @@ void scan_headers(const message& m, header_scan& s) noexcept {
         case header_id::proxy_require:
         case header_id::unsupported:
         case header_id::allow: {
-            std::string_view x;
             // An empty Supported/Allow is legal (no tags).
             ok = v.empty() ? h.id != header_id::require && h.id != header_id::proxy_require
-                           : parse_token_value(v, x);
+                           : option_tag_ok(v);
             // The Require verdict (420) comes later; note it while the value is at hand.
             if (h.id == header_id::require && !option_tag_supported(v)) s.bad_require = true;
             why = "bad option tag";
@@ -285,7 +311,9 @@ bool option_tag_supported(std::string_view tag) noexcept {
 }
 
 semantic_verdict semantic_check(const message& m) noexcept {
-    if (m.version() != "SIP/2.0") return refuse(505, "Version Not Supported");
+    if (std::string_view ver = m.version();
+        ver.size() != 7 || std::memcmp(ver.data(), "SIP/2.0", 7))
+        return refuse(505, "Version Not Supported");
 
     const bool request = m.is_request();
     if (request) {
