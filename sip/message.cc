@@ -476,7 +476,11 @@ bool scan_name_addr(cursor& c, name_addr_value& out) noexcept {
     const char* pb = c.p;
     bool ok = scan_params(c, [&](std::string_view n, std::string_view v, bool has_v) {
         if (param_is(n, "tag")) {
-            if (!has_v || !is_token(v) || out.has_tag) return false;
+            // A gen-value that is neither quoted nor a bracketed host holds only token bytes
+            // and ':' (scan_gen_value): it is a token exactly when it has no ':'.
+            if (!has_v || v.front() == '"' || v.front() == '[' ||
+                std::memchr(v.data(), ':', v.size()) != nullptr || out.has_tag)
+                return false;
             out.tag = v;
             out.has_tag = true;
         }

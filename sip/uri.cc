@@ -263,6 +263,16 @@ bool unescaped_equal(std::string_view a, std::string_view b, bool nocase) noexce
 
 namespace {
 
+// User bytes the fast path below takes: unreserved / "&=+$,/" (no escape, ';', '?' or ':').
+constexpr std::array<bool, 256> k_fast_user = [] {
+    std::array<bool, 256> t{};
+    for (size_t c = 0; c < 256; ++c)
+        t[c] = (k_cls[c] & k_unreserved) != 0;
+    for (char c : std::string_view("&=+$,/"))
+        t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+
 // params_ok for params of plain bytes, in one walk: every ';'-separated element a non-empty
 // name of param characters with at most one '=' and a value of param characters. False also
 // for what params_ok may accept ('%' escapes): the caller then runs the full parser.
@@ -298,15 +308,11 @@ bool parse_sip_fast(std::string_view text, uri& out) noexcept {
     const char* const p = text.data();
     size_t i = 4;
     // user-unreserved minus ';' and '?' (the full parser splits those by the first '@').
-    while (i < n && has(p[i], k_unreserved | k_password | k_param))
+    while (i < n && k_fast_user[static_cast<unsigned char>(p[i])])
         ++i;
-    // k_param also admits "[]:" which a user cannot hold unescaped: leave those to the full
-    // parser by requiring the run to stop at '@' with none of them inside.
     size_t host_b = 4;
     bool has_user = false;
     if (i < n && p[i] == '@') {
-        for (size_t j = 4; j < i; ++j)
-            if (p[j] == '[' || p[j] == ']' || p[j] == ':') return false;
         if (i == 4) return false;
         has_user = true;
         host_b = i + 1;
