@@ -464,8 +464,9 @@ bool scan_name_addr(cursor& c, name_addr_value& out) noexcept {
         out.uri = {b, static_cast<size_t>(c.p - b)};
         if (!c.done() && !is(*c.p, c_lws) && *c.p != ';') return false;
     }
-    // scheme ":" required
-    {
+    // scheme ":" required; "sip:" in any case passes the loop below, so it skips it.
+    if (!(out.uri.size() > 4 && (out.uri[0] | 0x20) == 's' && (out.uri[1] | 0x20) == 'i' &&
+          (out.uri[2] | 0x20) == 'p' && out.uri[3] == ':')) {
         size_t i = 0;
         while (i < out.uri.size() && (is(out.uri[i], c_host) || out.uri[i] == '+'))
             ++i;
