@@ -4,6 +4,7 @@
 // found it, so the figure is a ratio. Also the index-only parse and the scanning kernels.
 #include "sip/message.h"
 #include "sip/scan.h"
+#include "sip/validate.h"
 
 #include <benchmark/benchmark.h>
 
@@ -150,6 +151,24 @@ void tandem_fully_indexed(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 BENCHMARK(tandem_fully_indexed)->DenseRange(0, 5);
+
+// What the daemon does to every message before acting on it: index, then semantic_check
+// (which parses every typed header; the cached ones stay for the layers above).
+void tandem_semantic_check(benchmark::State& state) {
+    const std::string& s = message_for(state.range(0));
+    auto m = std::make_unique<message>();
+    for (auto _ : state) {
+        parse_result r = parse(s.data(), s.size(), *m);
+        bool ok = r.ok() && semantic_check(*m).ok();
+        if (!ok) state.SkipWithError("parse or semantic_check failed");
+        benchmark::DoNotOptimize(ok);
+        benchmark::ClobberMemory();
+    }
+    state.SetLabel(name_for(state.range(0)));
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * s.size()));
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(tandem_semantic_check)->DenseRange(0, 5);
 
 void tandem_index_only(benchmark::State& state) {
     const std::string& s = message_for(state.range(0));

@@ -464,8 +464,9 @@ bool scan_name_addr(cursor& c, name_addr_value& out) noexcept {
         out.uri = {b, static_cast<size_t>(c.p - b)};
         if (!c.done() && !is(*c.p, c_lws) && *c.p != ';') return false;
     }
-    // scheme ":" required
-    {
+    // scheme ":" required; "sip:" in any case passes the loop below, so it skips it.
+    if (!(out.uri.size() > 4 && (out.uri[0] | 0x20) == 's' && (out.uri[1] | 0x20) == 'i' &&
+          (out.uri[2] | 0x20) == 'p' && out.uri[3] == ':')) {
         size_t i = 0;
         while (i < out.uri.size() && (is(out.uri[i], c_host) || out.uri[i] == '+'))
             ++i;
@@ -476,7 +477,11 @@ bool scan_name_addr(cursor& c, name_addr_value& out) noexcept {
     const char* pb = c.p;
     bool ok = scan_params(c, [&](std::string_view n, std::string_view v, bool has_v) {
         if (param_is(n, "tag")) {
-            if (!has_v || !is_token(v) || out.has_tag) return false;
+            // A gen-value that is neither quoted nor a bracketed host holds only token bytes
+            // and ':' (scan_gen_value): it is a token exactly when it has no ':'.
+            if (!has_v || v.front() == '"' || v.front() == '[' ||
+                std::memchr(v.data(), ':', v.size()) != nullptr || out.has_tag)
+                return false;
             out.tag = v;
             out.has_tag = true;
         }
@@ -1027,6 +1032,13 @@ field<uint32_t> message::max_forwards() const noexcept {
 }
 
 field<contact_value> message::contact(size_t n) const noexcept {
+    if (n == 0) {
+        if (!(_cached & 32)) {
+            fill(_contact, *this, find(header_id::contact), parse_contact_value);
+            _cached |= 32;
+        }
+        return _contact;
+    }
     return parse_slot<contact_value>(*this, nth(header_id::contact, n), parse_contact_value);
 }
 

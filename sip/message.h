@@ -7,9 +7,9 @@
 // the caller's buffer, which must outlive the `message` and stay unchanged.
 //
 // Typed accessors parse a header value on first use. The ones every layer needs (top Via,
-// From, To, Call-ID, CSeq) cache their result inside the message; the others parse on each call
-// (they are cheap and rarely called twice). A `message` belongs to one thread (the shard that
-// parsed it); its const accessors write the caches, so do not share one across threads.
+// From, To, Call-ID, CSeq, first Contact) cache their result inside the message; the others parse
+// on each call (they are cheap and rarely called twice). A `message` belongs to one thread (the
+// shard that parsed it); its const accessors write the caches, so do not share one across threads.
 
 #include "sip/header_id.h"
 
@@ -305,6 +305,7 @@ public:
     /// Max-Forwards 0..255.
     [[nodiscard]] field<uint32_t> max_forwards() const noexcept;
     [[nodiscard]] size_t contact_count() const noexcept { return count(header_id::contact); }
+    /// The `n`th Contact value; the first (n == 0) is parsed once and cached.
     [[nodiscard]] field<contact_value> contact(size_t n = 0) const noexcept;
     [[nodiscard]] size_t route_count() const noexcept { return count(header_id::route); }
     [[nodiscard]] field<name_addr_value> route(size_t n) const noexcept;
@@ -360,6 +361,7 @@ private:
     mutable field<name_addr_value> _to;
     mutable field<std::string_view> _call_id;
     mutable field<cseq_value> _cseq;
+    mutable field<contact_value> _contact; // first Contact (semantic_check, then the dialog)
 
     header_field _headers[max_headers];
 };

@@ -261,7 +261,131 @@ bool unescaped_equal(std::string_view a, std::string_view b, bool nocase) noexce
     return da.done() && db.done();
 }
 
+namespace {
+
+// User bytes the fast path below takes: unreserved / "&=+$,/" (no escape, ';', '?' or ':').
+constexpr std::array<bool, 256> k_fast_user = [] {
+    std::array<bool, 256> t{};
+    for (size_t c = 0; c < 256; ++c)
+        t[c] = (k_cls[c] & k_unreserved) != 0;
+    for (char c : std::string_view("&=+$,/"))
+        t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+
+// params_ok for params of plain bytes, in one walk: every ';'-separated element a non-empty
+// name of param characters with at most one '=' and a value of param characters. False also
+// for what params_ok may accept ('%' escapes): the caller then runs the full parser.
+bool params_fast_ok(std::string_view params) noexcept {
+    bool at_start = true, seen_eq = false;
+    for (char c : params) {
+        if (c == ';') {
+            if (at_start) return false;
+            at_start = true;
+            seen_eq = false;
+        } else if (c == '=') {
+            if (at_start || seen_eq) return false;
+            seen_eq = true;
+        } else if (has(c, k_param | k_unreserved)) {
+            at_start = false;
+        } else {
+            return false;
+        }
+    }
+    return !at_start;
+}
+
+// The common shape `sip:user@host[:port][;params]` (or `sip:host...`) in one walk: user bytes
+// from unreserved and "&=+$,/", a hostname or IPv4 host, a port of at most five digits, params
+// with no '?'. Returns true only when it filled `out` exactly as the full parser would;
+// anything else (escapes, password, IPv6, headers, sips/tel, a bad byte) returns false and the
+// caller runs the full parser, which also gives every verdict on malformed input.
+bool parse_sip_fast(std::string_view text, uri& out) noexcept {
+    const size_t n = text.size();
+    if (n < 5 || (text[0] | 0x20) != 's' || (text[1] | 0x20) != 'i' || (text[2] | 0x20) != 'p' ||
+        text[3] != ':')
+        return false;
+    const char* const p = text.data();
+    size_t i = 4;
+    // user-unreserved minus ';' and '?' (the full parser splits those by the first '@').
+    while (i < n && k_fast_user[static_cast<unsigned char>(p[i])])
+        ++i;
+    size_t host_b = 4;
+    bool has_user = false;
+    if (i < n && p[i] == '@') {
+        if (i == 4) return false;
+        has_user = true;
+        host_b = i + 1;
+    } else if (std::string_view(p + i, n - i).find('@') != std::string_view::npos) {
+        return false;
+    }
+    // host_ok's hostname / IPv4 rules, checked while walking the host once.
+    i = host_b;
+    size_t dots = 0, group_digits = 0;
+    unsigned group = 0;
+    bool digits_dots = true, ipv4_ok = true, double_dot = false;
+    for (; i < n; ++i) {
+        const char c = p[i];
+        if (c == '.') {
+            double_dot |= i > host_b && p[i - 1] == '.';
+            ipv4_ok &= group_digits != 0 && group <= 255;
+            ++dots;
+            group = 0;
+            group_digits = 0;
+        } else if (c >= '0' && c <= '9') {
+            group = group * 10 + static_cast<unsigned>(c - '0');
+            ipv4_ok &= ++group_digits <= 3;
+        } else if (has(c, k_alnum) || c == '-') {
+            digits_dots = false;
+        } else {
+            break;
+        }
+    }
+    if (i == host_b) return false;
+    std::string_view host(p + host_b, i - host_b);
+    host_kind kind = host_kind::hostname;
+    if (digits_dots && dots == 3) {
+        if (!ipv4_ok || group_digits == 0 || group > 255) return false;
+        kind = host_kind::ipv4;
+    } else if (p[host_b] == '.' || p[host_b] == '-' || double_dot) {
+        return false;
+    }
+    uint16_t port = 0;
+    bool has_port = false;
+    if (i < n && p[i] == ':') {
+        size_t b = ++i;
+        unsigned v = 0;
+        while (i < n && p[i] >= '0' && p[i] <= '9' && i - b < 5)
+            v = v * 10 + static_cast<unsigned>(p[i++] - '0');
+        if (i == b || v > 65535 || (i < n && p[i] >= '0' && p[i] <= '9')) return false;
+        port = static_cast<uint16_t>(v);
+        has_port = true;
+    }
+    std::string_view params;
+    if (i < n) {
+        if (p[i] != ';') return false;
+        params = std::string_view(p + i + 1, n - i - 1);
+        if (!params_fast_ok(params)) return false;
+    }
+    out = uri{};
+    out.scheme = uri_scheme::sip;
+    out.scheme_name = text.substr(0, 3);
+    if (has_user) {
+        out.user = text.substr(4, host_b - 1 - 4);
+        out.has_user = true;
+    }
+    out.host = host;
+    out.host_type = kind;
+    out.port = port;
+    out.has_port = has_port;
+    out.params = params;
+    return true;
+}
+
+} // namespace
+
 bool parse_uri(std::string_view text, uri& out) noexcept {
+    if (parse_sip_fast(text, out)) return true;
     out = uri{};
     size_t i = 0;
     while (i < text.size() &&

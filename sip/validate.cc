@@ -2,6 +2,9 @@
 
 #include "sip/uri.h"
 
+#include <array>
+#include <cstring>
+
 namespace tandem::sip {
 
 namespace {
@@ -15,6 +18,34 @@ bool iequal(std::string_view a, std::string_view b) noexcept {
     for (size_t i = 0; i < a.size(); ++i)
         if (lower(a[i]) != lower(b[i])) return false;
     return true;
+}
+
+// RFC 3261 s25.1 token characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" /
+// "'" / "~".
+constexpr std::array<bool, 256> k_token = [] {
+    std::array<bool, 256> t{};
+    for (int c = '0'; c <= '9'; ++c)
+        t[static_cast<size_t>(c)] = true;
+    for (int c = 'a'; c <= 'z'; ++c)
+        t[static_cast<size_t>(c)] = t[static_cast<size_t>(c - 'a' + 'A')] = true;
+    for (char c : std::string_view("-.!%*_+`'~"))
+        t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+
+// An option tag (a list element, already trimmed by the index): a token checked four bytes a
+// step; anything else goes to parse_token_value, which decides (LWS around it, bad bytes).
+bool option_tag_ok(std::string_view v) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(v.data());
+    const auto* const e = p + v.size();
+    bool all = true;
+    for (; e - p >= 4 && all; p += 4) // four lookups, one branch
+        all = k_token[p[0]] & k_token[p[1]] & k_token[p[2]] & k_token[p[3]];
+    for (; p < e && all; ++p)
+        all = k_token[*p];
+    if (all) return true;
+    std::string_view x;
+    return parse_token_value(v, x);
 }
 
 constexpr semantic_verdict refuse(int code, const char* reason) noexcept {
@@ -83,17 +114,34 @@ bool sip_like(std::string_view text) noexcept {
     return parse_uri(text, u) && u.scheme != uri_scheme::other;
 }
 
-// Every typed header must parse. Returns a refusal or ok.
-semantic_verdict check_typed_headers(const message& m) noexcept {
+// What the one pass over the header index learns besides syntax, for the checks after it.
+struct header_scan {
+    uint8_t counts[header_id_count] = {};
+    const char* bad = nullptr; ///< reason of the first typed header that did not parse
+    bool bad_require = false;  ///< a Require slot names a tag Tandem does not support
+    bool has_max_forwards = false;
+    uint64_t max_forwards = 0; ///< first Max-Forwards value, when it parsed
+    bool has_content_type = false;
+    media_type_value content_type; ///< first Content-Type, when it parsed
+    bool has_authorization = false;
+};
+
+// Every typed header must parse: the first that does not gives `bad`. The slots are counted in
+// the same pass (the caller's Missing/Multiple refusals come before `bad`). The first slot of a
+// cached accessor's header is checked through the accessor, so that the layers above reuse the
+// parse; after the first failure the pass only counts.
+void scan_headers(const message& m, header_scan& s) noexcept {
+    static_assert(message::max_headers <= 255);
     for (size_t i = 0; i < m.header_count(); ++i) {
         const header_field& h = m.header(i);
+        const bool first_of_id = s.counts[static_cast<size_t>(h.id)]++ == 0;
+        if (s.bad != nullptr) continue;
         std::string_view v = m.value(h);
         bool ok = true;
         const char* why = "";
-        // The first slot of Via, From, To, Call-ID and CSeq is what the message's cached
-        // accessors parse: check it through them, so that the layers above reuse the result.
-        const bool first_of_id = m.find(h.id) == i;
         switch (h.id) {
+        case header_id::unknown:
+            break;
         case header_id::via: {
             via_value x;
             ok = first_of_id ? m.top_via().ok() : parse_via_value(v, x);
@@ -101,7 +149,13 @@ semantic_verdict check_typed_headers(const message& m) noexcept {
             break;
         }
         case header_id::from:
-        case header_id::to:
+        case header_id::to: {
+            name_addr_value x;
+            const bool from = h.id == header_id::from;
+            ok = !first_of_id ? parse_name_addr_value(v, x) : from ? m.from().ok() : m.to().ok();
+            why = from ? "bad From" : "bad To";
+            break;
+        }
         case header_id::route:
         case header_id::record_route:
         case header_id::refer_to:
@@ -109,12 +163,8 @@ semantic_verdict check_typed_headers(const message& m) noexcept {
         case header_id::p_asserted_identity:
         case header_id::p_preferred_identity: {
             name_addr_value x;
-            ok = first_of_id && h.id == header_id::from ? m.from().ok()
-                 : first_of_id && h.id == header_id::to ? m.to().ok()
-                                                        : parse_name_addr_value(v, x);
-            why = h.id == header_id::from           ? "bad From"
-                  : h.id == header_id::to           ? "bad To"
-                  : h.id == header_id::route        ? "bad Route"
+            ok = parse_name_addr_value(v, x);
+            why = h.id == header_id::route          ? "bad Route"
                   : h.id == header_id::record_route ? "bad Record-Route"
                   : h.id == header_id::refer_to     ? "bad Refer-To"
                   : h.id == header_id::referred_by  ? "bad Referred-By"
@@ -122,8 +172,12 @@ semantic_verdict check_typed_headers(const message& m) noexcept {
             break;
         }
         case header_id::contact: {
-            contact_value x;
-            ok = parse_contact_value(v, x);
+            if (first_of_id) {
+                ok = m.contact(0).ok(); // cached: the dialog layer reads it again
+            } else {
+                contact_value x;
+                ok = parse_contact_value(v, x);
+            }
             why = "bad Contact";
             break;
         }
@@ -142,6 +196,10 @@ semantic_verdict check_typed_headers(const message& m) noexcept {
         case header_id::max_forwards: {
             uint64_t x;
             ok = parse_uint_value(v, 255, x);
+            if (ok && first_of_id) {
+                s.has_max_forwards = true;
+                s.max_forwards = x;
+            }
             why = "bad Max-Forwards";
             break;
         }
@@ -165,8 +223,13 @@ semantic_verdict check_typed_headers(const message& m) noexcept {
             break;
         }
         case header_id::content_type: {
-            media_type_value x;
-            ok = parse_media_type_value(v, x);
+            if (first_of_id) {
+                ok = parse_media_type_value(v, s.content_type);
+                s.has_content_type = ok;
+            } else {
+                media_type_value x;
+                ok = parse_media_type_value(v, x);
+            }
             why = "bad Content-Type";
             break;
         }
@@ -175,10 +238,11 @@ semantic_verdict check_typed_headers(const message& m) noexcept {
         case header_id::proxy_require:
         case header_id::unsupported:
         case header_id::allow: {
-            std::string_view x;
             // An empty Supported/Allow is legal (no tags).
             ok = v.empty() ? h.id != header_id::require && h.id != header_id::proxy_require
-                           : parse_token_value(v, x);
+                           : option_tag_ok(v);
+            // The Require verdict (420) comes later; note it while the value is at hand.
+            if (h.id == header_id::require && !option_tag_supported(v)) s.bad_require = true;
             why = "bad option tag";
             break;
         }
@@ -216,30 +280,48 @@ semantic_verdict check_typed_headers(const message& m) noexcept {
             ok = valid_date(v);
             why = "bad Date";
             break;
+        case header_id::authorization:
+            s.has_authorization = true;
+            break;
         default:
             break;
         }
-        if (!ok) return refuse(400, why);
+        if (!ok) s.bad = why;
     }
-    return {};
 }
 
 } // namespace
 
 bool option_tag_supported(std::string_view tag) noexcept {
-    static constexpr std::string_view tags[] = {"100rel",   "timer",       "replaces", "norefersub",
-                                                "path",     "gruu",        "outbound", "tdialog",
-                                                "histinfo", "precondition"};
-    for (auto t : tags)
-        if (iequal(tag, t)) return true;
-    return false;
+    // One length switch, then at most three compares (RFC 3261 s19.2: case-insensitive).
+    switch (tag.size()) {
+    case 4:
+        return iequal(tag, "path") || iequal(tag, "gruu");
+    case 5:
+        return iequal(tag, "timer");
+    case 6:
+        return iequal(tag, "100rel");
+    case 7:
+        return iequal(tag, "tdialog");
+    case 8:
+        return iequal(tag, "replaces") || iequal(tag, "outbound") || iequal(tag, "histinfo");
+    case 10:
+        return iequal(tag, "norefersub");
+    case 12:
+        return iequal(tag, "precondition");
+    default:
+        return false;
+    }
 }
 
 semantic_verdict semantic_check(const message& m) noexcept {
-    if (m.version() != "SIP/2.0") return refuse(505, "Version Not Supported");
+    if (std::string_view ver = m.version();
+        ver.size() != 7 || std::memcmp(ver.data(), "SIP/2.0", 7))
+        return refuse(505, "Version Not Supported");
 
-    uri ruri;
-    if (m.is_request()) {
+    const bool request = m.is_request();
+    if (request) {
+        uri ruri;
         if (!parse_uri(m.request_uri(), ruri)) return refuse(400, "Bad Request-URI");
         if (ruri.scheme == uri_scheme::other) return refuse(416, "Unsupported URI Scheme");
         if (ruri.has_headers) return refuse(400, "Request-URI with headers");
@@ -257,12 +339,9 @@ semantic_verdict semantic_check(const message& m) noexcept {
         {header_id::cseq, "Missing CSeq", "Multiple CSeq"},
         {header_id::via, "Missing Via", nullptr},
     };
-    // One pass for every count below (message::count walks the index once per id).
-    uint8_t counts[header_id_count] = {};
-    static_assert(message::max_headers <= 255);
-    for (size_t i = 0; i < m.header_count(); ++i)
-        ++counts[static_cast<size_t>(m.header(i).id)];
-    const auto count = [&](header_id id) { return size_t{counts[static_cast<size_t>(id)]}; };
+    header_scan s;
+    scan_headers(m, s);
+    const auto count = [&](header_id id) { return size_t{s.counts[static_cast<size_t>(id)]}; };
     for (const auto& r : mandatory) {
         size_t n = count(r.id);
         if (n == 0) return refuse(400, r.missing);
@@ -271,42 +350,38 @@ semantic_verdict semantic_check(const message& m) noexcept {
     if (count(header_id::max_forwards) > 1) return refuse(400, "Multiple Max-Forwards");
     if (count(header_id::content_type) > 1) return refuse(400, "Multiple Content-Type");
     if (count(header_id::expires) > 1) return refuse(400, "Multiple Expires");
+    if (s.bad != nullptr) return refuse(400, s.bad);
 
-    if (auto v = check_typed_headers(m); !v.ok()) return v;
-
-    const cseq_value& cs = *m.cseq();
-    const via_value& top = *m.top_via();
-
-    if (m.is_response()) {
+    if (!request) {
         // RFC 3261 s8.1.3.3: a UAC discards a response with more than one Via.
         if (count(header_id::via) > 1) return refuse(400, "More than one Via in response");
         return {};
     }
 
+    const cseq_value& cs = *m.cseq();
+    const via_value& top = *m.top_via();
     if (cs.method_name != m.method_name()) {
         return m.method() == method::other ? refuse(501, "Not Implemented")
                                            : refuse(400, "CSeq method mismatch");
     }
     if (top.has_branch && top.branch.size() == 7 && top.branch == "z9hG4bK")
         return refuse(400, "Missing transaction identifier");
-    if (auto mf = m.max_forwards(); mf.ok() && *mf == 0) return refuse(483, "Too Many Hops");
+    if (s.has_max_forwards && s.max_forwards == 0) return refuse(483, "Too Many Hops");
 
-    if (m.method() != method::ack && m.method() != method::cancel) {
-        for (size_t i = m.find(header_id::require); i < m.header_count(); ++i) {
-            if (m.header(i).id != header_id::require) continue;
-            std::string_view tag = m.value(i);
-            if (!option_tag_supported(tag)) return refuse(420, "Bad Extension");
-        }
-    }
+    const method me = m.method();
+    if (s.bad_require && me != method::ack && me != method::cancel)
+        return refuse(420, "Bad Extension");
 
     if (!m.body().empty() || m.content_length() > 0) {
-        auto ct = m.content_type();
-        if (ct.absent() && !m.body().empty()) return refuse(400, "Missing Content-Type");
-        if (ct.ok() && !body_type_supported(*ct)) return refuse(415, "Unsupported Media Type");
+        // Content-Type parsed in the pass (a bad one was refused there).
+        if (!s.has_content_type && !m.body().empty()) return refuse(400, "Missing Content-Type");
+        if (s.has_content_type && !body_type_supported(s.content_type))
+            return refuse(415, "Unsupported Media Type");
     }
-    if (m.method() == method::invite && !accepts_sdp(m)) return refuse(406, "Not Acceptable");
+    if (me == method::invite && count(header_id::accept) != 0 && !accepts_sdp(m))
+        return refuse(406, "Not Acceptable");
 
-    if (m.method() == method::register_) {
+    if (me == method::register_) {
         if (!sip_like(m.to()->uri)) return refuse(400, "Unsupported To URI");
         if (!sip_like(m.from()->uri)) return refuse(400, "Unsupported From URI");
         for (size_t n = 0; n < m.contact_count(); ++n) {
@@ -314,6 +389,7 @@ semantic_verdict semantic_check(const message& m) noexcept {
             if (c.ok() && !c->star && !sip_like(c->addr.uri))
                 return refuse(400, "Unsupported Contact URI");
         }
+        if (!s.has_authorization) return {};
         for (size_t i = m.find(header_id::authorization); i < m.header_count(); ++i) {
             if (m.header(i).id != header_id::authorization) continue;
             std::string_view v = m.value(i);

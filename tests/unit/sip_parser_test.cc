@@ -466,6 +466,21 @@ TEST(SipValidate, SemanticRefusals) {
     EXPECT_EQ(semantic_check(*scheme.m).code, 416);
     EXPECT_TRUE(option_tag_supported("100REL"));
     EXPECT_FALSE(option_tag_supported("nobodyknowsthistag"));
+    for (std::string_view t :
+         {"100rel", "timer", "replaces", "norefersub", "path", "gruu", "outbound", "tdialog",
+          "histinfo", "precondition", "Timer", "PRECONDITION", "GrUu"})
+        EXPECT_TRUE(option_tag_supported(t)) << t;
+    for (std::string_view t : {"", "pat", "paths", "timer ", "100rel2", "foo", "replace",
+                               "outbounds", "sec-agree", "100re1", "timeR_"})
+        EXPECT_FALSE(option_tag_supported(t)) << t;
+    // Option tags: a Require the engine does not know is 420 (after every 400); a tag that is
+    // not a token is a 400, whatever the header.
+    check("CSeq: 1 INVITE\r\nRequire: 100rel, Timer\r\n", 0, "");
+    check("CSeq: 1 INVITE\r\nRequire: 100rel, foo\r\n", 420, "Bad Extension");
+    check("CSeq: 1 INVITE\r\nRequire: foo\r\nMax-Forwards: 0\r\n", 483, "Too Many Hops");
+    check("CSeq: 1 INVITE\r\nRequire: foo\r\nSupported: a b\r\n", 400, "bad option tag");
+    check("CSeq: 1 INVITE\r\nSupported: 100rel, a@b\r\n", 400, "bad option tag");
+    check("CSeq: 1 INVITE\r\nAllow: INVITE, ACK\r\nSupported:\r\n", 0, "");
 }
 
 // lookup_header compares names a word at a time: against the byte rule (ASCII letters fold,

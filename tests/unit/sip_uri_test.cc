@@ -124,3 +124,46 @@ TEST(SipUri, UnescapedEqual) {
     EXPECT_TRUE(unescaped_equal("50%", "50%", false)); // a stray % is itself
     EXPECT_FALSE(unescaped_equal("ab", "abc", false));
 }
+
+// parse_uri takes a one-walk path for `sip:user@host[:port][;params]`; these are the edges of
+// that shape, each of which must come out as the full RFC 3261 s25 grammar says.
+TEST(SipUri, CommonShapeEdgesMatchTheGrammar) {
+    uri u = must_parse("SIP:bob@127.0.0.1:5060");
+    EXPECT_EQ(u.scheme, uri_scheme::sip);
+    EXPECT_EQ(u.scheme_name, "SIP");
+    EXPECT_TRUE(u.has_user);
+    EXPECT_EQ(u.user, "bob");
+    EXPECT_EQ(u.host, "127.0.0.1");
+    EXPECT_EQ(u.host_type, host_kind::ipv4);
+    EXPECT_TRUE(u.has_port);
+    EXPECT_EQ(u.port, 5060);
+    EXPECT_EQ(u.params, "");
+    EXPECT_FALSE(u.has_headers);
+
+    uri p = must_parse("sip:+1-555/x&=+$,@carrier.example.net;user=phone;lr");
+    EXPECT_EQ(p.user, "+1-555/x&=+$,");
+    EXPECT_EQ(p.host_type, host_kind::hostname);
+    EXPECT_FALSE(p.has_port);
+    EXPECT_EQ(p.params, "user=phone;lr");
+
+    uri h = must_parse("sip:example.com:65535");
+    EXPECT_FALSE(h.has_user);
+    EXPECT_EQ(h.port, 65535);
+    EXPECT_EQ(must_parse("sip:u@h:005060").port, 5060); // six digits, leading zeros
+    EXPECT_EQ(must_parse("sip:1.2.3").host_type, host_kind::hostname);
+    EXPECT_EQ(must_parse("sip:u@h;a=").params, "a=");
+    EXPECT_EQ(must_parse("sip:a%40b@h").user, "a%40b");
+    EXPECT_EQ(must_parse("sip:u;x=1@h").user, "u;x=1");
+    EXPECT_EQ(must_parse("sip:u:pw@h").password, "pw");
+    EXPECT_EQ(must_parse("sip:u@[::1]:5060").host_type, host_kind::ipv6);
+    EXPECT_EQ(must_parse("sip:u@h;a=%41").params, "a=%41");
+
+    uri bad;
+    for (std::string_view s :
+         {"sip:u@h:65536", "sip:u@h:0050600", "sip:u@1.2.3.256", "sip:u@1.2.3.0001", "sip:@h",
+          "sip:u@", "sip:u@h:", "sip:u@h;", "sip:u@h;;a", "sip:u@h;=a", "sip:u@h;a==b",
+          "sip:u@a..b", "sip:u@-a", "sip:u@.a", "sip:u@h@g", "sip:u[@h", "sip:u@h x", "sip:"})
+        EXPECT_FALSE(parse_uri(s, bad)) << s;
+    EXPECT_TRUE(parse_uri("sip:u@h;a=b?x=y", bad));
+    EXPECT_TRUE(bad.has_headers);
+}
