@@ -250,25 +250,27 @@ bool message_builder::check_header(std::string_view name, std::string_view value
 
 void message_builder::header(std::string_view name, std::string_view value) noexcept {
     if (!check_header(name, value)) return;
+    write_value_line(name, value);
+}
+
+void message_builder::write_value_line(std::string_view name, std::string_view value) noexcept {
+    // write_line() for one part, without its loops over the parts.
     const std::size_t n = name.size() + 2 + value.size() + 2;
-    if (n <= _cap - _len) {
-        // One bounds check for the whole line (the common case); put() handles overflow.
-        char* p = _buf + _len;
-        copy_short(p, name.data(), name.size());
-        p += name.size();
-        *p++ = ':';
-        *p++ = ' ';
-        copy_short(p, value.data(), value.size());
-        p += value.size();
-        *p++ = '\r';
-        *p = '\n';
+    if (n > _cap - _len) {
         _len += n;
+        fail(build_status::overflow);
         return;
     }
-    put(name);
-    put(": ");
-    put(value);
-    put("\r\n");
+    char* p = _buf + _len;
+    copy_short(p, name.data(), name.size());
+    p += name.size();
+    *p++ = ':';
+    *p++ = ' ';
+    copy_short(p, value.data(), value.size());
+    p += value.size();
+    *p++ = '\r';
+    *p = '\n';
+    _len += n;
 }
 
 void message_builder::header_uint(std::string_view name, std::uint64_t value) noexcept {
@@ -326,23 +328,7 @@ void message_builder::prechecked_header(std::string_view name, std::string_view 
         fail(build_status::bad_input);
         return;
     }
-    // write_line() for one part, without its loops over the parts.
-    const std::size_t n = name.size() + 2 + value.size() + 2;
-    if (n > _cap - _len) {
-        _len += n;
-        fail(build_status::overflow);
-        return;
-    }
-    char* p = _buf + _len;
-    copy_short(p, name.data(), name.size());
-    p += name.size();
-    *p++ = ':';
-    *p++ = ' ';
-    copy_short(p, value.data(), value.size());
-    p += value.size();
-    *p++ = '\r';
-    *p = '\n';
-    _len += n;
+    write_value_line(name, value);
 }
 
 void message_builder::prechecked_header_parts(
