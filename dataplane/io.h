@@ -38,6 +38,11 @@ public:
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
     }
+    /// True when the last `rx_burst` left every receive queue empty (each socket returned fewer
+    /// datagrams than it was offered). A sleeping backend whose readiness is level-triggered may
+    /// then `idle_wait` at once instead of spending one more receive call to learn that nothing
+    /// is left: anything that arrived since wakes the wait. Polling backends keep the default.
+    [[nodiscard]] virtual bool rx_drained() const noexcept { return false; }
     /// Sleeps until input may be ready, `wake` is called, or `timeout_ns` passes. Busy-polling
     /// backends return at once.
     virtual void idle_wait(uint64_t timeout_ns) noexcept { (void)timeout_ns; }

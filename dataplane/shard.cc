@@ -248,7 +248,12 @@ uint32_t shard::poll_once() noexcept {
         _counters.busy_ns.add(_io->now_ns() - _now_ns);
     }
 
-    if (work == 0 && _options.sleep_when_idle && !_stop_requested) {
+    // Sleep when this iteration found nothing, or when all it found was what the sockets held
+    // (drained): asking them again would only return nothing. Hand-over rings and commands are
+    // checked below; a timer due now has run above.
+    const bool only_rx_work = work == received;
+    if ((work == 0 || (only_rx_work && _io->rx_drained())) && _options.sleep_when_idle &&
+        !_stop_requested) {
         _sleeping.store(true, std::memory_order_relaxed);
         // Pairs with wake_if_sleeping: either the producer sees us sleeping, or we see its
         // packet here.

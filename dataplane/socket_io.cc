@@ -177,10 +177,18 @@ void socket_io::bind(shard_counters& counters, uint16_t shard_id) noexcept {
 }
 
 uint32_t socket_io::rx_burst(pkt_buf** out, uint32_t max) noexcept {
+    if (_rx_skip_once) {
+        _rx_skip_once = false;
+        _rx_drained = true;
+        return 0;
+    }
     max = std::min(max, _options.burst);
     uint32_t got = 0;
     const auto sockets = static_cast<uint32_t>(_fds.size());
     scratch& s = *_scratch;
+    // Drained only if every socket was asked and came back short; a full batch, a socket not
+    // reached this round, or no buffer to receive into all mean there may be more.
+    bool drained = true;
     // Round robin over listen sockets so that one busy address cannot starve the others.
     for (uint32_t k = 0; k < sockets && got < max; ++k) {
         const uint32_t index = (_next_socket + k) % sockets;
@@ -206,10 +214,12 @@ uint32_t socket_io::rx_burst(pkt_buf** out, uint32_t max) noexcept {
         }
         if (want == 0) {
             _counters->rx_no_buffer.add();
+            drained = false;
             break;
         }
         const int r = ::recvmmsg(fd, s.msgs.data(), want, MSG_DONTWAIT, nullptr);
         const uint32_t n = r > 0 ? static_cast<uint32_t>(r) : 0;
+        drained = drained && n < want && (r >= 0 || errno == EAGAIN || errno == EWOULDBLOCK);
         for (uint32_t i = 0; i < want; ++i) {
             pkt_buf* b = s.bufs[i];
             if (i >= n) {
@@ -236,6 +246,8 @@ uint32_t socket_io::rx_burst(pkt_buf** out, uint32_t max) noexcept {
         }
     }
     _next_socket = sockets > 0 ? (_next_socket + 1) % sockets : 0;
+    // The loop stops early once `max` is reached: the sockets it did not ask are not drained.
+    _rx_drained = drained && got < max;
     return got;
 }
 
@@ -320,12 +332,18 @@ void socket_io::idle_wait(uint64_t timeout_ns) noexcept {
         const int ms = static_cast<int>(std::min<uint64_t>((timeout_ns + 999999) / 1000000, 1000));
         r = ::epoll_wait(_epoll_fd, events, 8, ms);
     }
+    bool socket_ready = r < 0; // interrupted: look at the sockets anyway
     for (int i = 0; i < r; ++i) {
         if (events[i].data.fd == _event_fd) {
             uint64_t value;
             (void)!::read(_event_fd, &value, sizeof value);
+        } else {
+            socket_ready = true;
         }
     }
+    // A wait that timed out, or that only `wake` ended, saw every socket empty when it returned:
+    // the next burst need not ask them (what arrived since keeps them readable for the next wait).
+    _rx_skip_once = !socket_ready;
 }
 
 void socket_io::wake() noexcept {

@@ -55,6 +55,7 @@ public:
     uint32_t tx_burst(pkt_buf* const* pkts, uint32_t n) noexcept override;
     pkt_buf* alloc_tx() noexcept override { return _pool.alloc(); }
     void free(pkt_buf* buf) noexcept override { _pool.free(buf); }
+    [[nodiscard]] bool rx_drained() const noexcept override { return _rx_drained; }
     void idle_wait(uint64_t timeout_ns) noexcept override;
     void wake() noexcept override;
 
@@ -70,6 +71,8 @@ private:
     int _epoll_fd = -1;
     int _event_fd = -1;
     uint32_t _next_socket = 0;
+    bool _rx_drained = false;
+    bool _rx_skip_once = false; // the last idle_wait saw no socket ready
     status _init;
     // recvmmsg/sendmmsg scratch, sized to the burst at construction.
     struct scratch;
