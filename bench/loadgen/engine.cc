@@ -25,18 +25,16 @@ constexpr size_t tx_size = 2048; // send buffer per datagram
 constexpr uint64_t timer_uas = 2;
 constexpr uint64_t timer_deadline = 1;
 
-std::string addr_text(const sockaddr_in& a) {
-    char ip[INET_ADDRSTRLEN] = {};
-    inet_ntop(AF_INET, &a.sin_addr, ip, sizeof ip);
-    return std::string(ip) + ":" + std::to_string(ntohs(a.sin_port));
-}
-
-std::string sdp_for(std::string_view user, std::string_view ip) {
+std::string sdp_for(std::string_view user, const net_addr& a) {
+    const std::string ip = a.ip_text();
+    const char* family = a.is_v6() ? " IN IP6 " : " IN IP4 ";
     std::string s = "v=0\r\no=";
     s += user;
-    s += " 53655765 2353687637 IN IP4 ";
+    s += " 53655765 2353687637";
+    s += family;
     s += ip;
-    s += "\r\ns=-\r\nc=IN IP4 ";
+    s += "\r\ns=-\r\nc=";
+    s += family + 1;
     s += ip;
     s += "\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
     return s;
@@ -59,8 +57,8 @@ bool copy_into(char* dst, size_t cap, uint16_t& len, std::string_view s) noexcep
     return true;
 }
 
-int open_udp(const sockaddr_in& addr, bool reuseport, int bufsize, std::string& error) {
-    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+int open_udp(const net_addr& addr, bool reuseport, int bufsize, std::string& error) {
+    const int fd = socket(addr.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         error = std::string("socket: ") + std::strerror(errno);
         return -1;
@@ -72,8 +70,9 @@ int open_udp(const sockaddr_in& addr, bool reuseport, int bufsize, std::string& 
         if (setsockopt(fd, SOL_SOCKET, opt, &bufsize, sizeof bufsize) == 0) break;
     const int one = 1;
     if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-        error = "bind " + addr_text(addr) + ": " + std::strerror(errno);
+    if (addr.is_v6()) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, &addr.sa, addr.len()) != 0) {
+        error = "bind " + addr.hostport_text() + ": " + std::strerror(errno);
         close(fd);
         return -1;
     }
@@ -81,6 +80,20 @@ int open_udp(const sockaddr_in& addr, bool reuseport, int bufsize, std::string& 
 }
 
 } // namespace
+
+std::string net_addr::ip_text() const {
+    char ip[INET6_ADDRSTRLEN] = {};
+    if (is_v6())
+        inet_ntop(AF_INET6, &v6.sin6_addr, ip, sizeof ip);
+    else
+        inet_ntop(AF_INET, &v4.sin_addr, ip, sizeof ip);
+    return ip;
+}
+
+std::string net_addr::hostport_text() const {
+    const std::string port_text = ":" + std::to_string(port());
+    return is_v6() ? "[" + ip_text() + "]" + port_text : ip_text() + port_text;
+}
 
 uint64_t monotonic_ns() noexcept {
     timespec ts{};
@@ -113,7 +126,7 @@ struct worker::uas_call {
     state st = state::idle;
     uint16_t id_len = 0, resp_len = 0;
     uint32_t retx_ms = 0;
-    sockaddr_in peer{};
+    net_addr peer;
     sip::util::timer retx;     // Timer G
     sip::util::timer deadline; // Timer H, then the wait for BYE
     char id[160];
@@ -124,7 +137,7 @@ struct worker::uas_call {
 
 struct worker::in_batch {
     char buf[batch][rx_size];
-    sockaddr_in from[batch];
+    net_addr from[batch];
     iovec iov[batch];
     mmsghdr msgs[batch];
 };
@@ -133,7 +146,7 @@ struct worker::out_queue {
     int fd = -1;
     size_t n = 0;
     char buf[batch][tx_size];
-    sockaddr_in to[batch];
+    net_addr to[batch];
     iovec iov[batch];
     mmsghdr msgs[batch];
 };
@@ -164,19 +177,17 @@ bool worker::open(std::string& error) {
     _msg = std::make_unique<sip::message>();
     _in = std::make_unique<in_batch>();
     if (_cfg.uac) {
-        sockaddr_in a = _cfg.bind_addr;
-        if (a.sin_port != 0) a.sin_port = htons(static_cast<uint16_t>(ntohs(a.sin_port) + _index));
+        net_addr a = _cfg.bind_addr;
+        if (a.port() != 0) a.set_port(static_cast<uint16_t>(a.port() + _index));
         _uac_fd = open_udp(a, false, _cfg.sockbuf, error);
         if (_uac_fd < 0) return false;
         socklen_t len = sizeof _uac_local;
-        getsockname(_uac_fd, reinterpret_cast<sockaddr*>(&_uac_local), &len);
-        _local = addr_text(_uac_local);
-        const std::string target = addr_text(_cfg.target);
+        getsockname(_uac_fd, &_uac_local.sa, &len);
+        _local = _uac_local.hostport_text();
+        const std::string target = _cfg.target.hostport_text();
         _ruri = "sip:cps@" + target;
         _to_uri = "<sip:cps@" + target + ">";
-        char ip[INET_ADDRSTRLEN] = {};
-        inet_ntop(AF_INET, &_uac_local.sin_addr, ip, sizeof ip);
-        _sdp_uac = sdp_for("uac", ip);
+        _sdp_uac = sdp_for("uac", _uac_local);
         _uac_calls = std::make_unique<call_table<uac_call>>(_cfg.table_capacity, *key);
         _uac_out = std::make_unique<out_queue>();
         _uac_out->fd = _uac_fd;
@@ -186,10 +197,8 @@ bool worker::open(std::string& error) {
     if (_cfg.uas) {
         _uas_fd = open_udp(_cfg.uas_addr, true, _cfg.sockbuf, error);
         if (_uas_fd < 0) return false;
-        _uas_local = addr_text(_cfg.uas_addr);
-        char ip[INET_ADDRSTRLEN] = {};
-        inet_ntop(AF_INET, &_cfg.uas_addr.sin_addr, ip, sizeof ip);
-        _sdp_uas = sdp_for("uas", ip);
+        _uas_local = _cfg.uas_addr.hostport_text();
+        _sdp_uas = sdp_for("uas", _cfg.uas_addr);
         _uas_calls = std::make_unique<call_table<uas_call>>(_cfg.table_capacity, *key);
         _uas_out = std::make_unique<out_queue>();
         _uas_out->fd = _uas_fd;
@@ -302,7 +311,7 @@ void worker::receive(int fd, bool uas_side, uint64_t& now_ns) {
         for (size_t i = 0; i < batch; ++i) {
             iov[i] = iovec{bufs[i], rx_size};
             msgs[i].msg_hdr = msghdr{};
-            msgs[i].msg_hdr.msg_name = &from[i];
+            msgs[i].msg_hdr.msg_name = &from[i].sa;
             msgs[i].msg_hdr.msg_namelen = sizeof from[i];
             msgs[i].msg_hdr.msg_iov = &iov[i];
             msgs[i].msg_hdr.msg_iovlen = 1;
@@ -335,7 +344,7 @@ void worker::receive(int fd, bool uas_side, uint64_t& now_ns) {
     }
 }
 
-char* worker::reserve(out_queue& q, const sockaddr_in& to) {
+char* worker::reserve(out_queue& q, const net_addr& to) {
     if (q.n == batch) flush(q);
     q.to[q.n] = to;
     return q.buf[q.n];
@@ -346,8 +355,8 @@ void worker::commit(out_queue& q, size_t len) {
     q.iov[q.n] = iovec{q.buf[q.n], len};
     msghdr& h = q.msgs[q.n].msg_hdr;
     h = msghdr{};
-    h.msg_name = &q.to[q.n];
-    h.msg_namelen = sizeof(sockaddr_in);
+    h.msg_name = &q.to[q.n].sa;
+    h.msg_namelen = q.to[q.n].len();
     h.msg_iov = &q.iov[q.n];
     h.msg_iovlen = 1;
     ++q.n;
@@ -663,7 +672,7 @@ size_t worker::build_response(const sip::message& req, int code, std::string_vie
     return r.ok() ? r.length : 0;
 }
 
-void worker::on_uas_message(const sip::message& m, const sockaddr_in& from) {
+void worker::on_uas_message(const sip::message& m, const net_addr& from) {
     if (!m.is_request()) {
         bump(_stats.c.unmatched);
         return;

@@ -15,6 +15,7 @@
 #include <memory>
 #include <netinet/in.h>
 #include <string>
+#include <sys/socket.h>
 
 namespace tandem::sip {
 class message;
@@ -22,13 +23,34 @@ class message;
 
 namespace tandem::loadgen {
 
+/// A UDP address, IPv4 or IPv6 (zero-initialised: family AF_UNSPEC).
+union net_addr {
+    sockaddr sa;
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+
+    net_addr() noexcept : v6{} {}
+    [[nodiscard]] bool is_v6() const noexcept { return sa.sa_family == AF_INET6; }
+    [[nodiscard]] socklen_t len() const noexcept {
+        return is_v6() ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    }
+    [[nodiscard]] uint16_t port() const noexcept {
+        return ntohs(is_v6() ? v6.sin6_port : v4.sin_port);
+    }
+    void set_port(uint16_t port) noexcept { (is_v6() ? v6.sin6_port : v4.sin_port) = htons(port); }
+    /// The address for SIP and SDP text: "192.0.2.1" or "2001:db8::1" (no brackets).
+    [[nodiscard]] std::string ip_text() const;
+    /// "192.0.2.1:5060" or "[2001:db8::1]:5060", as a SIP hostport.
+    [[nodiscard]] std::string hostport_text() const;
+};
+
 /// What every worker shares (read-only once the workers start).
 struct run_config {
     bool uac = false;            ///< place calls to `target`
     bool uas = false;            ///< answer calls on `uas_addr`
-    sockaddr_in target{};        ///< where INVITEs, ACKs and BYEs go
-    sockaddr_in bind_addr{};     ///< worker i binds port + i (0: an ephemeral port each)
-    sockaddr_in uas_addr{};      ///< every worker binds it with SO_REUSEPORT
+    net_addr target;             ///< where INVITEs, ACKs and BYEs go
+    net_addr bind_addr;          ///< worker i binds port + i (0: an ephemeral port each)
+    net_addr uas_addr;           ///< every worker binds it with SO_REUSEPORT
     double rate = 0;             ///< calls/s over all workers; 0 = as fast as allowed
     uint64_t calls = 0;          ///< calls to place over all workers (UINT64_MAX: unbounded)
     uint64_t duration_ns = 0;    ///< stop placing new calls after this (0: no limit)
@@ -96,7 +118,7 @@ private:
     void send_ack(uint32_t slot, const sip::message* non_2xx);
     void send_bye(uint32_t slot);
     // Callee.
-    void on_uas_message(const sip::message& m, const sockaddr_in& from);
+    void on_uas_message(const sip::message& m, const net_addr& from);
     void uas_timer(uint32_t slot, bool deadline);
     void uas_end(uint32_t slot, bool ok);
     size_t build_response(const sip::message& req, int code, std::string_view reason,
@@ -104,7 +126,7 @@ private:
     // I/O.
     void receive(int fd, bool uas_side, uint64_t& now_ns);
     void flush(out_queue& q);
-    char* reserve(out_queue& q, const sockaddr_in& to);
+    char* reserve(out_queue& q, const net_addr& to);
     void commit(out_queue& q, size_t len);
     [[nodiscard]] uint64_t tick(uint64_t now_ns) const noexcept {
         return (now_ns - _ctl.start_ns) / 1000000;
@@ -117,7 +139,7 @@ private:
     uint32_t _index;
     int _uac_fd = -1;
     int _uas_fd = -1;
-    sockaddr_in _uac_local{};
+    net_addr _uac_local;
     std::string _local;     ///< "host:port" of the caller socket
     std::string _uas_local; ///< "host:port" of the callee socket
     std::string _ruri;      ///< INVITE Request-URI

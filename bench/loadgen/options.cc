@@ -18,9 +18,12 @@ Each call: INVITE with SDP, 100/180 optional, 200, ACK, hold, BYE, 200 (UDP, RFC
 retransmissions from T1, 64*T1 timeouts). The callee answers 100, (180), 200 with SDP,
 retransmits its 200 until the ACK and answers BYE with 200.
 
+HOST is an IPv4 address, an IPv6 address in brackets ([::1]), or localhost.
+
 Options:
   --target HOST:PORT   where calls go (enables the caller)
-  --bind HOST:PORT     caller address; thread i binds PORT+i (default 127.0.0.1:0)
+  --bind HOST:PORT     caller address; thread i binds PORT+i (default 127.0.0.1:0, or
+                       [::1]:0 for an IPv6 target)
   --uas HOST:PORT      answer calls here (every thread binds it with SO_REUSEPORT)
   --rate CPS|max       fixed calls per second, or closed loop with --max-inflight (default 100)
   --duration S         place calls for S seconds (fixed rate: RATE*S calls)
@@ -43,7 +46,7 @@ there is no caller). Exit 0 when every call succeeded, 1 otherwise, 2 on a usage
 )";
 }
 
-bool parse_host_port(const std::string& text, sockaddr_in& out) {
+bool parse_host_port(const std::string& text, net_addr& out) {
     const size_t colon = text.rfind(':');
     if (colon == std::string::npos || colon == 0) return false;
     std::string host = text.substr(0, colon);
@@ -51,10 +54,17 @@ bool parse_host_port(const std::string& text, sockaddr_in& out) {
     char* end = nullptr;
     const long port = std::strtol(text.c_str() + colon + 1, &end, 10);
     if (*end != '\0' || end == text.c_str() + colon + 1 || port < 0 || port > 65535) return false;
-    out = sockaddr_in{};
-    out.sin_family = AF_INET;
-    out.sin_port = htons(static_cast<uint16_t>(port));
-    return inet_pton(AF_INET, host.c_str(), &out.sin_addr) == 1;
+    out = net_addr{};
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        out.v6.sin6_family = AF_INET6;
+        if (inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &out.v6.sin6_addr) != 1)
+            return false;
+    } else {
+        out.v4.sin_family = AF_INET;
+        if (inet_pton(AF_INET, host.c_str(), &out.v4.sin_addr) != 1) return false;
+    }
+    out.set_port(static_cast<uint16_t>(port));
+    return true;
 }
 
 namespace {
@@ -69,7 +79,7 @@ bool parse_number(const char* s, double lo, double hi, double& out) {
 
 int parse_options(int argc, char** argv, options& o, std::string& error) {
     run_config& r = o.run;
-    parse_host_port("127.0.0.1:0", r.bind_addr);
+    bool bind_given = false;
     bool rate_max = false;
     double rate = 100;
     double calls = -1;
@@ -90,12 +100,13 @@ int parse_options(int argc, char** argv, options& o, std::string& error) {
         double x = 0;
         bool good = true;
         if (a == "--target") {
-            good = parse_host_port(v, r.target) && r.target.sin_port != 0;
+            good = parse_host_port(v, r.target) && r.target.port() != 0;
             r.uac = true;
         } else if (a == "--bind") {
             good = parse_host_port(v, r.bind_addr);
+            bind_given = true;
         } else if (a == "--uas") {
-            good = parse_host_port(v, r.uas_addr) && r.uas_addr.sin_port != 0;
+            good = parse_host_port(v, r.uas_addr) && r.uas_addr.port() != 0;
             r.uas = true;
         } else if (a == "--rate") {
             if (std::strcmp(v, "max") == 0)
@@ -145,6 +156,13 @@ int parse_options(int argc, char** argv, options& o, std::string& error) {
     }
     if (!r.uac && !r.uas) {
         error = "nothing to do: give --target (caller) and/or --uas (callee)";
+        return -1;
+    }
+    // The caller binds the loopback address of the target's family unless told otherwise.
+    if (!bind_given)
+        (void)parse_host_port(r.target.is_v6() ? "[::1]:0" : "127.0.0.1:0", r.bind_addr);
+    if (r.uac && r.bind_addr.is_v6() != r.target.is_v6()) {
+        error = "--bind and --target must both be IPv4 or both IPv6";
         return -1;
     }
     r.threads = static_cast<uint32_t>(threads);

@@ -22,8 +22,9 @@ struct options {
 /// message in `error` (exit 2).
 int parse_options(int argc, char** argv, options& out, std::string& error);
 
-/// "HOST:PORT" (IPv4 dotted quad, or "localhost") into `out`; false if malformed.
-bool parse_host_port(const std::string& text, sockaddr_in& out);
+/// "HOST:PORT" into `out`: an IPv4 dotted quad, "[IPv6]" in brackets, or "localhost"
+/// (127.0.0.1). False if malformed.
+bool parse_host_port(const std::string& text, net_addr& out);
 
 /// The usage text.
 const char* usage_text();

@@ -5,6 +5,7 @@
 #      200 cps for 3 s each; the success counts must equal sipp's (600 attempted = ok, 0 failed);
 #   2. loadgen caller and callee (one process) through tandem: every call succeeds;
 #      and a closed loop (--rate max --calls 300 --max-inflight 20) through one loadgen process;
+#      and, where the machine has ::1, caller and callee over IPv6 loopback (300 calls);
 #   3. peers that never answer (a port nobody listens on) or answer garbage: every call fails,
 #      the exit status is non-zero, the run ends within its --timeout.
 # Needs sipp and python3 (exit 77, a skip, without them), LOADGEN_BIN, TANDEM_BIN.
@@ -129,6 +130,13 @@ p_2=$!; track $p_2
     --max-inflight 20 --hold-ms 0-20 --timeout 10 >"$work/2_max.log" 2>&1 &
 p_2m=$!; track $p_2m
 
+p_v6=""
+if python3 -c 'import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::1", 0))' 2>/dev/null; then
+    "${LG[@]}" --target '[::1]:27070' --uas '[::1]:27070' --rate 200 --duration 1.5 \
+        --hold-ms 0-100 --timeout 10 >"$work/2_v6.log" 2>&1 &
+    p_v6=$!; track $p_v6
+fi
+
 wait_exit $p_3s 10; rc_3s=$exit_code
 wait_exit $p_3g 10; rc_3g=$exit_code
 t3=$((SECONDS - t3))
@@ -155,6 +163,15 @@ wait_exit $p_2m 15
 [[ $(lg_counts "$work/2_max.log") == "300 300 0" ]] ||
     fail "2 closed loop: counts '$(lg_counts "$work/2_max.log")' (want '300 300 0')"
 echo "2 closed loop (--rate max): $(lg_counts "$work/2_max.log")"
+if [[ -n $p_v6 ]]; then
+    wait_exit $p_v6 15
+    [[ $exit_code == 0 ]] || fail "2 IPv6: exit $exit_code"
+    [[ $(lg_counts "$work/2_v6.log") == "300 300 0" ]] ||
+        fail "2 IPv6: counts '$(lg_counts "$work/2_v6.log")' (want '300 300 0')"
+    echo "2 IPv6 loopback: $(lg_counts "$work/2_v6.log")"
+else
+    echo "2 IPv6 loopback: skipped (no ::1 on this machine)"
+fi
 
 kill "$p_garbage" "$p_tandem" 2>/dev/null
 wait "$p_garbage" "$p_tandem" 2>/dev/null

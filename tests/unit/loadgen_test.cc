@@ -216,3 +216,39 @@ TEST(LoadgenOptions, RejectsUnboundedRuns) {
     EXPECT_EQ(parse({"--target", "127.0.0.1:1", "--rate", "max", "--calls", "3"}), 0);
     EXPECT_EQ(parse({"--uas", "127.0.0.1:5070", "--timeout", "3"}), 0);
 }
+
+TEST(LoadgenOptions, Ipv6AddressesInBrackets) {
+    net_addr a;
+    ASSERT_TRUE(parse_host_port("[::1]:5060", a));
+    EXPECT_TRUE(a.is_v6());
+    EXPECT_EQ(a.port(), 5060u);
+    EXPECT_EQ(a.len(), sizeof(sockaddr_in6));
+    EXPECT_EQ(a.hostport_text(), "[::1]:5060");
+    ASSERT_TRUE(parse_host_port("[2001:db8::a:1]:0", a));
+    EXPECT_EQ(a.ip_text(), "2001:db8::a:1");
+    ASSERT_TRUE(parse_host_port("localhost:7", a));
+    EXPECT_FALSE(a.is_v6());
+    EXPECT_EQ(a.hostport_text(), "127.0.0.1:7");
+    EXPECT_FALSE(parse_host_port("::1:5060", a)); // an IPv6 address needs its brackets
+    EXPECT_FALSE(parse_host_port("[::1:5060", a));
+    EXPECT_FALSE(parse_host_port("[]:5060", a));
+    EXPECT_FALSE(parse_host_port("[127.0.0.1]:5060", a));
+
+    std::string error;
+    auto parse = [&](std::vector<const char*> args, options& o) {
+        args.insert(args.begin(), "tandem-loadgen");
+        return parse_options(static_cast<int>(args.size()), const_cast<char**>(args.data()), o,
+                             error);
+    };
+    options o6; // the caller binds the loopback of the target's family
+    ASSERT_EQ(parse({"--target", "[::1]:5060", "--calls", "1"}, o6), 0) << error;
+    EXPECT_TRUE(o6.run.bind_addr.is_v6());
+    EXPECT_EQ(o6.run.bind_addr.hostport_text(), "[::1]:0");
+    options o4;
+    ASSERT_EQ(parse({"--target", "127.0.0.1:5060", "--calls", "1"}, o4), 0) << error;
+    EXPECT_EQ(o4.run.bind_addr.hostport_text(), "127.0.0.1:0");
+    options mixed;
+    EXPECT_EQ(parse({"--target", "[::1]:5060", "--bind", "127.0.0.1:0", "--calls", "1"}, mixed),
+              -1);
+    EXPECT_NE(error.find("IPv6"), std::string::npos);
+}
