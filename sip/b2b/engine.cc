@@ -217,6 +217,28 @@ std::string_view decimal(uint64_t v, char (&buf)[20]) noexcept {
     return {buf + k, sizeof(buf) - k};
 }
 
+// A dotted quad exactly as inet_pton(AF_INET) takes it: four decimal parts of 1-3 digits,
+// 0..255, no leading zero. False for anything else (the caller then asks inet_pton).
+bool dotted_quad(std::string_view s, uint32_t& addr_be) noexcept {
+    uint8_t b[4];
+    size_t i = 0;
+    for (int part = 0; part < 4; ++part) {
+        if (part != 0) {
+            if (i >= s.size() || s[i] != '.') return false;
+            ++i;
+        }
+        const size_t start = i;
+        unsigned v = 0;
+        while (i < s.size() && i - start < 3 && s[i] >= '0' && s[i] <= '9')
+            v = v * 10 + static_cast<unsigned>(s[i++] - '0');
+        if (i == start || v > 255 || (s[start] == '0' && i - start > 1)) return false;
+        b[part] = static_cast<uint8_t>(v);
+    }
+    if (i != s.size()) return false;
+    std::memcpy(&addr_be, b, 4);
+    return true;
+}
+
 // A URI's host and port as a destination; false when the host is not an IP literal.
 bool uri_destination(std::string_view text, endpoint& out) noexcept {
     if (!text.empty() && text.front() == '<') {
@@ -228,8 +250,56 @@ bool uri_destination(std::string_view text, endpoint& out) noexcept {
     if (!parse_uri(text, u)) return false;
     if (u.scheme != uri_scheme::sip && u.scheme != uri_scheme::sips) return false;
     if (u.host_type != host_kind::ipv4 && u.host_type != host_kind::ipv6) return false;
-    return endpoint::from_ip(u.host, u.has_port ? u.port : 5060, out);
+    const uint16_t port = u.has_port ? u.port : 5060;
+    uint32_t addr_be;
+    if (u.host_type == host_kind::ipv4 && dotted_quad(u.host, addr_be)) {
+        out = endpoint::v4(addr_be, port);
+        return true;
+    }
+    return endpoint::from_ip(u.host, port, out);
 }
+
+// Remembers the last few URIs resolved by uri_destination and their results, keyed by the
+// URI's bytes (a pure function of them, so an entry never goes stale). A call resolves the
+// same few texts again and again: the bridge target, then its B-leg Contact for the ACK and the
+// BYE; a trunk's Contact is the same for every call.
+class destination_memo {
+public:
+    bool resolve(std::string_view text, endpoint& out) noexcept {
+        if (text.size() <= k_max_text) {
+            for (const entry& e : _entries) {
+                if (e.len == text.size() && e.len != 0 &&
+                    std::memcmp(e.text, text.data(), e.len) == 0) {
+                    if (!e.ok) return false;
+                    out = e.dest;
+                    return true;
+                }
+            }
+        }
+        const bool ok = uri_destination(text, out);
+        if (text.size() <= k_max_text && !text.empty()) {
+            entry& e = _entries[_next];
+            _next = (_next + 1) % k_entries;
+            std::memcpy(e.text, text.data(), text.size());
+            e.len = static_cast<uint8_t>(text.size());
+            e.ok = ok;
+            if (ok) e.dest = out;
+        }
+        return ok;
+    }
+
+private:
+    static constexpr size_t k_entries = 4;
+    static constexpr size_t k_max_text = 95;
+    struct entry {
+        endpoint dest;
+        uint8_t len = 0;
+        bool ok = false;
+        char text[k_max_text];
+    };
+    entry _entries[k_entries];
+    size_t _next = 0;
+};
 
 } // namespace
 
@@ -344,7 +414,7 @@ struct engine::impl final : txn::action_sink {
     bool respond_a(uint32_t ci, int code, std::string_view reason, std::string_view to_tag,
                    const message* src) noexcept;
     endpoint response_destination(const message& req, const endpoint& src) const noexcept;
-    endpoint dialog_destination(const dialog::dialog& d, const endpoint& fallback) const noexcept;
+    endpoint dialog_destination(const dialog::dialog& d, const endpoint& fallback) noexcept;
     void send_now(uint64_t h, const endpoint& dest) noexcept;
     // "<name>: <user agent>": the configured text, checked once at start.
     void write_agent(message_builder& b, std::string_view name) const noexcept {
@@ -374,6 +444,7 @@ struct engine::impl final : txn::action_sink {
     util::pool<call> _calls;
     util::timer_wheel _wheel;
     util::id_generator _ids;
+    destination_memo _destinations;
     std::vector<txn::action> _events; // capacity reserved at start: never grows
     uint64_t _tokens = 0;             // admission bucket, in call-ticks
     tick_t _tokens_at = 0;
@@ -1032,7 +1103,7 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     call& c = _calls[ci];
     if (c.a_final_sent || c.a_copy == msg_store::npos) return false;
     endpoint peer;
-    if (!uri_destination(target, peer) || target.size() > k_max_target) return false;
+    if (!_destinations.resolve(target, peer) || target.size() > k_max_target) return false;
     const message* a = reparse(c.a_copy);
     if (a == nullptr) return false;
     c.decided = true;
@@ -1932,10 +2003,10 @@ endpoint engine::impl::response_destination(const message& req,
 }
 
 endpoint engine::impl::dialog_destination(const dialog::dialog& d,
-                                          const endpoint& fallback) const noexcept {
+                                          const endpoint& fallback) noexcept {
     endpoint e;
-    if (!d.first_route().empty() && uri_destination(d.first_route(), e)) return e;
-    if (!d.remote_target().empty() && uri_destination(d.remote_target(), e)) return e;
+    if (!d.first_route().empty() && _destinations.resolve(d.first_route(), e)) return e;
+    if (!d.remote_target().empty() && _destinations.resolve(d.remote_target(), e)) return e;
     return fallback;
 }
 
