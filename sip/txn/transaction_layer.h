@@ -36,7 +36,9 @@ enum class txn_state : uint8_t {
 /// One transaction. Lives in the layer's pool; timers are embedded (no allocation per timer).
 /// Matching keys are kept as a 128-bit keyed digest (SipHash-1-3-128 under the shard's secret
 /// key) of the key fields, not as text: fixed size, one comparison, and a collision needs the
-/// secret key (or ~2^64 work).
+/// secret key (or ~2^64 work). A client transaction whose branch Tandem minted
+/// (util::id_generator) is keyed by that branch's 100 PRF bits, shard and method instead: the
+/// same uniqueness and unpredictability without hashing them again.
 struct transaction {
     util::timer retx;          ///< timer A, E or G (retransmission)
     util::timer main;          ///< timer B, D, F, H, I, J, K, L or M

@@ -1,5 +1,6 @@
 #include "sip/util/ids.h"
 
+#include <array>
 #include <cstring>
 #include <sys/random.h>
 
@@ -20,6 +21,15 @@ size_t write_decimal(char* out, uint16_t v) noexcept {
         out[i] = tmp[n - 1 - i];
     return n;
 }
+
+// base32 char -> its 5-bit value, 0xff for anything else.
+constexpr std::array<uint8_t, 256> k_base32_value = [] {
+    std::array<uint8_t, 256> t{};
+    t.fill(0xff);
+    for (uint8_t i = 0; i < 32; ++i)
+        t[static_cast<unsigned char>(base32[i])] = i;
+    return t;
+}();
 
 bool is_base32(char c) noexcept {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'v');
@@ -133,6 +143,54 @@ size_t id_generator::make_tag(char* buf, size_t cap) noexcept {
 std::optional<uint16_t> id_generator::shard_of_branch(std::string_view branch) noexcept {
     if (branch.substr(0, branch_prefix.size()) != branch_prefix) return std::nullopt;
     return parse_shard_and_random(branch.substr(branch_prefix.size()));
+}
+
+bool id_generator::branch_bits(std::string_view branch, uint16_t& shard, digest128& bits) noexcept {
+    const size_t pre = branch_prefix.size();
+    // Prefix, 1-5 shard digits, '-', exactly random_chars chars.
+    static_assert(branch_prefix.size() == 11);
+    if (branch.size() < pre + 2 + random_chars || branch.size() > pre + 6 + random_chars)
+        return false;
+    // The prefix as two overlapping loads (bytes 0-7 and 3-10), not a memcmp call.
+    uint64_t head, want_head;
+    std::memcpy(&head, branch.data(), 8);
+    std::memcpy(&want_head, branch_prefix.data(), 8);
+    uint64_t tail, want_tail;
+    std::memcpy(&tail, branch.data() + 3, 8);
+    std::memcpy(&want_tail, branch_prefix.data() + 3, 8);
+    if (((head ^ want_head) | (tail ^ want_tail)) != 0) return false;
+    const size_t digits = branch.size() - pre - 1 - random_chars;
+    const char* p = branch.data() + pre;
+    if (p[digits] != '-' || (digits > 1 && p[0] == '0')) return false;
+    uint32_t v = 0;
+    for (size_t i = 0; i < digits; ++i) {
+        if (p[i] < '0' || p[i] > '9') return false;
+        v = v * 10 + static_cast<uint32_t>(p[i] - '0');
+    }
+    if (v > 65535) return false;
+    // Char i holds bits [5i, 5i+5) (base32_at): the first 12 fill lo's bits 0-59, char 12
+    // straddles the halves, the last 7 fill hi.
+    const auto* r = reinterpret_cast<const unsigned char*>(p + digits + 1);
+    uint64_t lo = 0, hi = 0;
+    unsigned bad = 0;
+    for (size_t i = 0; i < 12; ++i) {
+        const uint8_t c = k_base32_value[r[i]];
+        bad |= c;
+        lo |= uint64_t{c} << (5 * i);
+    }
+    const uint8_t mid = k_base32_value[r[12]];
+    bad |= mid;
+    lo |= uint64_t{mid} << 60;
+    hi = uint64_t{mid} >> 4;
+    for (size_t i = 13; i < random_chars; ++i) {
+        const uint8_t c = k_base32_value[r[i]];
+        bad |= c;
+        hi |= uint64_t{c} << (5 * i - 64);
+    }
+    if (bad & 0xe0) return false; // a byte outside the alphabet (0xff) has high bits set
+    shard = static_cast<uint16_t>(v);
+    bits = {lo, hi};
+    return true;
 }
 
 std::optional<uint16_t> id_generator::shard_of_call_id(std::string_view call_id) noexcept {

@@ -58,6 +58,13 @@ public:
     /// The shard number inside a branch this format produced, or nullopt ("not ours": another
     /// node's or a client's branch, or a malformed one).
     [[nodiscard]] static std::optional<uint16_t> shard_of_branch(std::string_view branch) noexcept;
+    /// The inverse of `make_branch` on its exact format: the shard and the 100 random bits of
+    /// the branch (bits 0-63 in `bits.lo`, 64-99 in the low bits of `bits.hi`, the rest 0).
+    /// False for any other text (case matters; a shard with a leading zero is not ours), so
+    /// two branches give the same (shard, bits) only when they are the same bytes. Lets a
+    /// table key Tandem's own branches by their PRF bits instead of hashing them again.
+    [[nodiscard]] static bool branch_bits(std::string_view branch, uint16_t& shard,
+                                          digest128& bits) noexcept;
     /// The shard number inside a Call-ID this format produced, or nullopt ("not ours").
     [[nodiscard]] static std::optional<uint16_t>
     shard_of_call_id(std::string_view call_id) noexcept;

@@ -75,6 +75,57 @@ TEST(SipIds, BranchFormatAndShardRecovery) {
     EXPECT_EQ(g.make_branch(buf, 10), 0u); // too small: nothing written, 0
 }
 
+TEST(SipIds, BranchBitsAreTheBranchesPrfOutput) {
+    using tandem::sip::util::digest128;
+    for (uint16_t shard : {0, 7, 17, 999, 65535}) {
+        id_generator g(shard, test_key);
+        for (uint64_t at = 0; at < 200; ++at) {
+            char buf[id_generator::max_branch];
+            const size_t n = g.make_branch_at(buf, sizeof buf, at);
+            ASSERT_GT(n, 0u);
+            uint16_t got_shard = 0;
+            digest128 bits;
+            ASSERT_TRUE(id_generator::branch_bits({buf, n}, got_shard, bits));
+            EXPECT_EQ(got_shard, shard);
+            // The same SipHash-2-4-128 output base32_at encodes: all of lo, 36 bits of hi.
+            siphash24 h(test_key, true);
+            h.add_u64(at + 1);
+            const digest128 d = h.finish128();
+            EXPECT_EQ(bits.lo, d.lo);
+            EXPECT_EQ(bits.hi, d.hi & ((uint64_t{1} << 36) - 1));
+        }
+    }
+}
+
+TEST(SipIds, BranchBitsRefuseEveryOtherText) {
+    using tandem::sip::util::digest128;
+    uint16_t shard = 0;
+    digest128 bits;
+    EXPECT_TRUE(id_generator::branch_bits("z9hG4bK-tnd7-0123456789abcdefghij", shard, bits));
+    EXPECT_EQ(shard, 7);
+    EXPECT_TRUE(id_generator::branch_bits("z9hG4bK-tnd65535-vvvvvvvvvvvvvvvvvvvv", shard, bits));
+    EXPECT_EQ(bits.lo, ~uint64_t{0});
+    EXPECT_EQ(bits.hi, (uint64_t{1} << 36) - 1);
+    for (std::string_view b : {
+             "",
+             "z9hG4bK776asdhds",
+             "z9hG4bK-tnd-0123456789abcdefghij",       // no shard
+             "z9hG4bK-tnd07-0123456789abcdefghij",     // leading zero
+             "z9hG4bK-tnd65536-0123456789abcdefghij",  // range
+             "z9hG4bK-tnd123456-0123456789abcdefghij", // six digits
+             "z9hG4bK-tnd7-0123456789abcdefghi",       // short
+             "z9hG4bK-tnd7-0123456789abcdefghijk",     // long
+             "z9hG4bK-tnd7-0123456789abcdefghiw",      // outside the alphabet
+             "z9hG4bK-tnd7-0123456789Abcdefghij",      // case matters
+             "z9hG4bK-tnd7x0123456789abcdefghij",      // separator
+             "z9hG4bK-tnd7-0123456789abcdefghi\xff",
+             "z9hG4bk-tnd7-0123456789abcdefghij", // prefix case
+             "z9hG4bK-tndx-0123456789abcdefghij",
+         }) {
+        EXPECT_FALSE(id_generator::branch_bits(b, shard, bits)) << b;
+    }
+}
+
 TEST(SipIds, CallIdFormatAndShardRecovery) {
     id_generator g(65535, test_key);
     char buf[id_generator::max_call_id];
