@@ -187,24 +187,36 @@ params_without_tag strip_tag(std::string_view params) noexcept {
     return {params, {}};
 }
 
-// Writes a party (display name, <uri>, params without tag) into `buf`; returns the text.
+// Writes a party (display name, <uri>, params without tag) into `buf`; returns the text, or ""
+// when it does not fit.
 std::string_view write_party(const name_addr_value& v, char* buf, size_t cap) noexcept {
-    auto p = strip_tag(v.params);
-    size_t n = 0;
-    auto put = [&](std::string_view s) {
-        if (!s.empty() && n + s.size() <= cap) std::memcpy(buf + n, s.data(), s.size());
-        n += s.size();
-    };
-    if (!v.display_name.empty()) {
-        put(v.display_name);
-        put(" ");
+    params_without_tag p;
+    // The usual shapes need no walk: no parameters, or the tag as the only one (the parsed tag
+    // is the rest of ";tag=...").
+    if (!v.params.empty() &&
+        !(v.params.size() == v.tag.size() + 5 && v.params.data() + 5 == v.tag.data() &&
+          std::memcmp(v.params.data(), ";tag=", 5) == 0)) {
+        p = strip_tag(v.params);
     }
-    put("<");
-    put(v.uri);
-    put(">");
-    put(p.before);
-    put(p.after);
-    return n <= cap ? std::string_view(buf, n) : std::string_view();
+    const size_t display = v.display_name.empty() ? 0 : v.display_name.size() + 1;
+    const size_t n = display + v.uri.size() + 2 + p.before.size() + p.after.size();
+    if (n > cap) return {};
+    char* out = buf;
+    if (display != 0) {
+        std::memcpy(out, v.display_name.data(), v.display_name.size());
+        out += v.display_name.size();
+        *out++ = ' ';
+    }
+    *out++ = '<';
+    std::memcpy(out, v.uri.data(), v.uri.size());
+    out += v.uri.size();
+    *out++ = '>';
+    if (!p.before.empty()) {
+        std::memcpy(out, p.before.data(), p.before.size());
+        out += p.before.size();
+    }
+    if (!p.after.empty()) std::memcpy(out, p.after.data(), p.after.size());
+    return {buf, n};
 }
 
 // The decimal digits of `v`, written at the end of `buf`.
