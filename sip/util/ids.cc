@@ -31,6 +31,32 @@ constexpr std::array<uint8_t, 256> k_base32_value = [] {
     return t;
 }();
 
+// The inverse of base32_at for its first `n` (13..24) chars: char i holds bits [5i, 5i+5) of
+// hi:lo; the first 12 fill lo's bits 0-59, char 12 straddles the halves, the rest fill hi.
+// False when a byte is outside the alphabet.
+bool decode_base32(const char* text, size_t n, digest128& bits) noexcept {
+    const auto* r = reinterpret_cast<const unsigned char*>(text);
+    uint64_t lo = 0, hi = 0;
+    unsigned bad = 0;
+    for (size_t i = 0; i < 12; ++i) {
+        const uint8_t c = k_base32_value[r[i]];
+        bad |= c;
+        lo |= uint64_t{c} << (5 * i);
+    }
+    const uint8_t mid = k_base32_value[r[12]];
+    bad |= mid;
+    lo |= uint64_t{mid} << 60;
+    hi = uint64_t{mid} >> 4;
+    for (size_t i = 13; i < n; ++i) {
+        const uint8_t c = k_base32_value[r[i]];
+        bad |= c;
+        hi |= uint64_t{c} << (5 * i - 64);
+    }
+    if (bad & 0xe0) return false; // a byte outside the alphabet (0xff) has high bits set
+    bits = {lo, hi};
+    return true;
+}
+
 bool is_base32(char c) noexcept {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'v');
 }
@@ -168,29 +194,13 @@ bool id_generator::branch_bits(std::string_view branch, uint16_t& shard, digest1
         v = v * 10 + static_cast<uint32_t>(p[i] - '0');
     }
     if (v > 65535) return false;
-    // Char i holds bits [5i, 5i+5) (base32_at): the first 12 fill lo's bits 0-59, char 12
-    // straddles the halves, the last 7 fill hi.
-    const auto* r = reinterpret_cast<const unsigned char*>(p + digits + 1);
-    uint64_t lo = 0, hi = 0;
-    unsigned bad = 0;
-    for (size_t i = 0; i < 12; ++i) {
-        const uint8_t c = k_base32_value[r[i]];
-        bad |= c;
-        lo |= uint64_t{c} << (5 * i);
-    }
-    const uint8_t mid = k_base32_value[r[12]];
-    bad |= mid;
-    lo |= uint64_t{mid} << 60;
-    hi = uint64_t{mid} >> 4;
-    for (size_t i = 13; i < random_chars; ++i) {
-        const uint8_t c = k_base32_value[r[i]];
-        bad |= c;
-        hi |= uint64_t{c} << (5 * i - 64);
-    }
-    if (bad & 0xe0) return false; // a byte outside the alphabet (0xff) has high bits set
+    if (!decode_base32(p + digits + 1, random_chars, bits)) return false;
     shard = static_cast<uint16_t>(v);
-    bits = {lo, hi};
     return true;
+}
+
+bool id_generator::tag_bits(std::string_view tag, digest128& bits) noexcept {
+    return tag.size() == tag_chars && decode_base32(tag.data(), tag_chars, bits);
 }
 
 std::optional<uint16_t> id_generator::shard_of_call_id(std::string_view call_id) noexcept {

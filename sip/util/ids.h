@@ -65,6 +65,10 @@ public:
     /// table key Tandem's own branches by their PRF bits instead of hashing them again.
     [[nodiscard]] static bool branch_bits(std::string_view branch, uint16_t& shard,
                                           digest128& bits) noexcept;
+    /// The inverse of `make_tag`: the tag's 80 random bits (bits 0-63 in `bits.lo`, 64-79 in the
+    /// low bits of `bits.hi`, the rest 0). False for any other text: exactly `tag_chars` chars
+    /// of the lower-case alphabet, so equal bits mean equal bytes.
+    [[nodiscard]] static bool tag_bits(std::string_view tag, digest128& bits) noexcept;
     /// The shard number inside a Call-ID this format produced, or nullopt ("not ours").
     [[nodiscard]] static std::optional<uint16_t>
     shard_of_call_id(std::string_view call_id) noexcept;

@@ -126,6 +126,31 @@ TEST(SipIds, BranchBitsRefuseEveryOtherText) {
     }
 }
 
+TEST(SipIds, TagBitsAreTheTagsPrfOutput) {
+    using tandem::sip::util::digest128;
+    id_generator g(3, test_key);
+    for (int k = 0; k < 100; ++k) {
+        const uint64_t at = g.counter();
+        char buf[id_generator::max_tag];
+        const size_t n = g.make_tag(buf, sizeof buf);
+        ASSERT_EQ(n, id_generator::tag_chars);
+        digest128 bits;
+        ASSERT_TRUE(id_generator::tag_bits({buf, n}, bits));
+        siphash24 h(test_key, true);
+        h.add_u64(at + 1);
+        const digest128 d = h.finish128();
+        EXPECT_EQ(bits.lo, d.lo);
+        EXPECT_EQ(bits.hi, d.hi & 0xffff);
+    }
+    digest128 bits;
+    EXPECT_FALSE(id_generator::tag_bits("", bits));
+    EXPECT_FALSE(id_generator::tag_bits("0123456789abcde", bits));   // short
+    EXPECT_FALSE(id_generator::tag_bits("0123456789abcdef0", bits)); // long
+    EXPECT_FALSE(id_generator::tag_bits("0123456789abcdeF", bits));  // case
+    EXPECT_FALSE(id_generator::tag_bits("0123456789abcdew", bits));  // alphabet
+    EXPECT_TRUE(id_generator::tag_bits("0123456789abcdef", bits));
+}
+
 TEST(SipIds, CallIdFormatAndShardRecovery) {
     id_generator g(65535, test_key);
     char buf[id_generator::max_call_id];
