@@ -730,6 +730,28 @@ TEST(SipTxnAck2xx, AckStopsRetransmissions) {
     EXPECT_EQ(rec.times(action_kind::ack_timeout).size(), 1u); // only CSeq 2's
 }
 
+TEST(SipTxnAck2xx, MintedLocalTagsKeyByTagAndCSeq) {
+    // A tag in id_generator's format is keyed by its bits and the CSeq: entries of one tag
+    // with other CSeqs, and of other tags, stay apart; a retransmitted start replaces.
+    uas_2xx_retransmitter x(cfg(), 8, key);
+    recorder rec;
+    const std::string_view t1 = "0123456789abcdef", t2 = "0123456789abcdeg";
+    ASSERT_EQ(x.start("cid", t1, 1, 50, peer, 3, 0, rec), txn_status::ok);
+    ASSERT_EQ(x.start("cid", t1, 2, 51, peer, 3, 0, rec), txn_status::ok);
+    ASSERT_EQ(x.start("cid", t2, 1, 52, peer, 3, 0, rec), txn_status::ok);
+    ASSERT_EQ(x.start("cid", t2, 1, 53, peer, 3, 0, rec), txn_status::ok); // replaces 52
+    EXPECT_EQ(x.size(), 3u);
+    EXPECT_FALSE(x.on_ack("cid", t1, 3, rec));
+    EXPECT_FALSE(x.on_ack("cid", "0123456789ABCDEF", 1, rec));
+    EXPECT_TRUE(x.on_ack("cid", t1, 2, rec));
+    EXPECT_TRUE(x.on_ack("cid", t2, 1, rec));
+    EXPECT_FALSE(x.on_ack("cid", t2, 1, rec));
+    EXPECT_TRUE(x.on_ack("cid", t1, 1, rec));
+    EXPECT_EQ(x.size(), 0u);
+    EXPECT_EQ(rec.times(action_kind::release, 52).size(), 1u);
+    EXPECT_EQ(rec.times(action_kind::release, 53).size(), 1u);
+}
+
 TEST(SipTxnAck2xx, FullIsReported) {
     uas_2xx_retransmitter x(cfg(), 1, key);
     recorder rec;
