@@ -367,6 +367,22 @@ void message_builder::prechecked_header(std::string_view name, std::string_view 
     write_value_line(name, value);
 }
 
+void message_builder::prechecked_header_uint(std::string_view name, std::uint64_t value) noexcept {
+    assert(is_token(name) && !is_content_length(name));
+    if (failed()) return;
+    if (!_started || _finished) {
+        fail(build_status::bad_input);
+        return;
+    }
+    char tmp[20];
+    std::size_t k = sizeof(tmp);
+    do {
+        tmp[--k] = static_cast<char>('0' + value % 10);
+        value /= 10;
+    } while (value != 0);
+    write_value_line(name, std::string_view(tmp + k, sizeof(tmp) - k));
+}
+
 void message_builder::prechecked_header_parts(
     std::string_view name, std::initializer_list<std::string_view> parts) noexcept {
     assert(is_token(name) && !is_content_length(name));

@@ -466,6 +466,8 @@ struct engine::impl final : txn::action_sink {
     size_t _local_len = 0;
     char _contact[80];
     size_t _contact_len = 0;
+    char _via[96]; // "SIP/2.0/UDP <local>;branch=": the top Via up to the branch
+    size_t _via_len = 0;
     bool _agent_ok = false; // the user agent text is a valid header value
 
     std::unique_ptr<char[]> _scratch{new char[msg_store::class_bytes[2]]}; // build area
@@ -502,6 +504,11 @@ engine::impl::impl(engine& self, const engine_config& cfg, transport& out, scena
     std::memcpy(_contact + 5, _local, _local_len);
     _contact[5 + _local_len] = '>';
     _contact_len = _local_len + 6;
+    constexpr std::string_view via_head = "SIP/2.0/UDP ", via_branch = ";branch=";
+    std::memcpy(_via, via_head.data(), via_head.size());
+    std::memcpy(_via + via_head.size(), _local, _local_len);
+    std::memcpy(_via + via_head.size() + _local_len, via_branch.data(), via_branch.size());
+    _via_len = via_head.size() + _local_len + via_branch.size();
     char probe[512];
     message_builder pb(probe, sizeof(probe));
     pb.start_line("probe");
@@ -1141,9 +1148,8 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     uint64_t h = build(a->size() + 512, [&](message_builder& b) {
         b.request_line("INVITE", target);
         // Parsed values, generated ids and Tandem's own address: no CR/LF to look for.
-        b.prechecked_header_parts(
-            "Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", c.b_branch(), ";rport"});
-        b.header_uint("Max-Forwards", forwards);
+        b.prechecked_header_parts("Via", {{_via, _via_len}, c.b_branch(), ";rport"});
+        b.prechecked_header_uint("Max-Forwards", forwards);
         b.prechecked_header_parts("From", {from, ";tag=", c.b_tag()});
         b.prechecked_header("To", to);
         b.prechecked_header("Call-ID", c.b_call_id());
@@ -1270,9 +1276,8 @@ void engine::impl::send_cancel_b(uint32_t ci) noexcept {
     if (fi == message::npos || ti == message::npos) return;
     uint64_t h = build(1024, [&](message_builder& b) {
         b.request_line("CANCEL", c.b_ruri());
-        b.prechecked_header_parts(
-            "Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", c.b_branch(), ";rport"});
-        b.header_uint("Max-Forwards", 70);
+        b.prechecked_header_parts("Via", {{_via, _via_len}, c.b_branch(), ";rport"});
+        b.prechecked_header_uint("Max-Forwards", 70);
         b.prechecked_header("From", inv->value(fi));
         b.prechecked_header("To", inv->value(ti));
         b.prechecked_header("Call-ID", c.b_call_id());
@@ -1300,9 +1305,8 @@ void engine::impl::send_ack_non2xx(call& c, txn_id t, const message& resp) noexc
     }
     uint64_t h = build(1024, [&](message_builder& b) {
         b.request_line("ACK", ruri);
-        b.prechecked_header_parts(
-            "Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", branch, ";rport"});
-        b.header_uint("Max-Forwards", 70);
+        b.prechecked_header_parts("Via", {{_via, _via_len}, branch, ";rport"});
+        b.prechecked_header_uint("Max-Forwards", 70);
         size_t i = resp.find(header_id::from);
         if (i != message::npos) b.prechecked_header("From", resp.value(i));
         i = resp.find(header_id::to);
@@ -1918,15 +1922,16 @@ uint64_t engine::impl::build_in_dialog(const dialog::dialog& d, std::string_view
         }
         b.request_line(method, target);
         // The dialog's text was copied from parsed headers (dialog_params).
-        b.prechecked_header_parts(
-            "Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", branch, ";rport"});
-        b.header_uint("Max-Forwards", max_forwards < 0 ? 70 : static_cast<uint64_t>(max_forwards));
+        b.prechecked_header_parts("Via", {{_via, _via_len}, branch, ";rport"});
+        b.prechecked_header_uint("Max-Forwards",
+                                 max_forwards < 0 ? 70 : static_cast<uint64_t>(max_forwards));
         if (!d.route_set().empty()) b.prechecked_header("Route", d.route_set());
         b.prechecked_header_parts("From", {d.local_uri(), ";tag=", d.local_tag()});
         b.prechecked_header_parts("To", {d.remote_uri(), ";tag=", d.remote_tag()});
         b.prechecked_header("Call-ID", d.call_id());
         char digits[20];
-        b.header_parts("CSeq", {decimal(cseq, digits), " ", method});
+        // `method` is a literal of this file or a parsed request's method token.
+        b.prechecked_header_parts("CSeq", {decimal(cseq, digits), " ", method});
         if (method != "ACK" && method != "BYE" && method != "CANCEL") {
             b.prechecked_header("Contact", {_contact, _contact_len});
         }
