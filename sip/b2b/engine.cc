@@ -1818,7 +1818,10 @@ void engine::impl::write_policy_headers(message_builder& b, const message& src, 
     // Known option tags pass only when Tandem implements them (Allow/Supported are merged).
     char supported[128];
     size_t sl = 0;
-    for (size_t i = 0; i < src.count(header_id::supported); ++i) {
+    const size_t tags = src.find(header_id::supported) == message::npos
+                            ? 0
+                            : src.count(header_id::supported); // one walk, not one per tag
+    for (size_t i = 0; i < tags; ++i) {
         auto tag = src.option_tag(header_id::supported, i);
         if (!tag || !option_tag_supported(*tag) || *tag == "100rel") continue;
         if (sl + tag->size() + 2 > sizeof(supported)) break;

@@ -1,6 +1,7 @@
 #include "sip/util/ids.h"
 
 #include <array>
+#include <bit>
 #include <cstring>
 #include <sys/random.h>
 
@@ -20,6 +21,20 @@ size_t write_decimal(char* out, uint16_t v) noexcept {
     for (size_t i = 0; i < n; ++i)
         out[i] = tmp[n - 1 - i];
     return n;
+}
+
+// The low 40 bits of `x` as eight base32 chars, char k (bits [5k, 5k+5)) in byte k (memory
+// order). Byte lanes: the 5-bit groups are spread out by halving steps, then each becomes '0'+v
+// or 'a'+v-10.
+uint64_t base32_chars(uint64_t x) noexcept {
+    constexpr uint64_t ones = 0x0101010101010101ULL;
+    uint64_t t = (x & 0xfffffULL) | ((x & 0xfffff00000ULL) << 12);
+    t = (t & 0x000003ff000003ffULL) | ((t & 0x000ffc00000ffc00ULL) << 6);
+    t = (t & 0x001f001f001f001fULL) | ((t & 0x03e003e003e003e0ULL) << 3);
+    const uint64_t letter = ((t + ones * (0x80 - 10)) >> 7) & ones; // 1 where v >= 10
+    uint64_t c = t + ones * '0' + letter * ('a' - 10 - '0');
+    if constexpr (std::endian::native == std::endian::big) c = __builtin_bswap64(c);
+    return c;
 }
 
 // base32 char -> its 5-bit value, 0xff for anything else.
@@ -108,15 +123,19 @@ void id_generator::base32_at(char* out, size_t n, uint64_t counter) const noexce
     siphash24 h(_key, true);
     h.add_u64(counter + 1);
     const digest128 d = h.finish128();
-    // Char i is bits [5i, 5i+5) of hi:lo. Chars 0-11 lie in lo, char 12 straddles the
-    // halves, the rest lie in hi: one shift each instead of a 128-bit shift per char.
-    const size_t low = n < 12 ? n : 12;
-    for (size_t i = 0; i < low; ++i)
-        out[i] = base32[(d.lo >> (5 * i)) & 31];
-    if (n <= 12) return;
-    out[12] = base32[((d.lo >> 60) | (d.hi << 4)) & 31];
-    for (size_t i = 13; i < n; ++i)
-        out[i] = base32[(d.hi >> (5 * i - 64)) & 31];
+    // Char i is bits [5i, 5i+5) of hi:lo: eight chars (40 bits) at a time.
+    const uint64_t groups[3] = {d.lo, d.lo >> 40 | d.hi << 24, d.hi >> 16};
+    for (size_t at = 0, g = 0; at < n; at += 8, ++g) {
+        const uint64_t chars = base32_chars(groups[g]);
+        if (n - at >= 8) {
+            std::memcpy(out + at, &chars, 8);
+        } else {
+            char tmp[8];
+            std::memcpy(tmp, &chars, 8);
+            for (size_t k = 0; k < n - at; ++k)
+                out[at + k] = tmp[k];
+        }
+    }
 }
 
 void id_generator::random_base32(char* out, size_t n) noexcept {
