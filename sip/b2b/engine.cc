@@ -1136,7 +1136,7 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     c.b_call_id_len = static_cast<uint8_t>(_ids.make_call_id(p, util::id_generator::max_call_id));
     p += c.b_call_id_len;
     c.b_tag_len = static_cast<uint8_t>(_ids.make_tag(p, util::id_generator::max_tag));
-    c.b_cseq = 1 + static_cast<uint32_t>(_ids.next64() & 0xffff);
+    c.b_cseq = 1 + static_cast<uint32_t>(_ids.spare() & 0xffff); // drawn with the tag
     c.b_peer = peer;
     c.b_provisional = false;
     const auto mf = a->max_forwards();
@@ -1354,7 +1354,8 @@ dialog_id engine::impl::create_a_dialog(uint32_t ci, std::string_view a_tag,
     s.p.remote_uri = write_party(*a->from(), s.remote, sizeof(s.remote));
     s.p.cseq = c.a_cseq;
     fill_route(*a, s.record_route, s.p);
-    auto cr = _dialogs.create_uas(s.p, st, static_cast<uint32_t>(_ids.next64() & 0xffff),
+    // The initial local CSeq: spare PRF bits of the last id drawn (the fork's tag, mostly).
+    auto cr = _dialogs.create_uas(s.p, st, static_cast<uint32_t>(_ids.spare() & 0xffff),
                                   cookie(ci, role_a_invite));
     return cr.status == dialog::dialog_status::ok ? cr.id : dialog_id{};
 }

@@ -117,7 +117,7 @@ std::optional<hash_key> random_hash_key() noexcept {
     return hash_key{k[0], k[1]};
 }
 
-void id_generator::base32_at(char* out, size_t n, uint64_t counter) const noexcept {
+digest128 id_generator::base32_at(char* out, size_t n, uint64_t counter) const noexcept {
     // One SipHash-2-4-128 output (128 bits, 5 bits per char, up to 24 chars) over the counter's
     // next value; the 128-bit variant is keyed apart from next64()'s 64-bit one.
     siphash24 h(_key, true);
@@ -136,20 +136,23 @@ void id_generator::base32_at(char* out, size_t n, uint64_t counter) const noexce
                 out[at + k] = tmp[k];
         }
     }
+    return d;
 }
 
 void id_generator::random_base32(char* out, size_t n) noexcept {
-    base32_at(out, n, _counter);
+    keep_spare(base32_at(out, n, _counter), n);
     ++_counter;
 }
 
-size_t id_generator::branch_at(char* buf, size_t cap, uint64_t counter) const noexcept {
+size_t id_generator::branch_at(char* buf, size_t cap, uint64_t counter,
+                               digest128* d) const noexcept {
     char tmp[max_branch];
     size_t n = branch_prefix.size();
     std::memcpy(tmp, branch_prefix.data(), n);
     n += write_decimal(tmp + n, _shard);
     tmp[n++] = '-';
-    base32_at(tmp + n, random_chars, counter);
+    const digest128 bits = base32_at(tmp + n, random_chars, counter);
+    if (d != nullptr) *d = bits;
     n += random_chars;
     if (n > cap) return 0;
     std::memcpy(buf, tmp, n);
@@ -157,8 +160,12 @@ size_t id_generator::branch_at(char* buf, size_t cap, uint64_t counter) const no
 }
 
 size_t id_generator::make_branch(char* buf, size_t cap) noexcept {
-    const size_t n = branch_at(buf, cap, _counter);
-    if (n != 0) ++_counter;
+    digest128 d;
+    const size_t n = branch_at(buf, cap, _counter, &d);
+    if (n != 0) {
+        ++_counter;
+        keep_spare(d, random_chars);
+    }
     return n;
 }
 

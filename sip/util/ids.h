@@ -50,6 +50,11 @@ public:
     size_t make_branch_at(char* buf, size_t cap, uint64_t counter) const noexcept;
     size_t make_call_id(char* buf, size_t cap) noexcept;
     size_t make_tag(char* buf, size_t cap) noexcept;
+    /// The bits the last make_branch / make_call_id / make_tag draw left unused, in the low
+    /// bits (28 after a branch or Call-ID, 48 after a tag; 0 before any draw): PRF output
+    /// independent of the id's chars, for a value drawn along with an id (an initial CSeq)
+    /// without another SipHash.
+    [[nodiscard]] uint64_t spare() const noexcept { return _spare; }
     /// 64 unpredictable bits (also used to derive other per-shard keys, initial CSeqs).
     [[nodiscard]] uint64_t next64() noexcept { return siphash24_64(_key, &++_counter, 8); }
 
@@ -77,11 +82,16 @@ private:
     // Writes `n` (<= 24) base32 chars from fresh PRF output.
     void random_base32(char* out, size_t n) noexcept;
     // The chars `random_base32` writes when the counter is `counter` (it advances it by 1).
-    void base32_at(char* out, size_t n, uint64_t counter) const noexcept;
-    size_t branch_at(char* buf, size_t cap, uint64_t counter) const noexcept;
+    // Returns the PRF output the chars came from.
+    digest128 base32_at(char* out, size_t n, uint64_t counter) const noexcept;
+    size_t branch_at(char* buf, size_t cap, uint64_t counter,
+                     digest128* d = nullptr) const noexcept;
+    // The bits of `d` above the first `n` chars' 5n.
+    void keep_spare(const digest128& d, size_t n) noexcept { _spare = d.hi >> (5 * n - 64); }
 
     hash_key _key;
     uint64_t _counter = 0;
+    uint64_t _spare = 0;
     uint16_t _shard;
 };
 

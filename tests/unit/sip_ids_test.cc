@@ -151,6 +151,30 @@ TEST(SipIds, TagBitsAreTheTagsPrfOutput) {
     EXPECT_TRUE(id_generator::tag_bits("0123456789abcdef", bits));
 }
 
+TEST(SipIds, SpareBitsAreTheDrawsUnusedOutput) {
+    using tandem::sip::util::digest128;
+    id_generator g(5, test_key);
+    EXPECT_EQ(g.spare(), 0u);
+    auto digest_at = [](uint64_t at) {
+        siphash24 h(test_key, true);
+        h.add_u64(at + 1);
+        return h.finish128();
+    };
+    char buf[id_generator::max_call_id];
+    uint64_t at = g.counter();
+    ASSERT_GT(g.make_tag(buf, sizeof buf), 0u);
+    EXPECT_EQ(g.spare(), digest_at(at).hi >> 16); // 80 bits used
+    at = g.counter();
+    ASSERT_GT(g.make_call_id(buf, sizeof buf), 0u);
+    EXPECT_EQ(g.spare(), digest_at(at).hi >> 36); // 100 bits used
+    at = g.counter();
+    ASSERT_GT(g.make_branch(buf, sizeof buf), 0u);
+    EXPECT_EQ(g.spare(), digest_at(at).hi >> 36);
+    const uint64_t kept = g.spare();
+    (void)g.make_branch_at(buf, sizeof buf, 0); // a rebuild draws nothing
+    EXPECT_EQ(g.spare(), kept);
+}
+
 TEST(SipIds, CallIdFormatAndShardRecovery) {
     id_generator g(65535, test_key);
     char buf[id_generator::max_call_id];
