@@ -1,6 +1,7 @@
 #include "sip/txn/transaction_layer.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "sip/util/ids.h"
 
@@ -80,11 +81,21 @@ util::digest128 transaction_layer::client_key(method_id m, std::string_view name
         // unpredictable as a digest of them, with the shard. Those bits are the key, and the
         // table index is PRF output too. A peer can compute the key of a branch it has seen,
         // but only that branch's exact bytes give it; reaching a SipHash key needs the secret.
-        uint16_t shard;
-        util::digest128 bits;
-        if (util::id_generator::branch_bits(branch, shard, bits)) {
-            return {bits.lo, bits.hi | uint64_t{shard} << 36 |
-                                 uint64_t{static_cast<uint8_t>(m)} << 52 | native_client_mark};
+        // A client transaction's branch comes back in each of its responses: the last decoded
+        // branch is remembered by its bytes (a pure function of them: never stale).
+        branch_memo& memo = _branch_memo;
+        if (memo.len == 0 || branch.size() != memo.len ||
+            std::memcmp(branch.data(), memo.text, memo.len) != 0) {
+            memo.len = 0;
+            if (branch.size() <= sizeof(memo.text) &&
+                util::id_generator::branch_bits(branch, memo.shard, memo.bits)) {
+                std::memcpy(memo.text, branch.data(), branch.size());
+                memo.len = static_cast<uint8_t>(branch.size());
+            }
+        }
+        if (memo.len != 0) {
+            return {memo.bits.lo, memo.bits.hi | uint64_t{memo.shard} << 36 |
+                                      uint64_t{static_cast<uint8_t>(m)} << 52 | native_client_mark};
         }
     }
     util::siphash13 h(_key, true);

@@ -2,6 +2,7 @@
 
 #include "sip/txn/txn_config.h"
 #include "sip/txn/txn_types.h"
+#include "sip/util/ids.h"
 #include "sip/util/open_table.h"
 #include "sip/util/pool.h"
 #include "sip/util/siphash.h"
@@ -193,6 +194,14 @@ private:
     util::open_table _table;
     util::timer_wheel _wheel;
     uint64_t _full_count = 0;
+    // The last branch client_key decoded as Tandem's own (len 0: none).
+    struct branch_memo {
+        util::digest128 bits;
+        uint16_t shard = 0;
+        uint8_t len = 0;
+        char text[util::id_generator::max_branch];
+    };
+    mutable branch_memo _branch_memo;
 };
 
 } // namespace tandem::sip::txn
