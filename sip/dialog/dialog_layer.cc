@@ -42,7 +42,7 @@ util::digest128 dialog_layer::key_of(const dialog_key& k) const noexcept {
     // per dialog it made (B-leg forks share theirs): those bits are the key, with no hashing,
     // and the Call-ID and remote tag are compared as text on lookup (find_index) instead.
     util::digest128 bits;
-    if (util::id_generator::tag_bits(k.local_tag, bits)) {
+    if (_tags.bits(k.local_tag, bits)) {
         return {bits.lo, bits.hi | native_dialog << 60};
     }
     util::siphash13 h(_key, true);
@@ -65,7 +65,7 @@ util::digest128 dialog_layer::key_of(const dialog_key& k) const noexcept {
 util::digest128 dialog_layer::group_of(std::string_view call_id,
                                        std::string_view local_tag) const noexcept {
     util::digest128 bits;
-    if (util::id_generator::tag_bits(local_tag, bits)) {
+    if (_tags.bits(local_tag, bits)) {
         return {bits.lo, bits.hi | native_group << 60}; // the Call-ID is compared on lookup
     }
     util::siphash13 h(_key, true);

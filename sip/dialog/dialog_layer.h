@@ -1,6 +1,7 @@
 #pragma once
 
 #include "sip/txn/txn_types.h"
+#include "sip/util/ids.h"
 #include "sip/util/open_table.h"
 #include "sip/util/pool.h"
 #include "sip/util/siphash.h"
@@ -249,6 +250,7 @@ private:
     util::open_table _table; // dialog keys and group keys
     util::text_slab _slab;
     uint64_t _full_count = 0;
+    mutable util::tag_bits_memo _tags; // key_of / group_of: minted local tags decoded
 };
 
 // ---------------------------------------------------------------------------------------------

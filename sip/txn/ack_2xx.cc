@@ -18,7 +18,7 @@ util::digest128 uas_2xx_retransmitter::key_of(std::string_view call_id, std::str
     // The upper half keeps the tag's last 16 bits, the CSeq and a mark in bits SipHash output
     // fills at random; the CSeq is also multiplied into the lower half, which places the entry.
     util::digest128 bits;
-    if (util::id_generator::tag_bits(local_tag, bits)) {
+    if (_tags.bits(local_tag, bits)) {
         return {bits.lo ^ (uint64_t{cseq} * 0x9e3779b97f4a7c15ULL),
                 bits.hi | uint64_t{cseq} << 16 | uint64_t{0xa} << 60};
     }

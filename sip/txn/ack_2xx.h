@@ -2,6 +2,7 @@
 
 #include "sip/txn/txn_config.h"
 #include "sip/txn/txn_types.h"
+#include "sip/util/ids.h"
 #include "sip/util/open_table.h"
 #include "sip/util/pool.h"
 #include "sip/util/siphash.h"
@@ -70,6 +71,7 @@ private:
     util::pool<entry> _pool;
     util::open_table _table;
     util::timer_wheel _wheel;
+    mutable util::tag_bits_memo _tags; // key_of: minted local tags decoded
 };
 
 } // namespace tandem::sip::txn

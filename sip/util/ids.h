@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -93,6 +94,38 @@ private:
     uint64_t _counter = 0;
     uint64_t _spare = 0;
     uint16_t _shard;
+};
+
+/// `id_generator::tag_bits` with its last two answers remembered by the tag's bytes (a pure
+/// function of them: an entry never goes stale). A dialog's tag comes back in every request of
+/// the dialog, so most lookups find it here. One per user; not thread-safe.
+class tag_bits_memo {
+public:
+    [[nodiscard]] bool bits(std::string_view tag, digest128& out) noexcept {
+        if (tag.size() != id_generator::tag_chars) return false;
+        for (const entry& e : _entries) {
+            if (e.used && std::memcmp(e.text, tag.data(), id_generator::tag_chars) == 0) {
+                out = e.bits;
+                return true;
+            }
+        }
+        if (!id_generator::tag_bits(tag, out)) return false;
+        entry& e = _entries[_next];
+        _next ^= 1;
+        std::memcpy(e.text, tag.data(), id_generator::tag_chars);
+        e.bits = out;
+        e.used = true;
+        return true;
+    }
+
+private:
+    struct entry {
+        digest128 bits;
+        char text[id_generator::tag_chars];
+        bool used = false;
+    };
+    entry _entries[2];
+    unsigned _next = 0;
 };
 
 /// Draws a 128-bit key from getrandom(2) (for the hash tables' keyed hashes). Start-up only.

@@ -175,6 +175,25 @@ TEST(SipIds, SpareBitsAreTheDrawsUnusedOutput) {
     EXPECT_EQ(g.spare(), kept);
 }
 
+TEST(SipIds, TagBitsMemoAnswersAsTagBits) {
+    using tandem::sip::util::digest128;
+    using tandem::sip::util::tag_bits_memo;
+    const std::string_view tags[] = {
+        "0123456789abcdef", "0123456789abcdeg", "vvvvvvvvvvvvvvvv", "0123456789abcdeF", "short",
+        "0123456789abcdef", "0123456789abcdeh", "0123456789abcdeg", "0123456789abcdef"};
+    tag_bits_memo memo;
+    for (int round = 0; round < 3; ++round) {
+        for (std::string_view t : tags) {
+            digest128 want{1, 2}, got{1, 2};
+            const bool ok = id_generator::tag_bits(t, want);
+            ASSERT_EQ(memo.bits(t, got), ok) << t;
+            if (ok) {
+                EXPECT_EQ(got, want) << t;
+            }
+        }
+    }
+}
+
 TEST(SipIds, CallIdFormatAndShardRecovery) {
     id_generator g(65535, test_key);
     char buf[id_generator::max_call_id];
