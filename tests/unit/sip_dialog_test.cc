@@ -281,23 +281,43 @@ TEST(SipDialog, TableFullAndTooLarge) {
 }
 
 TEST(SipDialog, ForkGroupsSurviveHeadRemovalAndSlotReuse) {
-    dialog_layer l(cfg(8), key);
-    terminated_log gone;
-    auto a = l.on_uac_response(uac_params("a", "sip:x@h", {}), 180, 0, gone.fn());
-    auto b = l.on_uac_response(uac_params("b", "sip:x@h", {}), 180, 0, gone.fn());
-    auto c = l.on_uac_response(uac_params("c", "sip:x@h", {}), 180, 0, gone.fn());
-    // The group's first member goes away on its own (e.g. the TU ended it).
-    (void)l.terminate(a.id);
-    // A new fork still joins the same group, and a 2xx on c ends b and d.
-    auto d = l.on_uac_response(uac_params("d", "sip:x@h", {}), 180, 0, gone.fn());
-    ASSERT_EQ(d.outcome, uac_outcome::created_early);
-    auto ok = l.on_uac_response(uac_params("c", "sip:x@h", {}), 200, 0, gone.fn());
-    EXPECT_EQ(ok.outcome, uac_outcome::confirmed);
-    ASSERT_EQ(gone.ids.size(), 2u);
-    EXPECT_TRUE((gone.ids[0].first == b.id && gone.ids[1].first == d.id) ||
-                (gone.ids[0].first == d.id && gone.ids[1].first == b.id));
-    EXPECT_EQ(l.size(), 1u);
-    EXPECT_EQ(l.get(c.id)->state(), dialog_state::confirmed);
+    // With a hashed local tag and with a minted one (keyed by its bits: the group's entry and
+    // its dialogs' entries then share a table tag).
+    for (std::string_view local : {"from-tag", "0123456789abcdef"}) {
+        dialog_layer l(cfg(8), key);
+        terminated_log gone;
+        auto fork = [&](std::string_view to_tag) {
+            dialog_params p = uac_params(to_tag, "sip:x@h", {});
+            p.id.local_tag = local;
+            return p;
+        };
+        auto a = l.on_uac_response(fork("a"), 180, 0, gone.fn());
+        auto b = l.on_uac_response(fork("b"), 180, 0, gone.fn());
+        auto c = l.on_uac_response(fork("c"), 180, 0, gone.fn());
+        // The group's first member goes away on its own (e.g. the TU ended it).
+        (void)l.terminate(a.id);
+        EXPECT_FALSE(l.find({"call-1", local, "a"}).valid()) << local;
+        EXPECT_EQ(l.find({"call-1", local, "b"}), b.id) << local;
+        // A new fork still joins the same group, and a 2xx on c ends b and d.
+        auto d = l.on_uac_response(fork("d"), 180, 0, gone.fn());
+        ASSERT_EQ(d.outcome, uac_outcome::created_early) << local;
+        auto ok = l.on_uac_response(fork("c"), 200, 0, gone.fn());
+        EXPECT_EQ(ok.outcome, uac_outcome::confirmed) << local;
+        ASSERT_EQ(gone.ids.size(), 2u) << local;
+        EXPECT_TRUE((gone.ids[0].first == b.id && gone.ids[1].first == d.id) ||
+                    (gone.ids[0].first == d.id && gone.ids[1].first == b.id))
+            << local;
+        EXPECT_EQ(l.size(), 1u) << local;
+        EXPECT_EQ(l.get(c.id)->state(), dialog_state::confirmed) << local;
+        EXPECT_EQ(l.find({"call-1", local, "c"}), c.id) << local;
+        // The last one ends: nothing is left to find, and a new INVITE's forks start afresh.
+        (void)l.terminate(c.id);
+        EXPECT_EQ(l.size(), 0u) << local;
+        auto e = l.on_uac_response(fork("e"), 180, 0, gone.fn());
+        ASSERT_EQ(e.outcome, uac_outcome::created_early) << local;
+        EXPECT_EQ(l.on_uac_failure("call-1", local, gone.fn()), 1u) << local;
+        EXPECT_EQ(l.size(), 0u) << local;
+    }
 }
 
 TEST(SipDialog, TextBlockGrowsOnTargetRefreshAndRouteUpdateKeepingEveryField) {
