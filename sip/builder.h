@@ -96,6 +96,8 @@ public:
     /// numbers, its own address). Values from configuration or scenario text go through
     /// header(). Debug builds assert the contract.
     void prechecked_header(std::string_view name, std::string_view value) noexcept;
+    /// header_uint() under prechecked_header()'s contract for `name`.
+    void prechecked_header_uint(std::string_view name, std::uint64_t value) noexcept;
     /// header_parts() under prechecked_header()'s contract, for every part.
     void prechecked_header_parts(std::string_view name,
                                  std::initializer_list<std::string_view> parts) noexcept;

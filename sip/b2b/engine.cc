@@ -187,24 +187,36 @@ params_without_tag strip_tag(std::string_view params) noexcept {
     return {params, {}};
 }
 
-// Writes a party (display name, <uri>, params without tag) into `buf`; returns the text.
+// Writes a party (display name, <uri>, params without tag) into `buf`; returns the text, or ""
+// when it does not fit.
 std::string_view write_party(const name_addr_value& v, char* buf, size_t cap) noexcept {
-    auto p = strip_tag(v.params);
-    size_t n = 0;
-    auto put = [&](std::string_view s) {
-        if (!s.empty() && n + s.size() <= cap) std::memcpy(buf + n, s.data(), s.size());
-        n += s.size();
-    };
-    if (!v.display_name.empty()) {
-        put(v.display_name);
-        put(" ");
+    params_without_tag p;
+    // The usual shapes need no walk: no parameters, or the tag as the only one (the parsed tag
+    // is the rest of ";tag=...").
+    if (!v.params.empty() &&
+        !(v.params.size() == v.tag.size() + 5 && v.params.data() + 5 == v.tag.data() &&
+          std::memcmp(v.params.data(), ";tag=", 5) == 0)) {
+        p = strip_tag(v.params);
     }
-    put("<");
-    put(v.uri);
-    put(">");
-    put(p.before);
-    put(p.after);
-    return n <= cap ? std::string_view(buf, n) : std::string_view();
+    const size_t display = v.display_name.empty() ? 0 : v.display_name.size() + 1;
+    const size_t n = display + v.uri.size() + 2 + p.before.size() + p.after.size();
+    if (n > cap) return {};
+    char* out = buf;
+    if (display != 0) {
+        std::memcpy(out, v.display_name.data(), v.display_name.size());
+        out += v.display_name.size();
+        *out++ = ' ';
+    }
+    *out++ = '<';
+    std::memcpy(out, v.uri.data(), v.uri.size());
+    out += v.uri.size();
+    *out++ = '>';
+    if (!p.before.empty()) {
+        std::memcpy(out, p.before.data(), p.before.size());
+        out += p.before.size();
+    }
+    if (!p.after.empty()) std::memcpy(out, p.after.data(), p.after.size());
+    return {buf, n};
 }
 
 // The decimal digits of `v`, written at the end of `buf`.
@@ -215,6 +227,28 @@ std::string_view decimal(uint64_t v, char (&buf)[20]) noexcept {
         v /= 10;
     } while (v != 0);
     return {buf + k, sizeof(buf) - k};
+}
+
+// A dotted quad exactly as inet_pton(AF_INET) takes it: four decimal parts of 1-3 digits,
+// 0..255, no leading zero. False for anything else (the caller then asks inet_pton).
+bool dotted_quad(std::string_view s, uint32_t& addr_be) noexcept {
+    uint8_t b[4];
+    size_t i = 0;
+    for (int part = 0; part < 4; ++part) {
+        if (part != 0) {
+            if (i >= s.size() || s[i] != '.') return false;
+            ++i;
+        }
+        const size_t start = i;
+        unsigned v = 0;
+        while (i < s.size() && i - start < 3 && s[i] >= '0' && s[i] <= '9')
+            v = v * 10 + static_cast<unsigned>(s[i++] - '0');
+        if (i == start || v > 255 || (s[start] == '0' && i - start > 1)) return false;
+        b[part] = static_cast<uint8_t>(v);
+    }
+    if (i != s.size()) return false;
+    std::memcpy(&addr_be, b, 4);
+    return true;
 }
 
 // A URI's host and port as a destination; false when the host is not an IP literal.
@@ -228,8 +262,56 @@ bool uri_destination(std::string_view text, endpoint& out) noexcept {
     if (!parse_uri(text, u)) return false;
     if (u.scheme != uri_scheme::sip && u.scheme != uri_scheme::sips) return false;
     if (u.host_type != host_kind::ipv4 && u.host_type != host_kind::ipv6) return false;
-    return endpoint::from_ip(u.host, u.has_port ? u.port : 5060, out);
+    const uint16_t port = u.has_port ? u.port : 5060;
+    uint32_t addr_be;
+    if (u.host_type == host_kind::ipv4 && dotted_quad(u.host, addr_be)) {
+        out = endpoint::v4(addr_be, port);
+        return true;
+    }
+    return endpoint::from_ip(u.host, port, out);
 }
+
+// Remembers the last few URIs resolved by uri_destination and their results, keyed by the
+// URI's bytes (a pure function of them, so an entry never goes stale). A call resolves the
+// same few texts again and again: the bridge target, then its B-leg Contact for the ACK and the
+// BYE; a trunk's Contact is the same for every call.
+class destination_memo {
+public:
+    bool resolve(std::string_view text, endpoint& out) noexcept {
+        if (text.size() <= k_max_text) {
+            for (const entry& e : _entries) {
+                if (e.len == text.size() && e.len != 0 &&
+                    std::memcmp(e.text, text.data(), e.len) == 0) {
+                    if (!e.ok) return false;
+                    out = e.dest;
+                    return true;
+                }
+            }
+        }
+        const bool ok = uri_destination(text, out);
+        if (text.size() <= k_max_text && !text.empty()) {
+            entry& e = _entries[_next];
+            _next = (_next + 1) % k_entries;
+            std::memcpy(e.text, text.data(), text.size());
+            e.len = static_cast<uint8_t>(text.size());
+            e.ok = ok;
+            if (ok) e.dest = out;
+        }
+        return ok;
+    }
+
+private:
+    static constexpr size_t k_entries = 4;
+    static constexpr size_t k_max_text = 95;
+    struct entry {
+        endpoint dest;
+        uint8_t len = 0;
+        bool ok = false;
+        char text[k_max_text];
+    };
+    entry _entries[k_entries];
+    size_t _next = 0;
+};
 
 } // namespace
 
@@ -344,7 +426,7 @@ struct engine::impl final : txn::action_sink {
     bool respond_a(uint32_t ci, int code, std::string_view reason, std::string_view to_tag,
                    const message* src) noexcept;
     endpoint response_destination(const message& req, const endpoint& src) const noexcept;
-    endpoint dialog_destination(const dialog::dialog& d, const endpoint& fallback) const noexcept;
+    endpoint dialog_destination(const dialog::dialog& d, const endpoint& fallback) noexcept;
     void send_now(uint64_t h, const endpoint& dest) noexcept;
     // "<name>: <user agent>": the configured text, checked once at start.
     void write_agent(message_builder& b, std::string_view name) const noexcept {
@@ -374,6 +456,7 @@ struct engine::impl final : txn::action_sink {
     util::pool<call> _calls;
     util::timer_wheel _wheel;
     util::id_generator _ids;
+    destination_memo _destinations;
     std::vector<txn::action> _events; // capacity reserved at start: never grows
     uint64_t _tokens = 0;             // admission bucket, in call-ticks
     tick_t _tokens_at = 0;
@@ -383,6 +466,8 @@ struct engine::impl final : txn::action_sink {
     size_t _local_len = 0;
     char _contact[80];
     size_t _contact_len = 0;
+    char _via[96]; // "SIP/2.0/UDP <local>;branch=": the top Via up to the branch
+    size_t _via_len = 0;
     bool _agent_ok = false; // the user agent text is a valid header value
 
     std::unique_ptr<char[]> _scratch{new char[msg_store::class_bytes[2]]}; // build area
@@ -419,6 +504,11 @@ engine::impl::impl(engine& self, const engine_config& cfg, transport& out, scena
     std::memcpy(_contact + 5, _local, _local_len);
     _contact[5 + _local_len] = '>';
     _contact_len = _local_len + 6;
+    constexpr std::string_view via_head = "SIP/2.0/UDP ", via_branch = ";branch=";
+    std::memcpy(_via, via_head.data(), via_head.size());
+    std::memcpy(_via + via_head.size(), _local, _local_len);
+    std::memcpy(_via + via_head.size() + _local_len, via_branch.data(), via_branch.size());
+    _via_len = via_head.size() + _local_len + via_branch.size();
     char probe[512];
     message_builder pb(probe, sizeof(probe));
     pb.start_line("probe");
@@ -1032,7 +1122,7 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     call& c = _calls[ci];
     if (c.a_final_sent || c.a_copy == msg_store::npos) return false;
     endpoint peer;
-    if (!uri_destination(target, peer) || target.size() > k_max_target) return false;
+    if (!_destinations.resolve(target, peer) || target.size() > k_max_target) return false;
     const message* a = reparse(c.a_copy);
     if (a == nullptr) return false;
     c.decided = true;
@@ -1046,7 +1136,7 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     c.b_call_id_len = static_cast<uint8_t>(_ids.make_call_id(p, util::id_generator::max_call_id));
     p += c.b_call_id_len;
     c.b_tag_len = static_cast<uint8_t>(_ids.make_tag(p, util::id_generator::max_tag));
-    c.b_cseq = 1 + static_cast<uint32_t>(_ids.next64() & 0xffff);
+    c.b_cseq = 1 + static_cast<uint32_t>(_ids.spare() & 0xffff); // drawn with the tag
     c.b_peer = peer;
     c.b_provisional = false;
     const auto mf = a->max_forwards();
@@ -1058,9 +1148,8 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     uint64_t h = build(a->size() + 512, [&](message_builder& b) {
         b.request_line("INVITE", target);
         // Parsed values, generated ids and Tandem's own address: no CR/LF to look for.
-        b.prechecked_header_parts(
-            "Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", c.b_branch(), ";rport"});
-        b.header_uint("Max-Forwards", forwards);
+        b.prechecked_header_parts("Via", {{_via, _via_len}, c.b_branch(), ";rport"});
+        b.prechecked_header_uint("Max-Forwards", forwards);
         b.prechecked_header_parts("From", {from, ";tag=", c.b_tag()});
         b.prechecked_header("To", to);
         b.prechecked_header("Call-ID", c.b_call_id());
@@ -1187,9 +1276,8 @@ void engine::impl::send_cancel_b(uint32_t ci) noexcept {
     if (fi == message::npos || ti == message::npos) return;
     uint64_t h = build(1024, [&](message_builder& b) {
         b.request_line("CANCEL", c.b_ruri());
-        b.prechecked_header_parts(
-            "Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", c.b_branch(), ";rport"});
-        b.header_uint("Max-Forwards", 70);
+        b.prechecked_header_parts("Via", {{_via, _via_len}, c.b_branch(), ";rport"});
+        b.prechecked_header_uint("Max-Forwards", 70);
         b.prechecked_header("From", inv->value(fi));
         b.prechecked_header("To", inv->value(ti));
         b.prechecked_header("Call-ID", c.b_call_id());
@@ -1217,9 +1305,8 @@ void engine::impl::send_ack_non2xx(call& c, txn_id t, const message& resp) noexc
     }
     uint64_t h = build(1024, [&](message_builder& b) {
         b.request_line("ACK", ruri);
-        b.prechecked_header_parts(
-            "Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", branch, ";rport"});
-        b.header_uint("Max-Forwards", 70);
+        b.prechecked_header_parts("Via", {{_via, _via_len}, branch, ";rport"});
+        b.prechecked_header_uint("Max-Forwards", 70);
         size_t i = resp.find(header_id::from);
         if (i != message::npos) b.prechecked_header("From", resp.value(i));
         i = resp.find(header_id::to);
@@ -1267,7 +1354,8 @@ dialog_id engine::impl::create_a_dialog(uint32_t ci, std::string_view a_tag,
     s.p.remote_uri = write_party(*a->from(), s.remote, sizeof(s.remote));
     s.p.cseq = c.a_cseq;
     fill_route(*a, s.record_route, s.p);
-    auto cr = _dialogs.create_uas(s.p, st, static_cast<uint32_t>(_ids.next64() & 0xffff),
+    // The initial local CSeq: spare PRF bits of the last id drawn (the fork's tag, mostly).
+    auto cr = _dialogs.create_uas(s.p, st, static_cast<uint32_t>(_ids.spare() & 0xffff),
                                   cookie(ci, role_a_invite));
     return cr.status == dialog::dialog_status::ok ? cr.id : dialog_id{};
 }
@@ -1731,7 +1819,10 @@ void engine::impl::write_policy_headers(message_builder& b, const message& src, 
     // Known option tags pass only when Tandem implements them (Allow/Supported are merged).
     char supported[128];
     size_t sl = 0;
-    for (size_t i = 0; i < src.count(header_id::supported); ++i) {
+    const size_t tags = src.find(header_id::supported) == message::npos
+                            ? 0
+                            : src.count(header_id::supported); // one walk, not one per tag
+    for (size_t i = 0; i < tags; ++i) {
         auto tag = src.option_tag(header_id::supported, i);
         if (!tag || !option_tag_supported(*tag) || *tag == "100rel") continue;
         if (sl + tag->size() + 2 > sizeof(supported)) break;
@@ -1835,15 +1926,16 @@ uint64_t engine::impl::build_in_dialog(const dialog::dialog& d, std::string_view
         }
         b.request_line(method, target);
         // The dialog's text was copied from parsed headers (dialog_params).
-        b.prechecked_header_parts(
-            "Via", {"SIP/2.0/UDP ", {_local, _local_len}, ";branch=", branch, ";rport"});
-        b.header_uint("Max-Forwards", max_forwards < 0 ? 70 : static_cast<uint64_t>(max_forwards));
+        b.prechecked_header_parts("Via", {{_via, _via_len}, branch, ";rport"});
+        b.prechecked_header_uint("Max-Forwards",
+                                 max_forwards < 0 ? 70 : static_cast<uint64_t>(max_forwards));
         if (!d.route_set().empty()) b.prechecked_header("Route", d.route_set());
         b.prechecked_header_parts("From", {d.local_uri(), ";tag=", d.local_tag()});
         b.prechecked_header_parts("To", {d.remote_uri(), ";tag=", d.remote_tag()});
         b.prechecked_header("Call-ID", d.call_id());
         char digits[20];
-        b.header_parts("CSeq", {decimal(cseq, digits), " ", method});
+        // `method` is a literal of this file or a parsed request's method token.
+        b.prechecked_header_parts("CSeq", {decimal(cseq, digits), " ", method});
         if (method != "ACK" && method != "BYE" && method != "CANCEL") {
             b.prechecked_header("Contact", {_contact, _contact_len});
         }
@@ -1932,10 +2024,10 @@ endpoint engine::impl::response_destination(const message& req,
 }
 
 endpoint engine::impl::dialog_destination(const dialog::dialog& d,
-                                          const endpoint& fallback) const noexcept {
+                                          const endpoint& fallback) noexcept {
     endpoint e;
-    if (!d.first_route().empty() && uri_destination(d.first_route(), e)) return e;
-    if (!d.remote_target().empty() && uri_destination(d.remote_target(), e)) return e;
+    if (!d.first_route().empty() && _destinations.resolve(d.first_route(), e)) return e;
+    if (!d.remote_target().empty() && _destinations.resolve(d.remote_target(), e)) return e;
     return fallback;
 }
 

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "sip/util/ids.h"
+
 namespace tandem::sip::dialog {
 
 namespace {
@@ -11,6 +13,14 @@ constexpr uint32_t domain_group = 0x47;  // 'G'
 constexpr uint64_t domain_dialog_packed = 0x64; // 'd'
 constexpr uint64_t domain_group_packed = 0x67;  // 'g'
 constexpr size_t packed_max = 0xffff;
+// The top nibble of a dialog or group key made from a local tag Tandem minted (key_of).
+constexpr uint64_t native_dialog = 0xd;
+constexpr uint64_t native_group = 0xe;
+// True for a key key_of/group_of made from a minted tag: bits 16-59 of hi are zero there. A
+// SipHash digest looks like one with probability 2^-48, and is then only compared as text too.
+bool native(const util::digest128& k, uint64_t mark) noexcept {
+    return (k.hi >> 16) == mark << 44;
+}
 constexpr std::string_view route_separator = ", ";
 // memmove that accepts an empty view (whose data() may be null).
 void put(char* dst, std::string_view s) noexcept {
@@ -28,6 +38,13 @@ dialog_layer::dialog_layer(const dialog_config& cfg, const util::hash_key& key)
 }
 
 util::digest128 dialog_layer::key_of(const dialog_key& k) const noexcept {
+    // A local tag Tandem minted (util::id_generator) holds 80 bits of keyed PRF output, unique
+    // per dialog it made (B-leg forks share theirs): those bits are the key, with no hashing,
+    // and the Call-ID and remote tag are compared as text on lookup (find_index) instead.
+    util::digest128 bits;
+    if (_tags.bits(k.local_tag, bits)) {
+        return {bits.lo, bits.hi | native_dialog << 60};
+    }
     util::siphash13 h(_key, true);
     if (k.call_id.size() <= packed_max && k.local_tag.size() <= packed_max &&
         k.remote_tag.size() <= packed_max) {
@@ -47,6 +64,10 @@ util::digest128 dialog_layer::key_of(const dialog_key& k) const noexcept {
 
 util::digest128 dialog_layer::group_of(std::string_view call_id,
                                        std::string_view local_tag) const noexcept {
+    util::digest128 bits;
+    if (_tags.bits(local_tag, bits)) {
+        return {bits.lo, bits.hi | native_group << 60}; // the Call-ID is compared on lookup
+    }
     util::siphash13 h(_key, true);
     if (call_id.size() <= packed_max && local_tag.size() <= packed_max) {
         h.add_u64(domain_group_packed | uint64_t{call_id.size()} << 16 |
@@ -61,17 +82,27 @@ util::digest128 dialog_layer::group_of(std::string_view call_id,
     return h.finish128();
 }
 
-uint32_t dialog_layer::find_index(const util::digest128& k) const noexcept {
-    return _table.find(k.lo, [&](uint32_t i) { return _pool[i]._key == k; });
+uint32_t dialog_layer::find_index(const util::digest128& k, const dialog_key& id) const noexcept {
+    if (!native(k, native_dialog))
+        return _table.find(k.lo, [&](uint32_t i) { return _pool[i]._key == k; });
+    // Equal native keys mean the same local tag; the rest of the dialog id is compared here.
+    return _table.find(k.lo, [&](uint32_t i) {
+        const dialog& d = _pool[i];
+        return d._key == k && d.call_id() == id.call_id && d.remote_tag() == id.remote_tag;
+    });
 }
 
-uint32_t dialog_layer::find_group(const util::digest128& g) const noexcept {
-    return _table.find(g.lo,
-                       [&](uint32_t i) { return _pool[i]._in_group && _pool[i]._group_key == g; });
+uint32_t dialog_layer::find_group(const util::digest128& g,
+                                  std::string_view call_id) const noexcept {
+    const bool text = native(g, native_group);
+    return _table.find(g.lo, [&](uint32_t i) {
+        const dialog& d = _pool[i];
+        return d._in_group && d._group_key == g && (!text || d.call_id() == call_id);
+    });
 }
 
 dialog_id dialog_layer::find(const dialog_key& k) const noexcept {
-    const uint32_t i = find_index(key_of(k));
+    const uint32_t i = find_index(key_of(k), k);
     return i == util::open_table::npos ? dialog_id{} : id_of(i);
 }
 
@@ -150,7 +181,7 @@ bool dialog_layer::set_target(dialog& d, std::string_view target) noexcept {
 create_result dialog_layer::create(const dialog_params& p, const util::digest128& k,
                                    bool known_absent, dialog_role role, dialog_state state) {
     create_result r;
-    if (!known_absent && find_index(k) != util::open_table::npos) {
+    if (!known_absent && find_index(k, p.id) != util::open_table::npos) {
         r.status = dialog_status::exists;
         return r;
     }
@@ -213,7 +244,7 @@ create_result dialog_layer::create(const dialog_params& p, const util::digest128
     d._group_next = i;
     if (role == dialog_role::uac) {
         d._group_key = group_of(p.id.call_id, p.id.local_tag);
-        const uint32_t head = find_group(d._group_key);
+        const uint32_t head = find_group(d._group_key, p.id.call_id);
         d._in_group = true;
         if (head != util::open_table::npos) {
             d._group_next = _pool[head]._group_next;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "sip/txn/txn_types.h"
+#include "sip/util/ids.h"
 #include "sip/util/open_table.h"
 #include "sip/util/pool.h"
 #include "sip/util/siphash.h"
@@ -94,8 +95,10 @@ private:
         return {_text + s.off, s.len};
     }
 
-    util::digest128 _key;       // (Call-ID, local tag, remote tag)
-    util::digest128 _group_key; // (Call-ID, local tag): the dialogs forked from one INVITE
+    // (Call-ID, local tag, remote tag); for a local tag Tandem minted, that tag's PRF bits.
+    util::digest128 _key;
+    // (Call-ID, local tag): the dialogs forked from one INVITE; for a minted tag, its bits.
+    util::digest128 _group_key;
     char* _text = nullptr;
     uint64_t _user = 0;
     uint64_t _ack_msg = txn::no_msg; // UAC: the ACK for the 2xx, re-sent on retransmissions
@@ -221,8 +224,10 @@ private:
     dialog_id id_of(uint32_t i) const noexcept { return {i, _pool.generation(i)}; }
     util::digest128 key_of(const dialog_key& k) const noexcept;
     util::digest128 group_of(std::string_view call_id, std::string_view local_tag) const noexcept;
-    uint32_t find_index(const util::digest128& k) const noexcept;
-    uint32_t find_group(const util::digest128& g) const noexcept;
+    // The dialog with key `k` (key_of(id)) and id `id`, or npos.
+    uint32_t find_index(const util::digest128& k, const dialog_key& id) const noexcept;
+    // The member of fork group `g` (group_of(call_id, ...)) the table names, or npos.
+    uint32_t find_group(const util::digest128& g, std::string_view call_id) const noexcept;
     // `k` is key_of(p.id), hashed once by the caller; `known_absent` when the caller has just
     // looked it up and found nothing.
     create_result create(const dialog_params& p, const util::digest128& k, bool known_absent,
@@ -245,6 +250,7 @@ private:
     util::open_table _table; // dialog keys and group keys
     util::text_slab _slab;
     uint64_t _full_count = 0;
+    mutable util::tag_bits_memo _tags; // key_of / group_of: minted local tags decoded
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -272,7 +278,7 @@ uac_result dialog_layer::on_uac_response(const dialog_params& p, uint16_t status
     uac_result r;
     if (status <= 100 || status >= 300 || p.id.remote_tag.empty()) return r;
     const util::digest128 k = key_of(p.id);
-    uint32_t i = find_index(k);
+    uint32_t i = find_index(k, p.id);
     if (i == util::open_table::npos) {
         const create_result c =
             create(p, k, true, dialog_role::uac,
@@ -333,7 +339,7 @@ uac_result dialog_layer::on_uac_response(const dialog_params& p, uint16_t status
 template <class OnTerminated>
 size_t dialog_layer::on_uac_failure(std::string_view call_id, std::string_view local_tag,
                                     OnTerminated&& on_terminated) {
-    const uint32_t i = find_group(group_of(call_id, local_tag));
+    const uint32_t i = find_group(group_of(call_id, local_tag), call_id);
     if (i == util::open_table::npos) return 0;
     size_t n = end_siblings(i, on_terminated);
     if (_pool[i]._state == dialog_state::early) {

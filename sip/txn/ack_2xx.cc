@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sip/util/ids.h"
+
 namespace tandem::sip::txn {
 
 uas_2xx_retransmitter::uas_2xx_retransmitter(const txn_config& cfg, size_t capacity,
@@ -11,6 +13,15 @@ uas_2xx_retransmitter::uas_2xx_retransmitter(const txn_config& cfg, size_t capac
 
 util::digest128 uas_2xx_retransmitter::key_of(std::string_view call_id, std::string_view local_tag,
                                               uint32_t cseq) const noexcept {
+    // A local tag Tandem minted (util::id_generator) is 80 bits of keyed PRF output, drawn once
+    // for one INVITE and so for one Call-ID: the tag's bits and the CSeq are the key, unhashed.
+    // The upper half keeps the tag's last 16 bits, the CSeq and a mark in bits SipHash output
+    // fills at random; the CSeq is also multiplied into the lower half, which places the entry.
+    util::digest128 bits;
+    if (_tags.bits(local_tag, bits)) {
+        return {bits.lo ^ (uint64_t{cseq} * 0x9e3779b97f4a7c15ULL),
+                bits.hi | uint64_t{cseq} << 16 | uint64_t{0xa} << 60};
+    }
     util::siphash13 h(_key, true);
     h.add_field(call_id);
     h.add_field(local_tag);

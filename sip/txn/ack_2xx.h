@@ -2,6 +2,7 @@
 
 #include "sip/txn/txn_config.h"
 #include "sip/txn/txn_types.h"
+#include "sip/util/ids.h"
 #include "sip/util/open_table.h"
 #include "sip/util/pool.h"
 #include "sip/util/siphash.h"
@@ -21,7 +22,10 @@ namespace tandem::sip::txn {
 /// retransmitted 2xx) lives in the dialog (`dialog_layer::ack_for_2xx`).
 ///
 /// Entries are keyed by (Call-ID, local tag, CSeq number); actions carry the entry's handle in
-/// `txn`. Preallocated; one per shard; not thread-safe.
+/// `txn`. A local tag in util::id_generator's format is taken as Tandem's own, minted for one
+/// INVITE and so naming one Call-ID: such entries are keyed by (local tag, CSeq) alone, so the
+/// TU checks the Call-ID (it finds the dialog first). Preallocated; one per shard; not
+/// thread-safe.
 class uas_2xx_retransmitter {
 public:
     uas_2xx_retransmitter(const txn_config& cfg, size_t capacity, const util::hash_key& key,
@@ -67,6 +71,7 @@ private:
     util::pool<entry> _pool;
     util::open_table _table;
     util::timer_wheel _wheel;
+    mutable util::tag_bits_memo _tags; // key_of: minted local tags decoded
 };
 
 } // namespace tandem::sip::txn

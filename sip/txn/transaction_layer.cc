@@ -1,6 +1,9 @@
 #include "sip/txn/transaction_layer.h"
 
 #include <algorithm>
+#include <cstring>
+
+#include "sip/util/ids.h"
 
 namespace tandem::sip::txn {
 
@@ -14,6 +17,8 @@ constexpr uint32_t domain_client = 0x43; // 'C': client key
 constexpr uint64_t domain_server_packed = 0x73; // 's'
 constexpr uint64_t domain_client_packed = 0x63; // 'c'
 constexpr size_t packed_max = 0xffff;
+// The top nibble of a client key made from an id_generator branch (see client_key).
+constexpr uint64_t native_client_mark = uint64_t{0xa} << 60;
 
 bool has_cookie(std::string_view branch) noexcept {
     return branch.size() >= magic_cookie.size() &&
@@ -71,6 +76,28 @@ util::digest128 transaction_layer::server_key(const request_key& req,
 util::digest128 transaction_layer::client_key(method_id m, std::string_view name,
                                               std::string_view branch) const noexcept {
     // s17.1.3: branch of the top Via plus the CSeq method (CANCEL has its own transaction).
+    if (m != method_id::other) {
+        // Tandem mints its branches (util::id_generator): 100 bits of keyed PRF output, as
+        // unpredictable as a digest of them, with the shard. Those bits are the key, and the
+        // table index is PRF output too. A peer can compute the key of a branch it has seen,
+        // but only that branch's exact bytes give it; reaching a SipHash key needs the secret.
+        // A client transaction's branch comes back in each of its responses: the last decoded
+        // branch is remembered by its bytes (a pure function of them: never stale).
+        branch_memo& memo = _branch_memo;
+        if (memo.len == 0 || branch.size() != memo.len ||
+            std::memcmp(branch.data(), memo.text, memo.len) != 0) {
+            memo.len = 0;
+            if (branch.size() <= sizeof(memo.text) &&
+                util::id_generator::branch_bits(branch, memo.shard, memo.bits)) {
+                std::memcpy(memo.text, branch.data(), branch.size());
+                memo.len = static_cast<uint8_t>(branch.size());
+            }
+        }
+        if (memo.len != 0) {
+            return {memo.bits.lo, memo.bits.hi | uint64_t{memo.shard} << 36 |
+                                      uint64_t{static_cast<uint8_t>(m)} << 52 | native_client_mark};
+        }
+    }
     util::siphash13 h(_key, true);
     const std::string_view other = m == method_id::other ? name : std::string_view();
     if (branch.size() <= packed_max && other.size() <= packed_max) {

@@ -2,6 +2,7 @@
 
 #include "sip/txn/txn_config.h"
 #include "sip/txn/txn_types.h"
+#include "sip/util/ids.h"
 #include "sip/util/open_table.h"
 #include "sip/util/pool.h"
 #include "sip/util/siphash.h"
@@ -36,7 +37,9 @@ enum class txn_state : uint8_t {
 /// One transaction. Lives in the layer's pool; timers are embedded (no allocation per timer).
 /// Matching keys are kept as a 128-bit keyed digest (SipHash-1-3-128 under the shard's secret
 /// key) of the key fields, not as text: fixed size, one comparison, and a collision needs the
-/// secret key (or ~2^64 work).
+/// secret key (or ~2^64 work). A client transaction whose branch Tandem minted
+/// (util::id_generator) is keyed by that branch's 100 PRF bits, shard and method instead: the
+/// same uniqueness and unpredictability without hashing them again.
 struct transaction {
     util::timer retx;          ///< timer A, E or G (retransmission)
     util::timer main;          ///< timer B, D, F, H, I, J, K, L or M
@@ -191,6 +194,14 @@ private:
     util::open_table _table;
     util::timer_wheel _wheel;
     uint64_t _full_count = 0;
+    // The last branch client_key decoded as Tandem's own (len 0: none).
+    struct branch_memo {
+        util::digest128 bits;
+        uint16_t shard = 0;
+        uint8_t len = 0;
+        char text[util::id_generator::max_branch];
+    };
+    mutable branch_memo _branch_memo;
 };
 
 } // namespace tandem::sip::txn

@@ -1,5 +1,7 @@
 #include "sip/util/ids.h"
 
+#include <array>
+#include <bit>
 #include <cstring>
 #include <sys/random.h>
 
@@ -19,6 +21,55 @@ size_t write_decimal(char* out, uint16_t v) noexcept {
     for (size_t i = 0; i < n; ++i)
         out[i] = tmp[n - 1 - i];
     return n;
+}
+
+// The low 40 bits of `x` as eight base32 chars, char k (bits [5k, 5k+5)) in byte k (memory
+// order). Byte lanes: the 5-bit groups are spread out by halving steps, then each becomes '0'+v
+// or 'a'+v-10.
+uint64_t base32_chars(uint64_t x) noexcept {
+    constexpr uint64_t ones = 0x0101010101010101ULL;
+    uint64_t t = (x & 0xfffffULL) | ((x & 0xfffff00000ULL) << 12);
+    t = (t & 0x000003ff000003ffULL) | ((t & 0x000ffc00000ffc00ULL) << 6);
+    t = (t & 0x001f001f001f001fULL) | ((t & 0x03e003e003e003e0ULL) << 3);
+    const uint64_t letter = ((t + ones * (0x80 - 10)) >> 7) & ones; // 1 where v >= 10
+    uint64_t c = t + ones * '0' + letter * ('a' - 10 - '0');
+    if constexpr (std::endian::native == std::endian::big) c = __builtin_bswap64(c);
+    return c;
+}
+
+// base32 char -> its 5-bit value, 0xff for anything else.
+constexpr std::array<uint8_t, 256> k_base32_value = [] {
+    std::array<uint8_t, 256> t{};
+    t.fill(0xff);
+    for (uint8_t i = 0; i < 32; ++i)
+        t[static_cast<unsigned char>(base32[i])] = i;
+    return t;
+}();
+
+// The inverse of base32_at for its first `n` (13..24) chars: char i holds bits [5i, 5i+5) of
+// hi:lo; the first 12 fill lo's bits 0-59, char 12 straddles the halves, the rest fill hi.
+// False when a byte is outside the alphabet.
+bool decode_base32(const char* text, size_t n, digest128& bits) noexcept {
+    const auto* r = reinterpret_cast<const unsigned char*>(text);
+    uint64_t lo = 0, hi = 0;
+    unsigned bad = 0;
+    for (size_t i = 0; i < 12; ++i) {
+        const uint8_t c = k_base32_value[r[i]];
+        bad |= c;
+        lo |= uint64_t{c} << (5 * i);
+    }
+    const uint8_t mid = k_base32_value[r[12]];
+    bad |= mid;
+    lo |= uint64_t{mid} << 60;
+    hi = uint64_t{mid} >> 4;
+    for (size_t i = 13; i < n; ++i) {
+        const uint8_t c = k_base32_value[r[i]];
+        bad |= c;
+        hi |= uint64_t{c} << (5 * i - 64);
+    }
+    if (bad & 0xe0) return false; // a byte outside the alphabet (0xff) has high bits set
+    bits = {lo, hi};
+    return true;
 }
 
 bool is_base32(char c) noexcept {
@@ -66,35 +117,42 @@ std::optional<hash_key> random_hash_key() noexcept {
     return hash_key{k[0], k[1]};
 }
 
-void id_generator::base32_at(char* out, size_t n, uint64_t counter) const noexcept {
+digest128 id_generator::base32_at(char* out, size_t n, uint64_t counter) const noexcept {
     // One SipHash-2-4-128 output (128 bits, 5 bits per char, up to 24 chars) over the counter's
     // next value; the 128-bit variant is keyed apart from next64()'s 64-bit one.
     siphash24 h(_key, true);
     h.add_u64(counter + 1);
     const digest128 d = h.finish128();
-    // Char i is bits [5i, 5i+5) of hi:lo. Chars 0-11 lie in lo, char 12 straddles the
-    // halves, the rest lie in hi: one shift each instead of a 128-bit shift per char.
-    const size_t low = n < 12 ? n : 12;
-    for (size_t i = 0; i < low; ++i)
-        out[i] = base32[(d.lo >> (5 * i)) & 31];
-    if (n <= 12) return;
-    out[12] = base32[((d.lo >> 60) | (d.hi << 4)) & 31];
-    for (size_t i = 13; i < n; ++i)
-        out[i] = base32[(d.hi >> (5 * i - 64)) & 31];
+    // Char i is bits [5i, 5i+5) of hi:lo: eight chars (40 bits) at a time.
+    const uint64_t groups[3] = {d.lo, d.lo >> 40 | d.hi << 24, d.hi >> 16};
+    for (size_t at = 0, g = 0; at < n; at += 8, ++g) {
+        const uint64_t chars = base32_chars(groups[g]);
+        if (n - at >= 8) {
+            std::memcpy(out + at, &chars, 8);
+        } else {
+            char tmp[8];
+            std::memcpy(tmp, &chars, 8);
+            for (size_t k = 0; k < n - at; ++k)
+                out[at + k] = tmp[k];
+        }
+    }
+    return d;
 }
 
 void id_generator::random_base32(char* out, size_t n) noexcept {
-    base32_at(out, n, _counter);
+    keep_spare(base32_at(out, n, _counter), n);
     ++_counter;
 }
 
-size_t id_generator::branch_at(char* buf, size_t cap, uint64_t counter) const noexcept {
+size_t id_generator::branch_at(char* buf, size_t cap, uint64_t counter,
+                               digest128* d) const noexcept {
     char tmp[max_branch];
     size_t n = branch_prefix.size();
     std::memcpy(tmp, branch_prefix.data(), n);
     n += write_decimal(tmp + n, _shard);
     tmp[n++] = '-';
-    base32_at(tmp + n, random_chars, counter);
+    const digest128 bits = base32_at(tmp + n, random_chars, counter);
+    if (d != nullptr) *d = bits;
     n += random_chars;
     if (n > cap) return 0;
     std::memcpy(buf, tmp, n);
@@ -102,8 +160,12 @@ size_t id_generator::branch_at(char* buf, size_t cap, uint64_t counter) const no
 }
 
 size_t id_generator::make_branch(char* buf, size_t cap) noexcept {
-    const size_t n = branch_at(buf, cap, _counter);
-    if (n != 0) ++_counter;
+    digest128 d;
+    const size_t n = branch_at(buf, cap, _counter, &d);
+    if (n != 0) {
+        ++_counter;
+        keep_spare(d, random_chars);
+    }
     return n;
 }
 
@@ -133,6 +195,38 @@ size_t id_generator::make_tag(char* buf, size_t cap) noexcept {
 std::optional<uint16_t> id_generator::shard_of_branch(std::string_view branch) noexcept {
     if (branch.substr(0, branch_prefix.size()) != branch_prefix) return std::nullopt;
     return parse_shard_and_random(branch.substr(branch_prefix.size()));
+}
+
+bool id_generator::branch_bits(std::string_view branch, uint16_t& shard, digest128& bits) noexcept {
+    const size_t pre = branch_prefix.size();
+    // Prefix, 1-5 shard digits, '-', exactly random_chars chars.
+    static_assert(branch_prefix.size() == 11);
+    if (branch.size() < pre + 2 + random_chars || branch.size() > pre + 6 + random_chars)
+        return false;
+    // The prefix as two overlapping loads (bytes 0-7 and 3-10), not a memcmp call.
+    uint64_t head, want_head;
+    std::memcpy(&head, branch.data(), 8);
+    std::memcpy(&want_head, branch_prefix.data(), 8);
+    uint64_t tail, want_tail;
+    std::memcpy(&tail, branch.data() + 3, 8);
+    std::memcpy(&want_tail, branch_prefix.data() + 3, 8);
+    if (((head ^ want_head) | (tail ^ want_tail)) != 0) return false;
+    const size_t digits = branch.size() - pre - 1 - random_chars;
+    const char* p = branch.data() + pre;
+    if (p[digits] != '-' || (digits > 1 && p[0] == '0')) return false;
+    uint32_t v = 0;
+    for (size_t i = 0; i < digits; ++i) {
+        if (p[i] < '0' || p[i] > '9') return false;
+        v = v * 10 + static_cast<uint32_t>(p[i] - '0');
+    }
+    if (v > 65535) return false;
+    if (!decode_base32(p + digits + 1, random_chars, bits)) return false;
+    shard = static_cast<uint16_t>(v);
+    return true;
+}
+
+bool id_generator::tag_bits(std::string_view tag, digest128& bits) noexcept {
+    return tag.size() == tag_chars && decode_base32(tag.data(), tag_chars, bits);
 }
 
 std::optional<uint16_t> id_generator::shard_of_call_id(std::string_view call_id) noexcept {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -50,6 +51,11 @@ public:
     size_t make_branch_at(char* buf, size_t cap, uint64_t counter) const noexcept;
     size_t make_call_id(char* buf, size_t cap) noexcept;
     size_t make_tag(char* buf, size_t cap) noexcept;
+    /// The bits the last make_branch / make_call_id / make_tag draw left unused, in the low
+    /// bits (28 after a branch or Call-ID, 48 after a tag; 0 before any draw): PRF output
+    /// independent of the id's chars, for a value drawn along with an id (an initial CSeq)
+    /// without another SipHash.
+    [[nodiscard]] uint64_t spare() const noexcept { return _spare; }
     /// 64 unpredictable bits (also used to derive other per-shard keys, initial CSeqs).
     [[nodiscard]] uint64_t next64() noexcept { return siphash24_64(_key, &++_counter, 8); }
 
@@ -58,6 +64,17 @@ public:
     /// The shard number inside a branch this format produced, or nullopt ("not ours": another
     /// node's or a client's branch, or a malformed one).
     [[nodiscard]] static std::optional<uint16_t> shard_of_branch(std::string_view branch) noexcept;
+    /// The inverse of `make_branch` on its exact format: the shard and the 100 random bits of
+    /// the branch (bits 0-63 in `bits.lo`, 64-99 in the low bits of `bits.hi`, the rest 0).
+    /// False for any other text (case matters; a shard with a leading zero is not ours), so
+    /// two branches give the same (shard, bits) only when they are the same bytes. Lets a
+    /// table key Tandem's own branches by their PRF bits instead of hashing them again.
+    [[nodiscard]] static bool branch_bits(std::string_view branch, uint16_t& shard,
+                                          digest128& bits) noexcept;
+    /// The inverse of `make_tag`: the tag's 80 random bits (bits 0-63 in `bits.lo`, 64-79 in the
+    /// low bits of `bits.hi`, the rest 0). False for any other text: exactly `tag_chars` chars
+    /// of the lower-case alphabet, so equal bits mean equal bytes.
+    [[nodiscard]] static bool tag_bits(std::string_view tag, digest128& bits) noexcept;
     /// The shard number inside a Call-ID this format produced, or nullopt ("not ours").
     [[nodiscard]] static std::optional<uint16_t>
     shard_of_call_id(std::string_view call_id) noexcept;
@@ -66,12 +83,49 @@ private:
     // Writes `n` (<= 24) base32 chars from fresh PRF output.
     void random_base32(char* out, size_t n) noexcept;
     // The chars `random_base32` writes when the counter is `counter` (it advances it by 1).
-    void base32_at(char* out, size_t n, uint64_t counter) const noexcept;
-    size_t branch_at(char* buf, size_t cap, uint64_t counter) const noexcept;
+    // Returns the PRF output the chars came from.
+    digest128 base32_at(char* out, size_t n, uint64_t counter) const noexcept;
+    size_t branch_at(char* buf, size_t cap, uint64_t counter,
+                     digest128* d = nullptr) const noexcept;
+    // The bits of `d` above the first `n` chars' 5n.
+    void keep_spare(const digest128& d, size_t n) noexcept { _spare = d.hi >> (5 * n - 64); }
 
     hash_key _key;
     uint64_t _counter = 0;
+    uint64_t _spare = 0;
     uint16_t _shard;
+};
+
+/// `id_generator::tag_bits` with its last two answers remembered by the tag's bytes (a pure
+/// function of them: an entry never goes stale). A dialog's tag comes back in every request of
+/// the dialog, so most lookups find it here. One per user; not thread-safe.
+class tag_bits_memo {
+public:
+    [[nodiscard]] bool bits(std::string_view tag, digest128& out) noexcept {
+        if (tag.size() != id_generator::tag_chars) return false;
+        for (const entry& e : _entries) {
+            if (e.used && std::memcmp(e.text, tag.data(), id_generator::tag_chars) == 0) {
+                out = e.bits;
+                return true;
+            }
+        }
+        if (!id_generator::tag_bits(tag, out)) return false;
+        entry& e = _entries[_next];
+        _next ^= 1;
+        std::memcpy(e.text, tag.data(), id_generator::tag_chars);
+        e.bits = out;
+        e.used = true;
+        return true;
+    }
+
+private:
+    struct entry {
+        digest128 bits;
+        char text[id_generator::tag_chars];
+        bool used = false;
+    };
+    entry _entries[2];
+    unsigned _next = 0;
 };
 
 /// Draws a 128-bit key from getrandom(2) (for the hash tables' keyed hashes). Start-up only.

@@ -861,6 +861,75 @@ TEST(B2bAdmission, MaxCpsRefusesTheExcessWith503) {
     EXPECT_EQ(eng.calls_active(), 7u);
 }
 
+// Bridges each call to the target it is told, or rejects it with 503.
+class target_scenario final : public scenario {
+public:
+    void on_initial_invite(engine& e, call_handle call, const message&) override {
+        if (!e.bridge(call, target)) e.reject(call, 503, "Service Unavailable");
+    }
+    std::string target;
+};
+
+TEST(B2bBridge, TargetsResolveAsInetPtonReadsTheirHost) {
+    // Bridge targets (remembered by their bytes) and the IPv4 hosts read without inet_pton:
+    // each target gives the same verdict every time, whatever was resolved in between.
+    recording_transport net;
+    target_scenario scen;
+    header_policy_builder pb("p");
+    engine_config cfg;
+    cfg.max_calls = 64;
+    cfg.txn.max_transactions = 512;
+    cfg.buffers[0] = 512;
+    cfg.buffers[1] = 512;
+    cfg.buffers[2] = 4;
+    cfg.local = k_tandem;
+    tick_t now = 1000;
+    engine eng(cfg, net, scen, pb.build(), {5, 6}, now);
+    struct want {
+        std::string_view target;
+        const char* ip; // nullptr: refused (503 to the caller)
+        uint16_t port;
+    };
+    const want cases[] = {
+        {"sip:bob@127.0.0.3:5070", "127.0.0.3", 5070},
+        {"sip:bob@127.0.0.3", "127.0.0.3", 5060},
+        {"sip:10.1.2.3:5080;transport=udp", "10.1.2.3", 5080},
+        {"sip:bob@255.255.255.255:1", "255.255.255.255", 1},
+        {"sip:bob@0.0.0.0:5060", "0.0.0.0", 5060},
+        {"sips:bob@127.0.0.4:5061", "127.0.0.4", 5061},
+        {"sip:bob@[::1]:5070", "::1", 5070},
+        {"sip:bob@127.0.0.03:5070", nullptr, 0}, // inet_pton refuses a leading zero
+        {"sip:bob@010.0.0.1", nullptr, 0},
+        {"sip:bob@256.0.0.1", nullptr, 0},
+        {"sip:bob@127.0.0:5060", nullptr, 0},
+        {"sip:bob@example.com:5060", nullptr, 0},
+        {"tel:+15551234567", nullptr, 0},
+    };
+    int n = 0;
+    for (int round = 0; round < 3; ++round) {
+        for (const want& w : cases) {
+            scen.target = std::string(w.target);
+            const std::string id = "bridge-" + std::to_string(n++);
+            const std::string m = invite(id + "@c", "z9hG4bK-" + id);
+            eng.on_datagram(m.data(), m.size(), k_caller, now);
+            ASSERT_GE(net.out.size(), 2u) << w.target;
+            EXPECT_EQ(msg(net.out.front().bytes)->status_code(), 100);
+            net.out.pop_front();
+            const sent& s = net.out.front();
+            if (w.ip == nullptr) {
+                EXPECT_EQ(msg(s.bytes)->status_code(), 503) << w.target;
+                EXPECT_TRUE(s.dest == k_caller) << w.target;
+            } else {
+                EXPECT_EQ(msg(s.bytes)->method(), method::invite) << w.target;
+                EXPECT_TRUE(s.dest == ep(w.ip, w.port))
+                    << w.target << " went to port " << s.dest.port;
+            }
+            net.out.clear();
+        }
+        now += 1;
+    }
+}
+
 TEST(B2bCombinedState, DerivedFromBothLegs) {
     EXPECT_EQ(combine(leg_state::established, leg_state::established), call_state::established);
     EXPECT_EQ(combine(leg_state::established, leg_state::establishing), call_state::establishing);

@@ -132,6 +132,35 @@ TEST(SipBuilder, WritesRequestExactly) {
     EXPECT_EQ(m.max_forwards().value, 69u);
 }
 
+TEST(SipBuilder, PrecheckedFormsWriteWhatTheCheckedFormsWrite) {
+    std::array<char, 512> a{}, b{};
+    message_builder x(a.data(), a.size()), y(b.data(), b.size());
+    x.status_line(180, "Ringing");
+    y.status_line(180, "Ringing");
+    for (uint64_t v : {uint64_t{0}, uint64_t{7}, uint64_t{70}, uint64_t{18446744073709551615u}}) {
+        x.header_uint("Max-Forwards", v);
+        y.prechecked_header_uint("Max-Forwards", v);
+    }
+    x.header_parts("CSeq", {"2", " ", "BYE"});
+    y.prechecked_header_parts("CSeq", {"2", " ", "BYE"});
+    const build_result rx = x.finish(), ry = y.finish();
+    ASSERT_TRUE(rx.ok());
+    ASSERT_TRUE(ry.ok());
+    EXPECT_EQ(std::string_view(a.data(), rx.length), std::string_view(b.data(), ry.length));
+    EXPECT_EQ(std::string_view(b.data(), ry.length),
+              "SIP/2.0 180 Ringing\r\nMax-Forwards: 0\r\nMax-Forwards: 7\r\nMax-Forwards: 70\r\n"
+              "Max-Forwards: 18446744073709551615\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n");
+    // Before a start line, or after finish(), it is bad input like header_uint.
+    message_builder z(a.data(), a.size());
+    z.prechecked_header_uint("Max-Forwards", 1);
+    EXPECT_EQ(z.status(), build_status::bad_input);
+    // Overflow is reported with the size needed.
+    message_builder small(a.data(), 30);
+    small.status_line(200, "OK");
+    small.prechecked_header_uint("Max-Forwards", 70);
+    EXPECT_EQ(small.status(), build_status::overflow);
+}
+
 TEST(SipBuilder, WritesResponseWithoutBody) {
     std::array<char, 128> buf{};
     message_builder b(buf.data(), buf.size());

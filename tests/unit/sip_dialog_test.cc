@@ -204,6 +204,56 @@ TEST(SipDialog, UnknownDialogIsNotFoundFor481) {
     EXPECT_EQ(l.on_remote_request(c.id, 1, method_id::bye, {}), dialog_status::stale);
 }
 
+TEST(SipDialog, TandemLocalTagsMatchTheWholeDialogIdByText) {
+    // Local tags in id_generator's format key the dialog by their PRF bits; the Call-ID and the
+    // remote tag are still part of the match, and forks sharing the local tag stay apart.
+    dialog_layer l(cfg(), key);
+    terminated_log gone;
+    const std::string_view mine = "0123456789abcdef"; // 16 base32 chars: a minted tag
+    auto params = [&](std::string_view call_id, std::string_view to_tag) {
+        dialog_params p = uac_params(to_tag, "sip:bob@10.0.0.1", {});
+        p.id = {call_id, mine, to_tag};
+        return p;
+    };
+    auto a = l.on_uac_response(params("call-1", "tag-a"), 183, 1, gone.fn());
+    auto b = l.on_uac_response(params("call-1", "tag-b"), 183, 2, gone.fn());
+    ASSERT_EQ(a.outcome, uac_outcome::created_early);
+    ASSERT_EQ(b.outcome, uac_outcome::created_early);
+    EXPECT_NE(a.id, b.id);
+    EXPECT_EQ(l.find({"call-1", mine, "tag-a"}), a.id);
+    EXPECT_EQ(l.find({"call-1", mine, "tag-b"}), b.id);
+    EXPECT_FALSE(l.find({"call-2", mine, "tag-a"}).valid());               // Call-ID differs
+    EXPECT_FALSE(l.find({"call-1", mine, "tag-c"}).valid());               // remote tag differs
+    EXPECT_FALSE(l.find({"call-1", "0123456789abcdeg", "tag-a"}).valid()); // local tag differs
+    EXPECT_FALSE(l.find({"call-1", "0123456789ABCDEF", "tag-a"}).valid()); // case matters
+    // The same local tag under another Call-ID is another INVITE's dialog, in its own group.
+    auto c = l.on_uac_response(params("call-2", "tag-a"), 183, 3, gone.fn());
+    ASSERT_EQ(c.outcome, uac_outcome::created_early);
+    EXPECT_EQ(l.find({"call-2", mine, "tag-a"}), c.id);
+    EXPECT_EQ(l.find({"call-1", mine, "tag-a"}), a.id);
+    // 200 on fork b of call-1: a ends, call-2's early dialog does not.
+    auto ok = l.on_uac_response(params("call-1", "tag-b"), 200, 2, gone.fn());
+    EXPECT_EQ(ok.outcome, uac_outcome::confirmed);
+    EXPECT_EQ(ok.id, b.id);
+    ASSERT_EQ(gone.ids.size(), 1u);
+    EXPECT_EQ(gone.ids[0].first, a.id);
+    EXPECT_EQ(l.get(c.id)->state(), dialog_state::early);
+    // A failure of call-2's INVITE ends only its early dialog.
+    EXPECT_EQ(l.on_uac_failure("call-2", mine, gone.fn()), 1u);
+    EXPECT_EQ(l.get(c.id), nullptr);
+    EXPECT_EQ(l.find({"call-1", mine, "tag-b"}), b.id);
+    // UAS side: a minted local tag, the caller's Call-ID and tag.
+    dialog_params u;
+    u.id = {"caller-call", "vvvvvvvvvvvvvvvv", "caller-tag"};
+    auto s = l.create_uas(u, dialog_state::confirmed, 0, 0);
+    ASSERT_EQ(s.status, dialog_status::ok);
+    EXPECT_EQ(l.create_uas(u, dialog_state::confirmed, 0, 0).status, dialog_status::exists);
+    EXPECT_EQ(l.find({"caller-call", "vvvvvvvvvvvvvvvv", "caller-tag"}), s.id);
+    EXPECT_FALSE(l.find({"caller-call", "vvvvvvvvvvvvvvvv", "other-tag"}).valid());
+    (void)l.terminate(s.id);
+    EXPECT_FALSE(l.find({"caller-call", "vvvvvvvvvvvvvvvv", "caller-tag"}).valid());
+}
+
 TEST(SipDialog, TableFullAndTooLarge) {
     dialog_layer l(cfg(2, 64), key);
     dialog_params p;
@@ -231,23 +281,43 @@ TEST(SipDialog, TableFullAndTooLarge) {
 }
 
 TEST(SipDialog, ForkGroupsSurviveHeadRemovalAndSlotReuse) {
-    dialog_layer l(cfg(8), key);
-    terminated_log gone;
-    auto a = l.on_uac_response(uac_params("a", "sip:x@h", {}), 180, 0, gone.fn());
-    auto b = l.on_uac_response(uac_params("b", "sip:x@h", {}), 180, 0, gone.fn());
-    auto c = l.on_uac_response(uac_params("c", "sip:x@h", {}), 180, 0, gone.fn());
-    // The group's first member goes away on its own (e.g. the TU ended it).
-    (void)l.terminate(a.id);
-    // A new fork still joins the same group, and a 2xx on c ends b and d.
-    auto d = l.on_uac_response(uac_params("d", "sip:x@h", {}), 180, 0, gone.fn());
-    ASSERT_EQ(d.outcome, uac_outcome::created_early);
-    auto ok = l.on_uac_response(uac_params("c", "sip:x@h", {}), 200, 0, gone.fn());
-    EXPECT_EQ(ok.outcome, uac_outcome::confirmed);
-    ASSERT_EQ(gone.ids.size(), 2u);
-    EXPECT_TRUE((gone.ids[0].first == b.id && gone.ids[1].first == d.id) ||
-                (gone.ids[0].first == d.id && gone.ids[1].first == b.id));
-    EXPECT_EQ(l.size(), 1u);
-    EXPECT_EQ(l.get(c.id)->state(), dialog_state::confirmed);
+    // With a hashed local tag and with a minted one (keyed by its bits: the group's entry and
+    // its dialogs' entries then share a table tag).
+    for (std::string_view local : {"from-tag", "0123456789abcdef"}) {
+        dialog_layer l(cfg(8), key);
+        terminated_log gone;
+        auto fork = [&](std::string_view to_tag) {
+            dialog_params p = uac_params(to_tag, "sip:x@h", {});
+            p.id.local_tag = local;
+            return p;
+        };
+        auto a = l.on_uac_response(fork("a"), 180, 0, gone.fn());
+        auto b = l.on_uac_response(fork("b"), 180, 0, gone.fn());
+        auto c = l.on_uac_response(fork("c"), 180, 0, gone.fn());
+        // The group's first member goes away on its own (e.g. the TU ended it).
+        (void)l.terminate(a.id);
+        EXPECT_FALSE(l.find({"call-1", local, "a"}).valid()) << local;
+        EXPECT_EQ(l.find({"call-1", local, "b"}), b.id) << local;
+        // A new fork still joins the same group, and a 2xx on c ends b and d.
+        auto d = l.on_uac_response(fork("d"), 180, 0, gone.fn());
+        ASSERT_EQ(d.outcome, uac_outcome::created_early) << local;
+        auto ok = l.on_uac_response(fork("c"), 200, 0, gone.fn());
+        EXPECT_EQ(ok.outcome, uac_outcome::confirmed) << local;
+        ASSERT_EQ(gone.ids.size(), 2u) << local;
+        EXPECT_TRUE((gone.ids[0].first == b.id && gone.ids[1].first == d.id) ||
+                    (gone.ids[0].first == d.id && gone.ids[1].first == b.id))
+            << local;
+        EXPECT_EQ(l.size(), 1u) << local;
+        EXPECT_EQ(l.get(c.id)->state(), dialog_state::confirmed) << local;
+        EXPECT_EQ(l.find({"call-1", local, "c"}), c.id) << local;
+        // The last one ends: nothing is left to find, and a new INVITE's forks start afresh.
+        (void)l.terminate(c.id);
+        EXPECT_EQ(l.size(), 0u) << local;
+        auto e = l.on_uac_response(fork("e"), 180, 0, gone.fn());
+        ASSERT_EQ(e.outcome, uac_outcome::created_early) << local;
+        EXPECT_EQ(l.on_uac_failure("call-1", local, gone.fn()), 1u) << local;
+        EXPECT_EQ(l.size(), 0u) << local;
+    }
 }
 
 TEST(SipDialog, TextBlockGrowsOnTargetRefreshAndRouteUpdateKeepingEveryField) {

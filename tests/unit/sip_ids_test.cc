@@ -75,6 +75,125 @@ TEST(SipIds, BranchFormatAndShardRecovery) {
     EXPECT_EQ(g.make_branch(buf, 10), 0u); // too small: nothing written, 0
 }
 
+TEST(SipIds, BranchBitsAreTheBranchesPrfOutput) {
+    using tandem::sip::util::digest128;
+    for (uint16_t shard : {0, 7, 17, 999, 65535}) {
+        id_generator g(shard, test_key);
+        for (uint64_t at = 0; at < 200; ++at) {
+            char buf[id_generator::max_branch];
+            const size_t n = g.make_branch_at(buf, sizeof buf, at);
+            ASSERT_GT(n, 0u);
+            uint16_t got_shard = 0;
+            digest128 bits;
+            ASSERT_TRUE(id_generator::branch_bits({buf, n}, got_shard, bits));
+            EXPECT_EQ(got_shard, shard);
+            // The same SipHash-2-4-128 output base32_at encodes: all of lo, 36 bits of hi.
+            siphash24 h(test_key, true);
+            h.add_u64(at + 1);
+            const digest128 d = h.finish128();
+            EXPECT_EQ(bits.lo, d.lo);
+            EXPECT_EQ(bits.hi, d.hi & ((uint64_t{1} << 36) - 1));
+        }
+    }
+}
+
+TEST(SipIds, BranchBitsRefuseEveryOtherText) {
+    using tandem::sip::util::digest128;
+    uint16_t shard = 0;
+    digest128 bits;
+    EXPECT_TRUE(id_generator::branch_bits("z9hG4bK-tnd7-0123456789abcdefghij", shard, bits));
+    EXPECT_EQ(shard, 7);
+    EXPECT_TRUE(id_generator::branch_bits("z9hG4bK-tnd65535-vvvvvvvvvvvvvvvvvvvv", shard, bits));
+    EXPECT_EQ(bits.lo, ~uint64_t{0});
+    EXPECT_EQ(bits.hi, (uint64_t{1} << 36) - 1);
+    for (std::string_view b : {
+             "",
+             "z9hG4bK776asdhds",
+             "z9hG4bK-tnd-0123456789abcdefghij",       // no shard
+             "z9hG4bK-tnd07-0123456789abcdefghij",     // leading zero
+             "z9hG4bK-tnd65536-0123456789abcdefghij",  // range
+             "z9hG4bK-tnd123456-0123456789abcdefghij", // six digits
+             "z9hG4bK-tnd7-0123456789abcdefghi",       // short
+             "z9hG4bK-tnd7-0123456789abcdefghijk",     // long
+             "z9hG4bK-tnd7-0123456789abcdefghiw",      // outside the alphabet
+             "z9hG4bK-tnd7-0123456789Abcdefghij",      // case matters
+             "z9hG4bK-tnd7x0123456789abcdefghij",      // separator
+             "z9hG4bK-tnd7-0123456789abcdefghi\xff",
+             "z9hG4bk-tnd7-0123456789abcdefghij", // prefix case
+             "z9hG4bK-tndx-0123456789abcdefghij",
+         }) {
+        EXPECT_FALSE(id_generator::branch_bits(b, shard, bits)) << b;
+    }
+}
+
+TEST(SipIds, TagBitsAreTheTagsPrfOutput) {
+    using tandem::sip::util::digest128;
+    id_generator g(3, test_key);
+    for (int k = 0; k < 100; ++k) {
+        const uint64_t at = g.counter();
+        char buf[id_generator::max_tag];
+        const size_t n = g.make_tag(buf, sizeof buf);
+        ASSERT_EQ(n, id_generator::tag_chars);
+        digest128 bits;
+        ASSERT_TRUE(id_generator::tag_bits({buf, n}, bits));
+        siphash24 h(test_key, true);
+        h.add_u64(at + 1);
+        const digest128 d = h.finish128();
+        EXPECT_EQ(bits.lo, d.lo);
+        EXPECT_EQ(bits.hi, d.hi & 0xffff);
+    }
+    digest128 bits;
+    EXPECT_FALSE(id_generator::tag_bits("", bits));
+    EXPECT_FALSE(id_generator::tag_bits("0123456789abcde", bits));   // short
+    EXPECT_FALSE(id_generator::tag_bits("0123456789abcdef0", bits)); // long
+    EXPECT_FALSE(id_generator::tag_bits("0123456789abcdeF", bits));  // case
+    EXPECT_FALSE(id_generator::tag_bits("0123456789abcdew", bits));  // alphabet
+    EXPECT_TRUE(id_generator::tag_bits("0123456789abcdef", bits));
+}
+
+TEST(SipIds, SpareBitsAreTheDrawsUnusedOutput) {
+    using tandem::sip::util::digest128;
+    id_generator g(5, test_key);
+    EXPECT_EQ(g.spare(), 0u);
+    auto digest_at = [](uint64_t at) {
+        siphash24 h(test_key, true);
+        h.add_u64(at + 1);
+        return h.finish128();
+    };
+    char buf[id_generator::max_call_id];
+    uint64_t at = g.counter();
+    ASSERT_GT(g.make_tag(buf, sizeof buf), 0u);
+    EXPECT_EQ(g.spare(), digest_at(at).hi >> 16); // 80 bits used
+    at = g.counter();
+    ASSERT_GT(g.make_call_id(buf, sizeof buf), 0u);
+    EXPECT_EQ(g.spare(), digest_at(at).hi >> 36); // 100 bits used
+    at = g.counter();
+    ASSERT_GT(g.make_branch(buf, sizeof buf), 0u);
+    EXPECT_EQ(g.spare(), digest_at(at).hi >> 36);
+    const uint64_t kept = g.spare();
+    (void)g.make_branch_at(buf, sizeof buf, 0); // a rebuild draws nothing
+    EXPECT_EQ(g.spare(), kept);
+}
+
+TEST(SipIds, TagBitsMemoAnswersAsTagBits) {
+    using tandem::sip::util::digest128;
+    using tandem::sip::util::tag_bits_memo;
+    const std::string_view tags[] = {
+        "0123456789abcdef", "0123456789abcdeg", "vvvvvvvvvvvvvvvv", "0123456789abcdeF", "short",
+        "0123456789abcdef", "0123456789abcdeh", "0123456789abcdeg", "0123456789abcdef"};
+    tag_bits_memo memo;
+    for (int round = 0; round < 3; ++round) {
+        for (std::string_view t : tags) {
+            digest128 want{1, 2}, got{1, 2};
+            const bool ok = id_generator::tag_bits(t, want);
+            ASSERT_EQ(memo.bits(t, got), ok) << t;
+            if (ok) {
+                EXPECT_EQ(got, want) << t;
+            }
+        }
+    }
+}
+
 TEST(SipIds, CallIdFormatAndShardRecovery) {
     id_generator g(65535, test_key);
     char buf[id_generator::max_call_id];

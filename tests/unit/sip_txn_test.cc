@@ -228,6 +228,47 @@ TEST(SipTxnClientInvite, MatchingUsesBranchAndCSeqMethod) {
     EXPECT_EQ(l.send_ack(can.txn, 1, 12, rec), txn_status::bad_state);
 }
 
+TEST(SipTxnClientInvite, TandemBranchesMatchByTheirExactBytes) {
+    // Branches in id_generator's format are keyed by their PRF bits: still one transaction per
+    // (branch, method), and a response matches only the exact branch bytes.
+    transaction_layer l(cfg(), key);
+    recorder rec;
+    const std::string_view br = "z9hG4bK-tnd3-0123456789abcdefghij";
+    auto inv = l.start_client(creq(method_id::invite, false, br), 7, peer, 0, 0, rec);
+    auto can = l.start_client(creq(method_id::cancel, false, br), 9, peer, 0, 0, rec);
+    auto bye = l.start_client(creq(method_id::bye, false, "z9hG4bK-tnd3-0123456789abcdefghik"), 11,
+                              peer, 0, 0, rec);
+    ASSERT_EQ(inv.status, txn_status::ok);
+    ASSERT_EQ(can.status, txn_status::ok);
+    ASSERT_EQ(bye.status, txn_status::ok);
+    EXPECT_EQ(l.on_response(resp(180, method_id::invite, br), 1, rec).txn, inv.txn);
+    EXPECT_EQ(l.on_response(resp(200, method_id::cancel, br), 1, rec).txn, can.txn);
+    for (std::string_view other : {
+             "z9hG4bK-tnd3-0123456789abcdefghik", // the BYE's branch, INVITE method
+             "z9hG4bK-tnd03-0123456789abcdefghij",
+             "z9hG4bK-tnd4-0123456789abcdefghij",
+             "z9hG4bK-tnd3-0123456789Abcdefghij",
+             "z9hG4bK-tnd3-0123456789abcdefghij0",
+         }) {
+        EXPECT_EQ(l.on_response(resp(180, method_id::invite, other), 2, rec).disposition,
+                  response_disposition::no_match)
+            << other;
+    }
+    EXPECT_EQ(
+        l.on_response(resp(200, method_id::bye, "z9hG4bK-tnd3-0123456789abcdefghik"), 3, rec).txn,
+        bye.txn);
+    // An extension method is keyed by its name (hashed), under a Tandem branch as well.
+    client_request x = creq(method_id::other, false, br);
+    x.method_name = "FOO";
+    auto foo = l.start_client(x, 13, peer, 0, 0, rec);
+    ASSERT_EQ(foo.status, txn_status::ok);
+    response_key rk = resp(200, method_id::other, br);
+    rk.cseq_method_name = "FOO";
+    EXPECT_EQ(l.on_response(rk, 4, rec).txn, foo.txn);
+    rk.cseq_method_name = "BAR";
+    EXPECT_EQ(l.on_response(rk, 4, rec).disposition, response_disposition::no_match);
+}
+
 TEST(SipTxnClientInvite, TwoHundredInCallingGoesStraightToAccepted) {
     transaction_layer l(cfg(), key);
     recorder rec;
@@ -687,6 +728,28 @@ TEST(SipTxnAck2xx, AckStopsRetransmissions) {
     EXPECT_EQ(rec.times(action_kind::send, 50), (ticks{500, 1500}));
     EXPECT_EQ(rec.times(action_kind::release, 50), ticks{2000});
     EXPECT_EQ(rec.times(action_kind::ack_timeout).size(), 1u); // only CSeq 2's
+}
+
+TEST(SipTxnAck2xx, MintedLocalTagsKeyByTagAndCSeq) {
+    // A tag in id_generator's format is keyed by its bits and the CSeq: entries of one tag
+    // with other CSeqs, and of other tags, stay apart; a retransmitted start replaces.
+    uas_2xx_retransmitter x(cfg(), 8, key);
+    recorder rec;
+    const std::string_view t1 = "0123456789abcdef", t2 = "0123456789abcdeg";
+    ASSERT_EQ(x.start("cid", t1, 1, 50, peer, 3, 0, rec), txn_status::ok);
+    ASSERT_EQ(x.start("cid", t1, 2, 51, peer, 3, 0, rec), txn_status::ok);
+    ASSERT_EQ(x.start("cid", t2, 1, 52, peer, 3, 0, rec), txn_status::ok);
+    ASSERT_EQ(x.start("cid", t2, 1, 53, peer, 3, 0, rec), txn_status::ok); // replaces 52
+    EXPECT_EQ(x.size(), 3u);
+    EXPECT_FALSE(x.on_ack("cid", t1, 3, rec));
+    EXPECT_FALSE(x.on_ack("cid", "0123456789ABCDEF", 1, rec));
+    EXPECT_TRUE(x.on_ack("cid", t1, 2, rec));
+    EXPECT_TRUE(x.on_ack("cid", t2, 1, rec));
+    EXPECT_FALSE(x.on_ack("cid", t2, 1, rec));
+    EXPECT_TRUE(x.on_ack("cid", t1, 1, rec));
+    EXPECT_EQ(x.size(), 0u);
+    EXPECT_EQ(rec.times(action_kind::release, 52).size(), 1u);
+    EXPECT_EQ(rec.times(action_kind::release, 53).size(), 1u);
 }
 
 TEST(SipTxnAck2xx, FullIsReported) {
