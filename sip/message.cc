@@ -114,6 +114,13 @@ __attribute__((always_inline)) inline const char* skip_long(const std::array<uin
     if (end - p >= 16) return p + scan::span(p, static_cast<size_t>(end - p), set);
     return skip_in(t, p, end, cls);
 }
+// A token run expected to be short (a parameter name, a transport, a method): one byte a step.
+inline const char* skip_token_short(const char* p, const char* end) noexcept {
+    while (p < end && is(*p, c_token))
+        ++p;
+    return p;
+}
+
 inline bool is_sp(char c) noexcept {
     return c == ' ' || c == '\t';
 }
@@ -277,6 +284,16 @@ bool is_token(std::string_view s) noexcept {
     return !s.empty() && skip_class(s.data(), e, c_token) == e;
 }
 
+inline void clear_via(via_value& out) noexcept {
+    // Field by field: a whole-struct clear compiles to `rep stos`, slow for ~200 bytes.
+    out.port = 0;
+    out.has_port = out.has_branch = out.has_received = out.has_maddr = false;
+    out.rport = out.has_rport_value = false;
+    out.rport_value = 0;
+    out.ttl = -1;
+    out.branch = out.received = out.maddr = out.params = out.host = {};
+}
+
 constexpr std::string_view k_method_names[] = {
     "",       "INVITE", "ACK",     "BYE",    "CANCEL",    "OPTIONS", "REGISTER", "PRACK",
     "UPDATE", "INFO",   "MESSAGE", "NOTIFY", "SUBSCRIBE", "REFER",   "PUBLISH",
@@ -288,14 +305,36 @@ constexpr std::string_view k_method_names[] = {
 // Methods
 
 method lookup_method(std::string_view token) noexcept {
-    if (token.size() < 3 || token.size() > 9) return method::other;
-    // The first byte and the length separate all fourteen.
-    for (size_t i = 1; i < std::size(k_method_names); ++i) {
-        if (k_method_names[i].size() == token.size() && k_method_names[i][0] == token[0] &&
-            k_method_names[i] == token)
-            return static_cast<method>(i);
+    // The length picks at most four candidates; each compare is a fixed-size load.
+    const char* t = token.data();
+    const auto eq = [&](std::string_view lit) {
+        return std::memcmp(t, lit.data(), lit.size()) == 0;
+    };
+    switch (token.size()) {
+    case 3:
+        return eq("ACK") ? method::ack : eq("BYE") ? method::bye : method::other;
+    case 4:
+        return eq("INFO") ? method::info : method::other;
+    case 5:
+        return eq("PRACK") ? method::prack : eq("REFER") ? method::refer : method::other;
+    case 6:
+        return eq("INVITE")   ? method::invite
+               : eq("CANCEL") ? method::cancel
+               : eq("UPDATE") ? method::update
+               : eq("NOTIFY") ? method::notify
+                              : method::other;
+    case 7:
+        return eq("OPTIONS")   ? method::options
+               : eq("MESSAGE") ? method::message
+               : eq("PUBLISH") ? method::publish
+                               : method::other;
+    case 8:
+        return eq("REGISTER") ? method::register_ : method::other;
+    case 9:
+        return eq("SUBSCRIBE") ? method::subscribe : method::other;
+    default:
+        return method::other;
     }
-    return method::other;
 }
 
 std::string_view method_name(method m) noexcept {
@@ -346,14 +385,8 @@ bool parse_call_id_value(std::string_view value, std::string_view& out) noexcept
     return true;
 }
 
-bool parse_via_value(std::string_view value, via_value& out) noexcept {
-    // Field by field: a whole-struct clear compiles to `rep stos`, slow for ~200 bytes.
-    out.port = 0;
-    out.has_port = out.has_branch = out.has_received = out.has_maddr = false;
-    out.rport = out.has_rport_value = false;
-    out.rport_value = 0;
-    out.ttl = -1;
-    out.branch = out.received = out.maddr = out.params = out.host = {};
+bool detail::parse_via_value_reference(std::string_view value, via_value& out) noexcept {
+    clear_via(out);
     cursor c(trim(value));
     if (c.end - c.p >= 8 && std::memcmp(c.p, "SIP/2.0/", 8) == 0) {
         // What the general path below gives for these bytes, without its byte loops.
@@ -512,7 +545,178 @@ bool parse_qvalue(std::string_view v, int& q) noexcept {
 
 } // namespace
 
+namespace {
+
+// The fast paths below take the shape nearly every peer sends, with no LWS inside, no quoted or
+// bracketed parameter values and no escapes, in one pass, and give up (return false) on
+// anything else: the reference grammar above then decides. On success each fills exactly what
+// the reference fills for the same bytes (tests/unit/sip_parser_test.cc compares the two).
+
+// *( ";" token [ "=" token ] ) up to `end`, calling fn(name, value, has_value) for each; false
+// (give up) at any other byte, or when fn does. A value made of token bytes is the gen-value the
+// reference scans for it (it stops at ':' '"' '[' too, and the fast path gives up there).
+template <class Fn>
+__attribute__((always_inline)) inline bool fast_params(const char* p, const char* end,
+                                                       Fn&& fn) noexcept {
+    while (p < end) {
+        if (*p != ';') return false;
+        const char* nb = ++p;
+        p = skip_token_short(p, end);
+        if (p == nb) return false;
+        const std::string_view name(nb, static_cast<size_t>(p - nb));
+        std::string_view value;
+        bool has_value = false;
+        if (p < end && *p == '=') {
+            const char* vb = ++p;
+            p = skip_long(k_class, k_set_token, p, end, c_token);
+            if (p == vb) return false;
+            value = {vb, static_cast<size_t>(p - vb)};
+            has_value = true;
+        }
+        if (!fn(name, value, has_value)) return false;
+    }
+    return true;
+}
+
+// A decimal of 1..`max_digits` digits not above `max`, the whole of `v` (parse_uint's answer
+// on such input; false to give up otherwise).
+inline bool fast_uint(std::string_view v, size_t max_digits, uint32_t max, uint32_t& out) noexcept {
+    if (v.empty() || v.size() > max_digits) return false;
+    uint32_t n = 0;
+    for (char ch : v) {
+        const auto d = static_cast<uint32_t>(static_cast<unsigned char>(ch) - '0');
+        if (d > 9) return false;
+        n = n * 10 + d;
+    }
+    if (n > max) return false;
+    out = n;
+    return true;
+}
+
+// "SIP/2.0/" transport SP host [":" port] params, `v` trimmed.
+bool fast_via(std::string_view v, via_value& out) noexcept {
+    const char* p = v.data();
+    const char* const end = p + v.size();
+    if (v.size() < 10 || std::memcmp(p, "SIP/2.0/", 8) != 0) return false;
+    out.protocol_name = {p, 3};
+    out.protocol_version = {p + 4, 3};
+    p += 8;
+    const char* tb = p;
+    p = skip_token_short(p, end);
+    if (p == tb || p == end || *p != ' ') return false;
+    out.transport = {tb, static_cast<size_t>(p - tb)};
+    const char* hb = ++p;
+    p = skip_class(p, end, c_host);
+    if (p == hb) return false; // also an IPv6 reference: the reference scans it
+    out.host = {hb, static_cast<size_t>(p - hb)};
+    if (p < end && *p == ':') {
+        const char* db = ++p;
+        while (p < end && is(*p, c_digit))
+            ++p;
+        uint32_t port;
+        if (!fast_uint({db, static_cast<size_t>(p - db)}, 5, 65535, port)) return false;
+        out.port = static_cast<uint16_t>(port);
+        out.has_port = true;
+    }
+    const char* const pb = p;
+    const bool ok = fast_params(p, end, [&](std::string_view n, std::string_view pv, bool has_v) {
+        uint32_t x;
+        switch (n.size()) {
+        case 6:
+            if (!param_is(n, "branch")) return true;
+            if (!has_v) return false;
+            out.branch = pv;
+            out.has_branch = true;
+            return true;
+        case 5:
+            if (param_is(n, "rport")) {
+                out.rport = true;
+                if (has_v) {
+                    if (!fast_uint(pv, 5, 65535, x)) return false;
+                    out.rport_value = static_cast<uint16_t>(x);
+                    out.has_rport_value = true;
+                }
+            } else if (param_is(n, "maddr")) {
+                if (!has_v) return false;
+                out.maddr = pv;
+                out.has_maddr = true;
+            }
+            return true;
+        case 8:
+            if (!param_is(n, "received")) return true;
+            if (!has_v) return false;
+            out.received = pv;
+            out.has_received = true;
+            return true;
+        case 3:
+            if (!param_is(n, "ttl")) return true;
+            if (!has_v || !fast_uint(pv, 3, 255, x)) return false;
+            out.ttl = static_cast<int16_t>(x);
+            return true;
+        default:
+            return true;
+        }
+    });
+    if (!ok) return false;
+    out.params = {pb, static_cast<size_t>(end - pb)};
+    return true;
+}
+
+// [ quoted-string LWS ] "<" sip-URI ">" params, `v` trimmed; `out` cleared by the caller.
+bool fast_name_addr(std::string_view v, name_addr_value& out) noexcept {
+    const char* p = v.data();
+    const char* const end = p + v.size();
+    if (p == end) return false;
+    if (*p == '"') {
+        const char* q = skip_in(k_class2, p + 1, end, c2_qplain);
+        if (q == end || *q != '"') return false; // an escape, or unterminated
+        ++q;
+        out.display_name = {p, static_cast<size_t>(q - p)};
+        p = q;
+        while (p < end && is(*p, c_lws))
+            ++p;
+        if (p == end) return false;
+    }
+    if (*p != '<') return false;
+    const char* ub = ++p;
+    p = skip_long(k_class, k_set_uri, p, end, c_uri);
+    if (p == end || *p != '>') return false;
+    const size_t ulen = static_cast<size_t>(p - ub);
+    // Other schemes go to the reference's scheme check.
+    if (!(ulen > 4 && (ub[0] | 0x20) == 's' && (ub[1] | 0x20) == 'i' && (ub[2] | 0x20) == 'p' &&
+          ub[3] == ':'))
+        return false;
+    out.uri = {ub, ulen};
+    out.angle_brackets = true;
+    const char* const pb = ++p;
+    const bool ok = fast_params(p, end, [&](std::string_view n, std::string_view pv, bool has_v) {
+        if (n.size() != 3 || !param_is(n, "tag")) return true;
+        if (!has_v || out.has_tag) return false;
+        out.tag = pv;
+        out.has_tag = true;
+        return true;
+    });
+    if (!ok) return false;
+    out.params = {pb, static_cast<size_t>(end - pb)};
+    return true;
+}
+
+} // namespace
+
+bool parse_via_value(std::string_view value, via_value& out) noexcept {
+    clear_via(out);
+    if (fast_via(trim(value), out)) return true;
+    return detail::parse_via_value_reference(value, out);
+}
+
 bool parse_name_addr_value(std::string_view value, name_addr_value& out) noexcept {
+    out = name_addr_value{};
+    if (fast_name_addr(trim(value), out)) return true;
+    return detail::parse_name_addr_value_reference(value, out);
+}
+
+bool detail::parse_name_addr_value_reference(std::string_view value,
+                                             name_addr_value& out) noexcept {
     cursor c(trim(value));
     return scan_name_addr(c, out);
 }
@@ -524,10 +728,11 @@ bool parse_contact_value(std::string_view value, contact_value& out) noexcept {
         out.star = true;
         return true;
     }
-    cursor c(v);
-    if (!scan_name_addr(c, out.addr)) return false;
-    cursor pc(out.addr.params);
-    return scan_params(pc, [&](std::string_view n, std::string_view pv, bool has_v) {
+    if (!fast_name_addr(v, out.addr)) {
+        cursor c(v);
+        if (!scan_name_addr(c, out.addr)) return false;
+    }
+    const auto param = [&](std::string_view n, std::string_view pv, bool has_v) {
         if (param_is(n, "expires")) {
             uint64_t e;
             if (!has_v || !parse_uint(pv, 0xffffffffu, e)) return false;
@@ -536,19 +741,39 @@ bool parse_contact_value(std::string_view value, contact_value& out) noexcept {
             if (!has_v || !parse_qvalue(pv, out.q)) return false;
         }
         return true;
-    });
+    };
+    const char* pb = out.addr.params.data();
+    if (fast_params(pb, pb + out.addr.params.size(), param)) return true;
+    // The fast scan gave up (odd syntax or a bad value): the reference scan decides, setting
+    // the same fields again from the first parameter on.
+    out.expires = -1;
+    out.q = -1;
+    cursor pc(out.addr.params);
+    return scan_params(pc, param);
 }
 
 bool parse_cseq_value(std::string_view value, cseq_value& out) noexcept {
+    // 1*DIGIT LWS token, in one pass (RFC 3261 s20.16; the number at most 2^31-1).
     out = cseq_value{};
-    cursor c(trim(value));
-    uint64_t n;
-    if (!parse_uint(c.run(c_digit), 0x7fffffffu, n)) return false;
-    const char* before = c.p;
-    c.lws();
-    if (c.p == before) return false;
-    out.method_name = c.run(c_token);
-    if (out.method_name.empty() || !c.done()) return false;
+    const std::string_view v = trim(value);
+    const char* p = v.data();
+    const char* const end = p + v.size();
+    const char* const db = p;
+    uint64_t n = 0;
+    for (; p < end; ++p) {
+        const auto d = static_cast<uint64_t>(static_cast<unsigned char>(*p) - '0');
+        if (d > 9) break;
+        n = n * 10 + d;
+        if (n > 0x7fffffffu) return false;
+    }
+    if (p == db || p == end || !is(*p, c_lws)) return false;
+    do
+        ++p;
+    while (p < end && is(*p, c_lws));
+    const char* const mb = p;
+    p = skip_token_short(p, end);
+    if (p == mb || p != end) return false;
+    out.method_name = {mb, static_cast<size_t>(p - mb)};
     out.number = static_cast<uint32_t>(n);
     out.method = lookup_method(out.method_name);
     return true;

@@ -207,6 +207,15 @@ struct replaces_value {
 /// An option tag (token) as in Require/Supported/Proxy-Require/Unsupported; `out` trimmed.
 [[nodiscard]] bool parse_token_value(std::string_view value, std::string_view& out) noexcept;
 
+namespace detail {
+/// The reference grammars behind parse_via_value and parse_name_addr_value, which take the
+/// common shapes on a one-pass fast path and hand everything else to these. Same contract and
+/// same results; exposed for the differential test, not for production callers.
+[[nodiscard]] bool parse_via_value_reference(std::string_view value, via_value& out) noexcept;
+[[nodiscard]] bool parse_name_addr_value_reference(std::string_view value,
+                                                   name_addr_value& out) noexcept;
+} // namespace detail
+
 // ---------------------------------------------------------------------------------------------
 // The message view
 
