@@ -787,8 +787,12 @@ bool parse_media_type_value(std::string_view value, media_type_value& out) noexc
     out.subtype = c.run(c_token);
     if (out.subtype.empty()) return false;
     const char* pb = c.p;
-    if (!scan_params(c, [](std::string_view, std::string_view, bool) { return true; }))
-        return false;
+    const auto any = [](std::string_view, std::string_view, bool) { return true; };
+    if (fast_params(pb, c.end, any)) { // no parameters, or plain ones: nothing to trim
+        out.params = {pb, static_cast<size_t>(c.end - pb)};
+        return true;
+    }
+    if (!scan_params(c, any)) return false;
     out.params = trim(std::string_view(pb, static_cast<size_t>(c.end - pb)));
     return true;
 }
@@ -838,14 +842,19 @@ bool parse_session_expires_value(std::string_view value, session_expires_value& 
     if (!parse_uint(c.run(c_digit), 0xffffffffu, s)) return false;
     out.seconds = static_cast<uint32_t>(s);
     const char* pb = c.p;
-    bool ok = scan_params(c, [&](std::string_view n, std::string_view v, bool has_v) {
+    const auto param = [&](std::string_view n, std::string_view v, bool has_v) {
         if (param_is(n, "refresher")) {
             if (!has_v || (!iequal(v, "uac") && !iequal(v, "uas"))) return false;
             out.refresher = v;
         }
         return true;
-    });
-    if (!ok) return false;
+    };
+    if (fast_params(pb, c.end, param)) {
+        out.params = {pb, static_cast<size_t>(c.end - pb)};
+        return true;
+    }
+    out.refresher = {}; // the reference scan below sets it again from the first parameter on
+    if (!scan_params(c, param)) return false;
     out.params = trim(std::string_view(pb, static_cast<size_t>(c.end - pb)));
     return true;
 }
@@ -999,11 +1008,13 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
             break;
         }
         const size_t nb = pos;
+        // The line's first CR or LF: bounds the name lookup and ends the value's first line.
+        size_t le = sx.next_eol(nb);
         size_t ne = 0;
         header_id id = header_id::unknown;
         size_t known_len = 0;
         if (nb + header_name_window <= len &&
-            (id = lookup_header_before_colon(data + nb, known_len)) != header_id::unknown) {
+            (id = lookup_header_in_line(data + nb, le - nb, known_len)) != header_id::unknown) {
             ne = nb + known_len;
             pos = ne;
         } else {
@@ -1024,14 +1035,17 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
 
         size_t vb = pos;
         size_t ve;
+        // No CR or LF in the name and its ':', so `le` is also the first one after `pos`.
         for (;;) {
-            size_t e = sx.next_eol(pos);
-            if (e + 2 > len) return stream ? need_more() : fail("headers not terminated", len);
-            if (data[e] != '\r' || data[e + 1] != '\n') return fail("bad line ending", e);
-            if (e + 2 == len) return stream ? need_more() : fail("headers not terminated", len);
-            pos = e + 2;
-            if (is_sp(data[pos])) continue; // folded line (LWS = [*WSP CRLF] 1*WSP)
-            ve = e;
+            if (le + 2 > len) return stream ? need_more() : fail("headers not terminated", len);
+            if (data[le] != '\r' || data[le + 1] != '\n') return fail("bad line ending", le);
+            if (le + 2 == len) return stream ? need_more() : fail("headers not terminated", len);
+            pos = le + 2;
+            if (is_sp(data[pos])) { // folded line (LWS = [*WSP CRLF] 1*WSP)
+                le = sx.next_eol(pos);
+                continue;
+            }
+            ve = le;
             break;
         }
         while (vb < ve && is(data[vb], c_lws))

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <memory>
 #include <string>
@@ -539,7 +540,9 @@ TEST(SipParser, WideHeaderLookupMatchesLookupOnTokenNames) {
     }
     const auto wide = [](const std::string& name, char pad) {
         std::string buf = name + std::string(header_name_max, pad);
-        return lookup_header_wide(buf.data(), name.size());
+        const header_id id = lookup_header_wide(buf.data(), name.size());
+        EXPECT_EQ(lookup_header_wide_inline(buf.data(), name.size()), id) << name;
+        return id;
     };
     size_t checked = 0;
     for (size_t i = 1; i < header_id_count; ++i) {
@@ -569,9 +572,15 @@ TEST(SipParser, WideHeaderLookupMatchesLookupOnTokenNames) {
         ASSERT_EQ(wide(std::string(1, b), ':'), lookup_header(std::string(1, b))) << b;
         ASSERT_EQ(wide(std::string(2, b), ':'), lookup_header(std::string(2, b))) << b;
     }
+    // The parser's inline form, given the line end, answers the same.
     const auto before_colon = [](const std::string& line, size_t& n) {
         std::string buf = line + std::string(header_name_window, 'z');
-        return lookup_header_before_colon(buf.data(), n);
+        size_t n_inline = n;
+        const size_t eol = std::min(buf.find_first_of("\r\n"), buf.size());
+        const header_id id = lookup_header_before_colon(buf.data(), n);
+        EXPECT_EQ(lookup_header_in_line(buf.data(), eol, n_inline), id) << line;
+        EXPECT_EQ(n_inline, n) << line;
+        return id;
     };
     size_t n = 99;
     EXPECT_EQ(before_colon("vIA: x", n), header_id::via);
