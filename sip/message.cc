@@ -903,10 +903,10 @@ void message::reset(const char* base) noexcept {
 
 namespace {
 
-parse_result fail(const char* reason, size_t at) noexcept {
+__attribute__((cold, noinline)) parse_result fail(const char* reason, size_t at) noexcept {
     return {parse_status::invalid, static_cast<uint32_t>(at), reason};
 }
-parse_result need_more() noexcept {
+__attribute__((cold, noinline)) parse_result need_more() noexcept {
     return {parse_status::incomplete, 0, "incomplete"};
 }
 
@@ -1062,8 +1062,11 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
             h.value_len = static_cast<uint32_t>(e - b);
             h.id = id;
             h.flags = first ? header_field::first_in_line : 0;
-            auto idx = static_cast<size_t>(id);
-            if (m._first[idx] == 0xffff) m._first[idx] = static_cast<uint16_t>(count);
+            // A line's later elements follow its first, which has set _first already.
+            if (first) {
+                uint16_t& f = m._first[static_cast<size_t>(id)];
+                if (f == 0xffff) f = static_cast<uint16_t>(count);
+            }
             ++count;
             return true;
         };
