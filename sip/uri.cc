@@ -300,7 +300,16 @@ bool params_fast_ok(std::string_view params) noexcept {
 // with no '?'. Returns true only when it filled `out` exactly as the full parser would;
 // anything else (escapes, password, IPv6, headers, sips/tel, a bad byte) returns false and the
 // caller runs the full parser, which also gives every verdict on malformed input.
-bool parse_sip_fast(std::string_view text, uri& out) noexcept {
+// What the fast walk learns; parse_sip_fast copies it into a `uri`.
+struct sip_fast_fields {
+    std::string_view host, params;
+    size_t host_b;
+    host_kind kind;
+    uint16_t port;
+    bool has_port, has_user;
+};
+
+bool sip_fast_scan(std::string_view text, sip_fast_fields& f) noexcept {
     const size_t n = text.size();
     if (n < 5 || (text[0] | 0x20) != 's' || (text[1] | 0x20) != 'i' || (text[2] | 0x20) != 'p' ||
         text[3] != ':')
@@ -367,18 +376,34 @@ bool parse_sip_fast(std::string_view text, uri& out) noexcept {
         params = std::string_view(p + i + 1, n - i - 1);
         if (!params_fast_ok(params)) return false;
     }
-    out = uri{};
+    f.host = host;
+    f.params = params;
+    f.host_b = host_b;
+    f.kind = kind;
+    f.port = port;
+    f.has_port = has_port;
+    f.has_user = has_user;
+    return true;
+}
+
+bool parse_sip_fast(std::string_view text, uri& out) noexcept {
+    sip_fast_fields f;
+    if (!sip_fast_scan(text, f)) return false;
+    // Field by field: a whole-struct clear of this size compiles to `rep stos`, slow for it.
     out.scheme = uri_scheme::sip;
     out.scheme_name = text.substr(0, 3);
-    if (has_user) {
-        out.user = text.substr(4, host_b - 1 - 4);
-        out.has_user = true;
-    }
-    out.host = host;
-    out.host_type = kind;
-    out.port = port;
-    out.has_port = has_port;
-    out.params = params;
+    out.user = f.has_user ? text.substr(4, f.host_b - 1 - 4) : std::string_view{};
+    out.password = {};
+    out.has_user = f.has_user;
+    out.has_password = false;
+    out.host = f.host;
+    out.host_type = f.kind;
+    out.port = f.port;
+    out.has_port = f.has_port;
+    out.params = f.params;
+    out.headers = {};
+    out.has_headers = false;
+    out.opaque = {};
     return true;
 }
 
@@ -416,6 +441,20 @@ bool parse_uri(std::string_view text, uri& out) noexcept {
         if (u <= 0x20 || u >= 0x7f || c == '<' || c == '>' || c == '"') return false;
     }
     return true;
+}
+
+bool parse_uri_scheme(std::string_view text, uri_scheme& scheme, bool& has_headers) noexcept {
+    sip_fast_fields f;
+    if (sip_fast_scan(text, f)) {
+        scheme = uri_scheme::sip;
+        has_headers = false;
+        return true;
+    }
+    uri u;
+    const bool ok = parse_uri(text, u);
+    scheme = u.scheme;
+    has_headers = u.has_headers;
+    return ok;
 }
 
 bool find_uri_param(std::string_view params, std::string_view name,

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 using namespace tandem::sip;
 
 namespace {
@@ -166,4 +169,45 @@ TEST(SipUri, CommonShapeEdgesMatchTheGrammar) {
         EXPECT_FALSE(parse_uri(s, bad)) << s;
     EXPECT_TRUE(parse_uri("sip:u@h;a=b?x=y", bad));
     EXPECT_TRUE(bad.has_headers);
+}
+
+// parse_uri_scheme (semantic_check's Request-URI check) gives parse_uri's verdict, scheme and
+// has_headers on the common shape, its edges, the other schemes and every one-byte mutation.
+TEST(SipUri, SchemeOnlyCheckMatchesParseUri) {
+    const std::vector<std::string> bases = {
+        "sip:+15551234567@carrier.example.net:5060;user=phone",
+        "SIP:bob@127.0.0.1:5060",
+        "sip:u@h;a=b?x=y",
+        "sips:a@b",
+        "tel:+1-555-0100;phone-context=example.com",
+        "urn:service:sos",
+        "sip:u:pw@[::1]:5060;lr",
+        "sip:a%40b@h",
+    };
+    const std::string bytes = "@:;?=.%[]-x9 \"<>";
+    std::vector<std::string> all;
+    for (const std::string& b : bases) {
+        all.push_back(b);
+        for (size_t i = 0; i < b.size(); ++i) {
+            all.push_back(b.substr(0, i) + b.substr(i + 1));
+            for (char c : bytes) {
+                std::string r = b;
+                r[i] = c;
+                all.push_back(r);
+            }
+        }
+    }
+    size_t accepted = 0;
+    for (const std::string& s : all) {
+        uri u;
+        uri_scheme scheme = uri_scheme::other;
+        bool has_headers = false;
+        const bool full = parse_uri(s, u);
+        ASSERT_EQ(parse_uri_scheme(s, scheme, has_headers), full) << s;
+        if (!full) continue;
+        ++accepted;
+        EXPECT_EQ(scheme, u.scheme) << s;
+        EXPECT_EQ(has_headers, u.has_headers) << s;
+    }
+    EXPECT_GT(accepted, 200u);
 }
