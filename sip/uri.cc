@@ -273,6 +273,17 @@ constexpr std::array<bool, 256> k_fast_user = [] {
     return t;
 }();
 
+// Per byte: bit 0 a host byte the fast path takes (alphanum, '-', '.'), bit 1 one that rules
+// out an IPv4 address (a letter or '-').
+constexpr std::array<uint8_t, 256> k_fast_host = [] {
+    std::array<uint8_t, 256> t{};
+    for (size_t c = 0; c < 256; ++c) {
+        if ((k_cls[c] & k_alnum) || c == '-' || c == '.') t[c] |= 1;
+        if (((k_cls[c] & k_alnum) && !(c >= '0' && c <= '9')) || c == '-') t[c] |= 2;
+    }
+    return t;
+}();
+
 // params_ok for params of plain bytes, in one walk: every ';'-separated element a non-empty
 // name of param characters with at most one '=' and a value of param characters. False also
 // for what params_ok may accept ('%' escapes): the caller then runs the full parser.
@@ -316,8 +327,12 @@ bool sip_fast_scan(std::string_view text, sip_fast_fields& f) noexcept {
         return false;
     const char* const p = text.data();
     size_t i = 4;
-    // user-unreserved minus ';' and '?' (the full parser splits those by the first '@').
-    while (i < n && k_fast_user[static_cast<unsigned char>(p[i])])
+    // user-unreserved minus ';' and '?' (the full parser splits those by the first '@'); four
+    // table lookups and one branch a step while the run lasts.
+    const auto user = [&](size_t k) { return k_fast_user[static_cast<unsigned char>(p[k])]; };
+    while (n - i >= 4 && (user(i) & user(i + 1) & user(i + 2) & user(i + 3)))
+        i += 4;
+    while (i < n && user(i))
         ++i;
     size_t host_b = 4;
     bool has_user = false;
@@ -328,36 +343,49 @@ bool sip_fast_scan(std::string_view text, sip_fast_fields& f) noexcept {
     } else if (std::string_view(p + i, n - i).find('@') != std::string_view::npos) {
         return false;
     }
-    // host_ok's hostname / IPv4 rules, checked while walking the host once.
+    // host_ok's hostname / IPv4 rules. The host run is found four bytes a step, noting whether
+    // it holds a letter or '-'; only a run of digits and dots is walked again, for IPv4.
+    const auto host_cls = [&](size_t k) { return k_fast_host[static_cast<unsigned char>(p[k])]; };
     i = host_b;
-    size_t dots = 0, group_digits = 0;
-    unsigned group = 0;
-    bool digits_dots = true, ipv4_ok = true, double_dot = false;
-    for (; i < n; ++i) {
-        const char c = p[i];
-        if (c == '.') {
-            double_dot |= i > host_b && p[i - 1] == '.';
-            ipv4_ok &= group_digits != 0 && group <= 255;
-            ++dots;
-            group = 0;
-            group_digits = 0;
-        } else if (c >= '0' && c <= '9') {
-            group = group * 10 + static_cast<unsigned>(c - '0');
-            ipv4_ok &= ++group_digits <= 3;
-        } else if (has(c, k_alnum) || c == '-') {
-            digits_dots = false;
-        } else {
-            break;
-        }
+    unsigned seen = 0;
+    while (n - i >= 4) {
+        const unsigned a = host_cls(i), b = host_cls(i + 1), c = host_cls(i + 2),
+                       d = host_cls(i + 3);
+        if ((a & b & c & d & 1) == 0) break;
+        seen |= a | b | c | d;
+        i += 4;
     }
+    for (; i < n && (host_cls(i) & 1); ++i)
+        seen |= host_cls(i);
     if (i == host_b) return false;
     std::string_view host(p + host_b, i - host_b);
     host_kind kind = host_kind::hostname;
-    if (digits_dots && dots == 3) {
-        if (!ipv4_ok || group_digits == 0 || group > 255) return false;
-        kind = host_kind::ipv4;
-    } else if (p[host_b] == '.' || p[host_b] == '-' || double_dot) {
-        return false;
+    if ((seen & 2) == 0) {
+        size_t dots = 0, group_digits = 0;
+        unsigned group = 0;
+        bool ipv4_ok = true, double_dot = false;
+        for (size_t k = host_b; k < i; ++k) {
+            if (p[k] == '.') {
+                double_dot |= k > host_b && p[k - 1] == '.';
+                ipv4_ok &= group_digits != 0 && group <= 255;
+                ++dots;
+                group = 0;
+                group_digits = 0;
+            } else {
+                group = group * 10 + static_cast<unsigned>(p[k] - '0');
+                ipv4_ok &= ++group_digits <= 3;
+            }
+        }
+        if (dots == 3) {
+            if (!ipv4_ok || group_digits == 0 || group > 255) return false;
+            kind = host_kind::ipv4;
+        } else if (p[host_b] == '.' || double_dot) {
+            return false;
+        }
+    } else {
+        if (p[host_b] == '.' || p[host_b] == '-') return false;
+        for (size_t k = host_b + 1; k < i; ++k)
+            if (p[k] == '.' && p[k - 1] == '.') return false;
     }
     uint16_t port = 0;
     bool has_port = false;
@@ -411,6 +439,10 @@ bool parse_sip_fast(std::string_view text, uri& out) noexcept {
 
 bool parse_uri(std::string_view text, uri& out) noexcept {
     if (parse_sip_fast(text, out)) return true;
+    return detail::parse_uri_reference(text, out);
+}
+
+bool detail::parse_uri_reference(std::string_view text, uri& out) noexcept {
     out = uri{};
     size_t i = 0;
     while (i < text.size() &&

@@ -171,8 +171,9 @@ TEST(SipUri, CommonShapeEdgesMatchTheGrammar) {
     EXPECT_TRUE(bad.has_headers);
 }
 
-// parse_uri_scheme (semantic_check's Request-URI check) gives parse_uri's verdict, scheme and
-// has_headers on the common shape, its edges, the other schemes and every one-byte mutation.
+// parse_uri's one-walk path gives the full grammar's result, and parse_uri_scheme (semantic_check's
+// Request-URI check) parse_uri's verdict, scheme and has_headers, on the common shape, its edges,
+// the other schemes and every one-byte mutation of them.
 TEST(SipUri, SchemeOnlyCheckMatchesParseUri) {
     const std::vector<std::string> bases = {
         "sip:+15551234567@carrier.example.net:5060;user=phone",
@@ -183,6 +184,11 @@ TEST(SipUri, SchemeOnlyCheckMatchesParseUri) {
         "urn:service:sos",
         "sip:u:pw@[::1]:5060;lr",
         "sip:a%40b@h",
+        "sip:198.51.100.10:5060",
+        "sip:alice@198.51.100.10;transport=udp",
+        "sip:u@1.2.3;x",
+        "sip:u@a-b.c-d.example.com:5;lr;x=y",
+        "sip:bob@203.0.113.20:5060",
     };
     const std::string bytes = "@:;?=.%[]-x9 \"<>";
     std::vector<std::string> all;
@@ -198,7 +204,30 @@ TEST(SipUri, SchemeOnlyCheckMatchesParseUri) {
         }
     }
     size_t accepted = 0;
+    const auto same = [](std::string_view a, std::string_view b) {
+        return a.size() == b.size() && (a.empty() || a.data() == b.data());
+    };
     for (const std::string& s : all) {
+        // The one-walk path against the full grammar: same verdict, same fields.
+        uri f, r;
+        const bool fast = parse_uri(s, f);
+        ASSERT_EQ(detail::parse_uri_reference(s, r), fast) << s;
+        if (fast) {
+            EXPECT_EQ(f.scheme, r.scheme) << s;
+            EXPECT_TRUE(same(f.scheme_name, r.scheme_name)) << s;
+            EXPECT_TRUE(same(f.user, r.user)) << s;
+            EXPECT_TRUE(same(f.password, r.password)) << s;
+            EXPECT_EQ(f.has_user, r.has_user) << s;
+            EXPECT_EQ(f.has_password, r.has_password) << s;
+            EXPECT_TRUE(same(f.host, r.host)) << s;
+            EXPECT_EQ(f.host_type, r.host_type) << s;
+            EXPECT_EQ(f.port, r.port) << s;
+            EXPECT_EQ(f.has_port, r.has_port) << s;
+            EXPECT_TRUE(same(f.params, r.params)) << s;
+            EXPECT_TRUE(same(f.headers, r.headers)) << s;
+            EXPECT_EQ(f.has_headers, r.has_headers) << s;
+            EXPECT_TRUE(same(f.opaque, r.opaque)) << s;
+        }
         uri u;
         uri_scheme scheme = uri_scheme::other;
         bool has_headers = false;
