@@ -3,6 +3,7 @@
 #include "sip/scan.h"
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -907,6 +908,14 @@ void message::reset(const char* base) noexcept {
 
 namespace {
 
+inline uint16_t load_u16(const char* p) noexcept {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    return v;
+}
+// "\r\n" as load_u16 reads it on this machine.
+constexpr uint16_t k_crlf = std::endian::native == std::endian::little ? 0x0a0d : 0x0d0a;
+
 __attribute__((cold, noinline)) parse_result fail(const char* reason, size_t at) noexcept {
     return {parse_status::invalid, static_cast<uint32_t>(at), reason};
 }
@@ -1042,7 +1051,7 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         // No CR or LF in the name and its ':', so `le` is also the first one after `pos`.
         for (;;) {
             if (le + 2 > len) return stream ? need_more() : fail("headers not terminated", len);
-            if (data[le] != '\r' || data[le + 1] != '\n') return fail("bad line ending", le);
+            if (load_u16(data + le) != k_crlf) return fail("bad line ending", le);
             if (le + 2 == len) return stream ? need_more() : fail("headers not terminated", len);
             pos = le + 2;
             if (is_sp(data[pos])) { // folded line (LWS = [*WSP CRLF] 1*WSP)
