@@ -594,6 +594,46 @@ inline bool fast_uint(std::string_view v, size_t max_digits, uint32_t max, uint3
     return true;
 }
 
+// Four bytes as a memcpy load reads them on this machine.
+constexpr uint32_t word4(const char (&s)[5]) noexcept {
+    uint32_t w = 0;
+    for (size_t i = 0; i < 4; ++i)
+        w |= static_cast<uint32_t>(static_cast<unsigned char>(s[i]))
+             << (std::endian::native == std::endian::little ? 8 * i : 24 - 8 * i);
+    return w;
+}
+constexpr uint32_t k_udp_sp = word4("UDP "), k_tcp_sp = word4("TCP "), k_tls_sp = word4("TLS ");
+
+// A parameter prefix such as ";branch=" as one 8-byte compare: `word` holds its bytes lower-cased,
+// `fold` the 0x20 bit on its letters (under | 0x20 only a letter's two cases give the letter),
+// `mask` its length.
+struct prefix8 {
+    uint64_t word = 0, fold = 0, mask = 0;
+};
+template <size_t N>
+constexpr prefix8 make_prefix8(const char (&s)[N]) noexcept {
+    static_assert(N - 1 <= 8);
+    prefix8 r;
+    for (size_t i = 0; i + 1 < N; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const bool letter = (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+        const unsigned sh = std::endian::native == std::endian::little ? 8 * i : 56 - 8 * i;
+        r.word |= static_cast<uint64_t>(letter ? (c | 0x20) : c) << sh;
+        r.fold |= static_cast<uint64_t>(letter ? 0x20 : 0) << sh;
+        r.mask |= uint64_t{0xff} << sh;
+    }
+    return r;
+}
+// True when [p, end) starts with `x` (letters in either case); reads 8 bytes only when there are.
+inline bool has_prefix8(const char* p, const char* end, const prefix8& x) noexcept {
+    if (end - p < 8) return false;
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    return ((w | x.fold) & x.mask) == x.word;
+}
+constexpr prefix8 k_branch_eq = make_prefix8(";branch=");
+constexpr prefix8 k_tag_eq = make_prefix8(";tag=");
+
 // "SIP/2.0/" transport SP host [":" port] params, `v` trimmed.
 bool fast_via(std::string_view v, via_value& out) noexcept {
     const char* p = v.data();
@@ -603,7 +643,13 @@ bool fast_via(std::string_view v, via_value& out) noexcept {
     out.protocol_version = {p + 4, 3};
     p += 8;
     const char* tb = p;
-    p = skip_token_short(p, end);
+    // UDP, TCP and TLS with their SP as one 4-byte compare; any other transport by the run.
+    uint32_t t4 = 0;
+    if (end - p >= 4) std::memcpy(&t4, p, 4);
+    if (t4 == k_udp_sp || t4 == k_tcp_sp || t4 == k_tls_sp)
+        p += 3;
+    else
+        p = skip_token_short(p, end);
     if (p == tb || p == end || *p != ' ') return false;
     out.transport = {tb, static_cast<size_t>(p - tb)};
     const char* hb = ++p;
@@ -620,6 +666,13 @@ bool fast_via(std::string_view v, via_value& out) noexcept {
         out.has_port = true;
     }
     const char* const pb = p;
+    if (has_prefix8(p, end, k_branch_eq)) { // nearly every Via starts its parameters so
+        const char* bb = p + 8;
+        p = skip_long(k_class, k_set_token, bb, end, c_token);
+        if (p == bb || (p < end && *p != ';')) return false;
+        out.branch = {bb, static_cast<size_t>(p - bb)};
+        out.has_branch = true;
+    }
     const bool ok = fast_params(p, end, [&](std::string_view n, std::string_view pv, bool has_v) {
         uint32_t x;
         switch (n.size()) {
@@ -690,6 +743,13 @@ bool fast_name_addr(std::string_view v, name_addr_value& out) noexcept {
     out.uri = {ub, ulen};
     out.angle_brackets = true;
     const char* const pb = ++p;
+    if (has_prefix8(p, end, k_tag_eq)) { // the usual From/To: the tag first
+        const char* tb = p + 5;
+        p = skip_long(k_class, k_set_token, tb, end, c_token);
+        if (p == tb || (p < end && *p != ';')) return false;
+        out.tag = {tb, static_cast<size_t>(p - tb)};
+        out.has_tag = true;
+    }
     const bool ok = fast_params(p, end, [&](std::string_view n, std::string_view pv, bool has_v) {
         if (n.size() != 3 || !param_is(n, "tag")) return true;
         if (!has_v || out.has_tag) return false;
