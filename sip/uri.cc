@@ -288,22 +288,28 @@ constexpr std::array<uint8_t, 256> k_fast_host = [] {
 // name of param characters with at most one '=' and a value of param characters. False also
 // for what params_ok may accept ('%' escapes): the caller then runs the full parser.
 bool params_fast_ok(std::string_view params) noexcept {
-    bool at_start = true, seen_eq = false;
-    for (char c : params) {
-        if (c == ';') {
-            if (at_start) return false;
-            at_start = true;
-            seen_eq = false;
-        } else if (c == '=') {
-            if (at_start || seen_eq) return false;
-            seen_eq = true;
-        } else if (has(c, k_param | k_unreserved)) {
-            at_start = false;
-        } else {
-            return false;
-        }
+    const char* p = params.data();
+    const char* const e = p + params.size();
+    // A run of param characters, four table lookups and one branch a step while it lasts.
+    const auto run = [e](const char* q) {
+        const auto in = [](char c) {
+            return (k_cls[static_cast<unsigned char>(c)] & (k_param | k_unreserved)) != 0;
+        };
+        while (e - q >= 4 && (in(q[0]) & in(q[1]) & in(q[2]) & in(q[3])))
+            q += 4;
+        while (q < e && in(*q))
+            ++q;
+        return q;
+    };
+    for (;;) {
+        const char* nb = p;
+        p = run(p);
+        if (p == nb) return false; // an empty name (also ";;", a trailing ';', "=v")
+        if (p < e && *p == '=') p = run(p + 1);
+        if (p == e) return true;
+        if (*p != ';') return false; // a second '=', or a byte that is no param character
+        ++p;
     }
-    return !at_start;
 }
 
 // The common shape `sip:user@host[:port][;params]` (or `sip:host...`) in one walk: user bytes
