@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace tandem::sip;
@@ -461,6 +463,20 @@ TEST(SipValidate, SemanticRefusals) {
         parse_text(base_head +
                    "CSeq: 1 INVITE\r\nContent-Type: text/x-nonsense\r\nContent-Length: 1\r\n\r\nx");
     EXPECT_EQ(semantic_check(*body.m).code, 415);
+    // Media types compare case-insensitively (RFC 3261 s7.3.1), and only whole names match.
+    for (const auto& [type, code] :
+         std::initializer_list<std::pair<std::string, int>>{{"Application/SDP", 0},
+                                                            {"APPLICATION/VND.ETSI.AOC+XML", 0},
+                                                            {"application/Dtmf-Relay", 0},
+                                                            {"application/sdpx", 415},
+                                                            {"application/sd", 415},
+                                                            {"application/dtmf_relay", 415},
+                                                            {"applicatio/sdp", 415}}) {
+        auto t = parse_text(base_head + "CSeq: 1 INVITE\r\nContent-Type: " + type +
+                            "\r\nContent-Length: 1\r\n\r\nx");
+        ASSERT_TRUE(t.r.ok()) << type;
+        EXPECT_EQ(semantic_check(*t.m).code, code) << type;
+    }
     auto ver = parse_text("OPTIONS sip:a@b SIP/3.0\r\n\r\n");
     ASSERT_TRUE(ver.r.ok());
     EXPECT_EQ(semantic_check(*ver.m).code, 505);
