@@ -1216,10 +1216,7 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
 // ---------------------------------------------------------------------------------------------
 // Index lookups
 
-size_t message::find(header_id id, size_t from) const noexcept {
-    size_t f = _first[static_cast<size_t>(id)];
-    if (f == 0xffff) return npos;
-    if (from <= f) return f;
+size_t message::find_after(header_id id, size_t from) const noexcept {
     for (size_t i = from; i < _header_count; ++i)
         if (_headers[i].id == id) return i;
     return npos;

@@ -289,8 +289,13 @@ public:
         return view(h.value_off, h.value_len);
     }
     [[nodiscard]] std::string_view value(size_t i) const noexcept { return value(_headers[i]); }
-    /// Index of the first slot with `id` at or after `from`; npos when none. O(1) for from==0.
-    [[nodiscard]] size_t find(header_id id, size_t from = 0) const noexcept;
+    /// Index of the first slot with `id` at or after `from`; npos when none. O(1) for from==0
+    /// (inline: the layers above call it for every header they read).
+    [[nodiscard]] size_t find(header_id id, size_t from = 0) const noexcept {
+        const size_t f = _first[static_cast<size_t>(id)];
+        if (f == 0xffff) return npos;
+        return from <= f ? f : find_after(id, from);
+    }
     /// First slot whose name matches `name` case-insensitively (any header, also unknown ones;
     /// known names also match their compact form); npos when none.
     [[nodiscard]] size_t find(std::string_view name) const noexcept;
@@ -346,6 +351,8 @@ private:
         return {_base + off, len};
     }
     void reset(const char* base) noexcept;
+    /// find() past the first slot of `id`.
+    [[nodiscard]] size_t find_after(header_id id, size_t from) const noexcept;
 
     const char* _base = nullptr;
     uint32_t _size = 0;
