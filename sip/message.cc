@@ -1294,44 +1294,29 @@ void fill(field<T>& f, const message& m, size_t slot, Parse&& fn) noexcept {
 
 } // namespace
 
-const field<via_value>& message::top_via() const noexcept {
-    if (!(_cached & 1)) {
-        fill(_top_via, *this, find(header_id::via), parse_via_value);
-        _cached |= 1;
-    }
-    return _top_via;
+void message::fill_top_via() const noexcept {
+    fill(_top_via, *this, find(header_id::via), parse_via_value);
+    _cached |= cached_top_via;
 }
 
-const field<name_addr_value>& message::from() const noexcept {
-    if (!(_cached & 2)) {
-        fill(_from, *this, find(header_id::from), parse_name_addr_value);
-        _cached |= 2;
-    }
-    return _from;
+void message::fill_from() const noexcept {
+    fill(_from, *this, find(header_id::from), parse_name_addr_value);
+    _cached |= cached_from;
 }
 
-const field<name_addr_value>& message::to() const noexcept {
-    if (!(_cached & 4)) {
-        fill(_to, *this, find(header_id::to), parse_name_addr_value);
-        _cached |= 4;
-    }
-    return _to;
+void message::fill_to() const noexcept {
+    fill(_to, *this, find(header_id::to), parse_name_addr_value);
+    _cached |= cached_to;
 }
 
-const field<std::string_view>& message::call_id() const noexcept {
-    if (!(_cached & 8)) {
-        fill(_call_id, *this, find(header_id::call_id), parse_call_id_value);
-        _cached |= 8;
-    }
-    return _call_id;
+void message::fill_call_id() const noexcept {
+    fill(_call_id, *this, find(header_id::call_id), parse_call_id_value);
+    _cached |= cached_call_id;
 }
 
-const field<cseq_value>& message::cseq() const noexcept {
-    if (!(_cached & 16)) {
-        fill(_cseq, *this, find(header_id::cseq), parse_cseq_value);
-        _cached |= 16;
-    }
-    return _cseq;
+void message::fill_cseq() const noexcept {
+    fill(_cseq, *this, find(header_id::cseq), parse_cseq_value);
+    _cached |= cached_cseq;
 }
 
 field<via_value> message::via(size_t n) const noexcept {
@@ -1345,9 +1330,9 @@ field<uint32_t> message::max_forwards() const noexcept {
 
 field<contact_value> message::contact(size_t n) const noexcept {
     if (n == 0) {
-        if (!(_cached & 32)) {
+        if (!(_cached & cached_contact)) {
             fill(_contact, *this, find(header_id::contact), parse_contact_value);
-            _cached |= 32;
+            _cached |= cached_contact;
         }
         return _contact;
     }

@@ -307,11 +307,27 @@ public:
     [[nodiscard]] size_t nth(header_id id, size_t n) const noexcept;
 
     // Typed accessors (cached) -------------------------------------------------------------------
-    [[nodiscard]] const field<via_value>& top_via() const noexcept;
-    [[nodiscard]] const field<name_addr_value>& from() const noexcept;
-    [[nodiscard]] const field<name_addr_value>& to() const noexcept;
-    [[nodiscard]] const field<std::string_view>& call_id() const noexcept;
-    [[nodiscard]] const field<cseq_value>& cseq() const noexcept;
+    // Inline for the cached case: the layers above read these again and again.
+    [[nodiscard]] const field<via_value>& top_via() const noexcept {
+        if (!(_cached & cached_top_via)) fill_top_via();
+        return _top_via;
+    }
+    [[nodiscard]] const field<name_addr_value>& from() const noexcept {
+        if (!(_cached & cached_from)) fill_from();
+        return _from;
+    }
+    [[nodiscard]] const field<name_addr_value>& to() const noexcept {
+        if (!(_cached & cached_to)) fill_to();
+        return _to;
+    }
+    [[nodiscard]] const field<std::string_view>& call_id() const noexcept {
+        if (!(_cached & cached_call_id)) fill_call_id();
+        return _call_id;
+    }
+    [[nodiscard]] const field<cseq_value>& cseq() const noexcept {
+        if (!(_cached & cached_cseq)) fill_cseq();
+        return _cseq;
+    }
 
     // Typed accessors (parsed per call) ----------------------------------------------------------
     /// The `n`th Via value (0 = top).
@@ -353,6 +369,14 @@ private:
     void reset(const char* base) noexcept;
     /// find() past the first slot of `id`.
     [[nodiscard]] size_t find_after(header_id id, size_t from) const noexcept;
+    // Parse a cached accessor's header into its cache and set its _cached bit.
+    void fill_top_via() const noexcept;
+    void fill_from() const noexcept;
+    void fill_to() const noexcept;
+    void fill_call_id() const noexcept;
+    void fill_cseq() const noexcept;
+    static constexpr uint8_t cached_top_via = 1, cached_from = 2, cached_to = 4, cached_call_id = 8,
+                             cached_cseq = 16, cached_contact = 32;
 
     const char* _base = nullptr;
     uint32_t _size = 0;
