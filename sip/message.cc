@@ -657,11 +657,15 @@ bool fast_via(std::string_view v, via_value& out) noexcept {
     if (p == hb) return false; // also an IPv6 reference: the reference scans it
     out.host = {hb, static_cast<size_t>(p - hb)};
     if (p < end && *p == ':') {
+        // 1..5 digits, at most 65535, scanned and summed in one walk; more digits give up.
         const char* db = ++p;
-        while (p < end && is(*p, c_digit))
-            ++p;
-        uint32_t port;
-        if (!fast_uint({db, static_cast<size_t>(p - db)}, 5, 65535, port)) return false;
+        uint32_t port = 0;
+        for (; p < end && p - db < 6; ++p) {
+            const auto d = static_cast<uint32_t>(static_cast<unsigned char>(*p) - '0');
+            if (d > 9) break;
+            port = port * 10 + d;
+        }
+        if (p == db || p - db > 5 || port > 65535) return false;
         out.port = static_cast<uint16_t>(port);
         out.has_port = true;
     }
@@ -909,7 +913,8 @@ bool parse_session_expires_value(std::string_view value, session_expires_value& 
     const char* pb = c.p;
     const auto param = [&](std::string_view n, std::string_view v, bool has_v) {
         if (param_is(n, "refresher")) {
-            if (!has_v || (!iequal(v, "uac") && !iequal(v, "uas"))) return false;
+            // All-letter literals: param_is is exact on any bytes here.
+            if (!has_v || (!param_is(v, "uac") && !param_is(v, "uas"))) return false;
             out.refresher = v;
         }
         return true;
