@@ -239,9 +239,7 @@ static_assert(names_are_letters_and_dashes());
 
 // k_lower_names as the words a memcpy load gives on this machine, and for each length 0..24 the
 // masks that keep the first `len` bytes of three loaded words.
-struct name_words {
-    uint64_t w[3];
-};
+using detail::name_words;
 constexpr uint64_t byte_in_word(unsigned char c, size_t j) noexcept {
     return static_cast<uint64_t>(c)
            << (std::endian::native == std::endian::little ? 8 * j : 56 - 8 * j);
@@ -265,11 +263,8 @@ constexpr std::array<name_words, k_max_name + 1> build_len_masks() {
 constexpr std::array<name_words, k_max_name + 1> k_len_masks = build_len_masks();
 
 // Per hash slot: the entry's id and length next to its index, one cache line holds several.
-struct wide_slot {
-    uint8_t entry = 0xff;
-    uint8_t len = 0;
-    header_id id = header_id::unknown;
-};
+using detail::wide_slot;
+static_assert(detail::wide_table_size == k_table_size);
 constexpr std::array<wide_slot, k_table_size> build_wide_table() {
     std::array<wide_slot, k_table_size> t{};
     for (size_t h = 0; h < k_table_size; ++h) {
@@ -281,8 +276,15 @@ constexpr std::array<wide_slot, k_table_size> build_wide_table() {
 }
 constexpr std::array<wide_slot, k_table_size> k_wide_table = build_wide_table();
 static_assert(k_max_name == 3 * 8);
+static_assert(std::size(k_names) == detail::known_name_count);
 
 } // namespace
+
+// Constant-initialised copies of the tables above, for lookup_header_wide_inline.
+const std::array<detail::wide_slot, detail::wide_table_size> detail::k_wide_slots = k_wide_table;
+const std::array<detail::name_words, detail::known_name_count> detail::k_wide_name_words =
+    k_name_words;
+const std::array<detail::name_words, header_name_max + 1> detail::k_wide_len_masks = k_len_masks;
 
 namespace {
 inline header_id lookup_wide(const char* name, size_t len) noexcept;

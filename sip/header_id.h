@@ -2,6 +2,9 @@
 
 #include <array>
 #include <cstddef>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <cstdint>
 #include <string_view>
 
@@ -114,6 +117,82 @@ inline constexpr size_t header_name_window = 32;
 /// the name itself). A known id proves the name is a token that ends at the ':' (known names are
 /// letters and '-', and a CR before the ':' gives `unknown`).
 [[nodiscard]] header_id lookup_header_before_colon(const char* p, size_t& name_len) noexcept;
+
+namespace detail {
+// lookup_header_wide's tables (sip/header_id.cc), for the inline lookup below.
+struct alignas(4) wide_slot { // four bytes: one load
+    uint8_t entry = 0xff;     // index into the name table, 0xff empty
+    uint8_t len = 0;
+    header_id id = header_id::unknown;
+};
+struct name_words {
+    uint64_t w[3];
+};
+inline constexpr size_t wide_table_size = 512;
+inline constexpr size_t known_name_count = 89; // long and compact names in the table
+extern const std::array<wide_slot, wide_table_size> k_wide_slots;
+extern const std::array<name_words, known_name_count> k_wide_name_words;
+extern const std::array<name_words, header_name_max + 1> k_wide_len_masks;
+} // namespace detail
+
+/// `lookup_header_wide` inlined, for the parser's hot loop: same contract and same answer.
+[[nodiscard]] __attribute__((always_inline)) inline header_id
+lookup_header_wide_inline(const char* name, size_t len) noexcept {
+    if (len - 1 >= header_name_max) return header_id::unknown; // 0 or longer than any name
+    const auto fold = [&](size_t i) {
+        return static_cast<size_t>(static_cast<unsigned char>(name[i]) | 0x20u);
+    };
+    const size_t h = (len * 2u + fold(0) * 8u + fold(len - 1) * 11u + fold(len / 2) * 4u) &
+                     (detail::wide_table_size - 1);
+    const detail::wide_slot& s = detail::k_wide_slots[h];
+    if (s.len != len) return header_id::unknown; // also the empty slots (len 0)
+    constexpr uint64_t case_bits = 0x2020202020202020u;
+    const detail::name_words& m = detail::k_wide_len_masks[len];
+    const detail::name_words& y = detail::k_wide_name_words[s.entry];
+    uint64_t a;
+    __builtin_memcpy(&a, name, 8);
+    uint64_t diff = ((a | case_bits) ^ y.w[0]) & m.w[0];
+    if (len > 8) { // most names fit one word
+        uint64_t b, c;
+        __builtin_memcpy(&b, name + 8, 8);
+        __builtin_memcpy(&c, name + 16, 8);
+        diff |= (((b | case_bits) ^ y.w[1]) & m.w[1]) | (((c | case_bits) ^ y.w[2]) & m.w[2]);
+    }
+    return diff == 0 ? s.id : header_id::unknown;
+}
+
+/// `lookup_header_before_colon` inlined for the parser, with the line end known: `eol` is the
+/// offset from p of the line's first CR or LF (any value >= header_name_window when there is
+/// none in the window). Reads [p, p + header_name_window), which the caller guarantees readable.
+/// Same answer as lookup_header_before_colon(p, name_len).
+[[nodiscard]] __attribute__((always_inline)) inline header_id
+lookup_header_in_line(const char* p, size_t eol, size_t& name_len) noexcept {
+    static_assert(header_name_window == 32 && header_name_max < header_name_window);
+    size_t k;
+#if defined(__SSE2__)
+    const __m128i colon = _mm_set1_epi8(':');
+    auto bits = static_cast<uint32_t>(_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), colon)));
+    if (bits == 0) {
+        bits = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(
+                   _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)), colon)))
+               << 16;
+        if (bits == 0) return header_id::unknown;
+    }
+    k = static_cast<size_t>(__builtin_ctz(bits));
+#else
+    k = 0;
+    while (k < header_name_window && p[k] != ':')
+        ++k;
+    if (k == header_name_window) return header_id::unknown;
+#endif
+    // A CR or LF before the ':' (CR is the one byte besides '-' that folds onto '-'): unknown,
+    // as lookup_header_before_colon answers.
+    if (k == 0 || k >= eol) return header_id::unknown;
+    const header_id id = lookup_header_wide_inline(p, k);
+    if (id != header_id::unknown) name_len = k;
+    return id;
+}
 
 /// The canonical long name ("Call-ID", "CSeq", ...); "" for `unknown`.
 [[nodiscard]] std::string_view header_name(header_id id) noexcept;

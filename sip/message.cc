@@ -3,6 +3,7 @@
 #include "sip/scan.h"
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -114,6 +115,13 @@ __attribute__((always_inline)) inline const char* skip_long(const std::array<uin
     if (end - p >= 16) return p + scan::span(p, static_cast<size_t>(end - p), set);
     return skip_in(t, p, end, cls);
 }
+// A token run expected to be short (a parameter name, a transport, a method): one byte a step.
+inline const char* skip_token_short(const char* p, const char* end) noexcept {
+    while (p < end && is(*p, c_token))
+        ++p;
+    return p;
+}
+
 inline bool is_sp(char c) noexcept {
     return c == ' ' || c == '\t';
 }
@@ -277,6 +285,16 @@ bool is_token(std::string_view s) noexcept {
     return !s.empty() && skip_class(s.data(), e, c_token) == e;
 }
 
+inline void clear_via(via_value& out) noexcept {
+    // Field by field: a whole-struct clear compiles to `rep stos`, slow for ~200 bytes.
+    out.port = 0;
+    out.has_port = out.has_branch = out.has_received = out.has_maddr = false;
+    out.rport = out.has_rport_value = false;
+    out.rport_value = 0;
+    out.ttl = -1;
+    out.branch = out.received = out.maddr = out.params = out.host = {};
+}
+
 constexpr std::string_view k_method_names[] = {
     "",       "INVITE", "ACK",     "BYE",    "CANCEL",    "OPTIONS", "REGISTER", "PRACK",
     "UPDATE", "INFO",   "MESSAGE", "NOTIFY", "SUBSCRIBE", "REFER",   "PUBLISH",
@@ -288,14 +306,36 @@ constexpr std::string_view k_method_names[] = {
 // Methods
 
 method lookup_method(std::string_view token) noexcept {
-    if (token.size() < 3 || token.size() > 9) return method::other;
-    // The first byte and the length separate all fourteen.
-    for (size_t i = 1; i < std::size(k_method_names); ++i) {
-        if (k_method_names[i].size() == token.size() && k_method_names[i][0] == token[0] &&
-            k_method_names[i] == token)
-            return static_cast<method>(i);
+    // The length picks at most four candidates; each compare is a fixed-size load.
+    const char* t = token.data();
+    const auto eq = [&](std::string_view lit) {
+        return std::memcmp(t, lit.data(), lit.size()) == 0;
+    };
+    switch (token.size()) {
+    case 3:
+        return eq("ACK") ? method::ack : eq("BYE") ? method::bye : method::other;
+    case 4:
+        return eq("INFO") ? method::info : method::other;
+    case 5:
+        return eq("PRACK") ? method::prack : eq("REFER") ? method::refer : method::other;
+    case 6:
+        return eq("INVITE")   ? method::invite
+               : eq("CANCEL") ? method::cancel
+               : eq("UPDATE") ? method::update
+               : eq("NOTIFY") ? method::notify
+                              : method::other;
+    case 7:
+        return eq("OPTIONS")   ? method::options
+               : eq("MESSAGE") ? method::message
+               : eq("PUBLISH") ? method::publish
+                               : method::other;
+    case 8:
+        return eq("REGISTER") ? method::register_ : method::other;
+    case 9:
+        return eq("SUBSCRIBE") ? method::subscribe : method::other;
+    default:
+        return method::other;
     }
-    return method::other;
 }
 
 std::string_view method_name(method m) noexcept {
@@ -346,14 +386,8 @@ bool parse_call_id_value(std::string_view value, std::string_view& out) noexcept
     return true;
 }
 
-bool parse_via_value(std::string_view value, via_value& out) noexcept {
-    // Field by field: a whole-struct clear compiles to `rep stos`, slow for ~200 bytes.
-    out.port = 0;
-    out.has_port = out.has_branch = out.has_received = out.has_maddr = false;
-    out.rport = out.has_rport_value = false;
-    out.rport_value = 0;
-    out.ttl = -1;
-    out.branch = out.received = out.maddr = out.params = out.host = {};
+bool detail::parse_via_value_reference(std::string_view value, via_value& out) noexcept {
+    clear_via(out);
     cursor c(trim(value));
     if (c.end - c.p >= 8 && std::memcmp(c.p, "SIP/2.0/", 8) == 0) {
         // What the general path below gives for these bytes, without its byte loops.
@@ -512,22 +546,262 @@ bool parse_qvalue(std::string_view v, int& q) noexcept {
 
 } // namespace
 
+namespace {
+
+// The fast paths below take the shape nearly every peer sends, with no LWS inside, no quoted or
+// bracketed parameter values and no escapes, in one pass, and give up (return false) on
+// anything else: the reference grammar above then decides. On success each fills exactly what
+// the reference fills for the same bytes (tests/unit/sip_parser_test.cc compares the two).
+
+// *( ";" token [ "=" token ] ) up to `end`, calling fn(name, value, has_value) for each; false
+// (give up) at any other byte, or when fn does. A value made of token bytes is the gen-value the
+// reference scans for it (it stops at ':' '"' '[' too, and the fast path gives up there).
+template <class Fn>
+__attribute__((always_inline)) inline bool fast_params(const char* p, const char* end,
+                                                       Fn&& fn) noexcept {
+    while (p < end) {
+        if (*p != ';') return false;
+        const char* nb = ++p;
+        p = skip_token_short(p, end);
+        if (p == nb) return false;
+        const std::string_view name(nb, static_cast<size_t>(p - nb));
+        std::string_view value;
+        bool has_value = false;
+        if (p < end && *p == '=') {
+            const char* vb = ++p;
+            p = skip_long(k_class, k_set_token, p, end, c_token);
+            if (p == vb) return false;
+            value = {vb, static_cast<size_t>(p - vb)};
+            has_value = true;
+        }
+        if (!fn(name, value, has_value)) return false;
+    }
+    return true;
+}
+
+// A decimal of 1..`max_digits` digits not above `max`, the whole of `v` (parse_uint's answer
+// on such input; false to give up otherwise).
+inline bool fast_uint(std::string_view v, size_t max_digits, uint32_t max, uint32_t& out) noexcept {
+    if (v.empty() || v.size() > max_digits) return false;
+    uint32_t n = 0;
+    for (char ch : v) {
+        const auto d = static_cast<uint32_t>(static_cast<unsigned char>(ch) - '0');
+        if (d > 9) return false;
+        n = n * 10 + d;
+    }
+    if (n > max) return false;
+    out = n;
+    return true;
+}
+
+// Four bytes as a memcpy load reads them on this machine.
+constexpr uint32_t word4(const char (&s)[5]) noexcept {
+    uint32_t w = 0;
+    for (size_t i = 0; i < 4; ++i)
+        w |= static_cast<uint32_t>(static_cast<unsigned char>(s[i]))
+             << (std::endian::native == std::endian::little ? 8 * i : 24 - 8 * i);
+    return w;
+}
+constexpr uint32_t k_udp_sp = word4("UDP "), k_tcp_sp = word4("TCP "), k_tls_sp = word4("TLS ");
+
+// A parameter prefix such as ";branch=" as one 8-byte compare: `word` holds its bytes lower-cased,
+// `fold` the 0x20 bit on its letters (under | 0x20 only a letter's two cases give the letter),
+// `mask` its length.
+struct prefix8 {
+    uint64_t word = 0, fold = 0, mask = 0;
+};
+template <size_t N>
+constexpr prefix8 make_prefix8(const char (&s)[N]) noexcept {
+    static_assert(N - 1 <= 8);
+    prefix8 r;
+    for (size_t i = 0; i + 1 < N; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const bool letter = (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+        const unsigned sh = std::endian::native == std::endian::little ? 8 * i : 56 - 8 * i;
+        r.word |= static_cast<uint64_t>(letter ? (c | 0x20) : c) << sh;
+        r.fold |= static_cast<uint64_t>(letter ? 0x20 : 0) << sh;
+        r.mask |= uint64_t{0xff} << sh;
+    }
+    return r;
+}
+// True when [p, end) starts with `x` (letters in either case); reads 8 bytes only when there are.
+inline bool has_prefix8(const char* p, const char* end, const prefix8& x) noexcept {
+    if (end - p < 8) return false;
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    return ((w | x.fold) & x.mask) == x.word;
+}
+constexpr prefix8 k_branch_eq = make_prefix8(";branch=");
+constexpr prefix8 k_tag_eq = make_prefix8(";tag=");
+
+// "SIP/2.0/" transport SP host [":" port] params, `v` trimmed.
+bool fast_via(std::string_view v, via_value& out) noexcept {
+    const char* p = v.data();
+    const char* const end = p + v.size();
+    if (v.size() < 10 || std::memcmp(p, "SIP/2.0/", 8) != 0) return false;
+    out.protocol_name = {p, 3};
+    out.protocol_version = {p + 4, 3};
+    p += 8;
+    const char* tb = p;
+    // UDP, TCP and TLS with their SP as one 4-byte compare; any other transport by the run.
+    uint32_t t4 = 0;
+    if (end - p >= 4) std::memcpy(&t4, p, 4);
+    if (t4 == k_udp_sp || t4 == k_tcp_sp || t4 == k_tls_sp)
+        p += 3;
+    else
+        p = skip_token_short(p, end);
+    if (p == tb || p == end || *p != ' ') return false;
+    out.transport = {tb, static_cast<size_t>(p - tb)};
+    const char* hb = ++p;
+    p = skip_class(p, end, c_host);
+    if (p == hb) return false; // also an IPv6 reference: the reference scans it
+    out.host = {hb, static_cast<size_t>(p - hb)};
+    if (p < end && *p == ':') {
+        // 1..5 digits, at most 65535, scanned and summed in one walk; more digits give up.
+        const char* db = ++p;
+        uint32_t port = 0;
+        for (; p < end && p - db < 6; ++p) {
+            const auto d = static_cast<uint32_t>(static_cast<unsigned char>(*p) - '0');
+            if (d > 9) break;
+            port = port * 10 + d;
+        }
+        if (p == db || p - db > 5 || port > 65535) return false;
+        out.port = static_cast<uint16_t>(port);
+        out.has_port = true;
+    }
+    const char* const pb = p;
+    if (has_prefix8(p, end, k_branch_eq)) { // nearly every Via starts its parameters so
+        const char* bb = p + 8;
+        p = skip_long(k_class, k_set_token, bb, end, c_token);
+        if (p == bb || (p < end && *p != ';')) return false;
+        out.branch = {bb, static_cast<size_t>(p - bb)};
+        out.has_branch = true;
+    }
+    const bool ok = fast_params(p, end, [&](std::string_view n, std::string_view pv, bool has_v) {
+        uint32_t x;
+        switch (n.size()) {
+        case 6:
+            if (!param_is(n, "branch")) return true;
+            if (!has_v) return false;
+            out.branch = pv;
+            out.has_branch = true;
+            return true;
+        case 5:
+            if (param_is(n, "rport")) {
+                out.rport = true;
+                if (has_v) {
+                    if (!fast_uint(pv, 5, 65535, x)) return false;
+                    out.rport_value = static_cast<uint16_t>(x);
+                    out.has_rport_value = true;
+                }
+            } else if (param_is(n, "maddr")) {
+                if (!has_v) return false;
+                out.maddr = pv;
+                out.has_maddr = true;
+            }
+            return true;
+        case 8:
+            if (!param_is(n, "received")) return true;
+            if (!has_v) return false;
+            out.received = pv;
+            out.has_received = true;
+            return true;
+        case 3:
+            if (!param_is(n, "ttl")) return true;
+            if (!has_v || !fast_uint(pv, 3, 255, x)) return false;
+            out.ttl = static_cast<int16_t>(x);
+            return true;
+        default:
+            return true;
+        }
+    });
+    if (!ok) return false;
+    out.params = {pb, static_cast<size_t>(end - pb)};
+    return true;
+}
+
+// [ quoted-string LWS ] "<" sip-URI ">" params, `v` trimmed; `out` cleared by the caller.
+bool fast_name_addr(std::string_view v, name_addr_value& out) noexcept {
+    const char* p = v.data();
+    const char* const end = p + v.size();
+    if (p == end) return false;
+    if (*p == '"') {
+        const char* q = skip_in(k_class2, p + 1, end, c2_qplain);
+        if (q == end || *q != '"') return false; // an escape, or unterminated
+        ++q;
+        out.display_name = {p, static_cast<size_t>(q - p)};
+        p = q;
+        while (p < end && is(*p, c_lws))
+            ++p;
+        if (p == end) return false;
+    }
+    if (*p != '<') return false;
+    const char* ub = ++p;
+    p = skip_long(k_class, k_set_uri, p, end, c_uri);
+    if (p == end || *p != '>') return false;
+    const size_t ulen = static_cast<size_t>(p - ub);
+    // Other schemes go to the reference's scheme check.
+    if (!(ulen > 4 && (ub[0] | 0x20) == 's' && (ub[1] | 0x20) == 'i' && (ub[2] | 0x20) == 'p' &&
+          ub[3] == ':'))
+        return false;
+    out.uri = {ub, ulen};
+    out.angle_brackets = true;
+    const char* const pb = ++p;
+    if (has_prefix8(p, end, k_tag_eq)) { // the usual From/To: the tag first
+        const char* tb = p + 5;
+        p = skip_long(k_class, k_set_token, tb, end, c_token);
+        if (p == tb || (p < end && *p != ';')) return false;
+        out.tag = {tb, static_cast<size_t>(p - tb)};
+        out.has_tag = true;
+    }
+    const bool ok = fast_params(p, end, [&](std::string_view n, std::string_view pv, bool has_v) {
+        if (n.size() != 3 || !param_is(n, "tag")) return true;
+        if (!has_v || out.has_tag) return false;
+        out.tag = pv;
+        out.has_tag = true;
+        return true;
+    });
+    if (!ok) return false;
+    out.params = {pb, static_cast<size_t>(end - pb)};
+    return true;
+}
+
+} // namespace
+
+bool parse_via_value(std::string_view value, via_value& out) noexcept {
+    clear_via(out);
+    if (fast_via(trim(value), out)) return true;
+    return detail::parse_via_value_reference(value, out);
+}
+
 bool parse_name_addr_value(std::string_view value, name_addr_value& out) noexcept {
+    out = name_addr_value{};
+    if (fast_name_addr(trim(value), out)) return true;
+    return detail::parse_name_addr_value_reference(value, out);
+}
+
+bool detail::parse_name_addr_value_reference(std::string_view value,
+                                             name_addr_value& out) noexcept {
     cursor c(trim(value));
     return scan_name_addr(c, out);
 }
 
 bool parse_contact_value(std::string_view value, contact_value& out) noexcept {
-    out = contact_value{};
+    // Not `out = contact_value{}`: a clear of this size compiles to `rep stos`, slow for it.
+    out.star = false;
+    out.addr = name_addr_value{};
+    out.expires = -1;
+    out.q = -1;
     std::string_view v = trim(value);
     if (v == "*") {
         out.star = true;
         return true;
     }
-    cursor c(v);
-    if (!scan_name_addr(c, out.addr)) return false;
-    cursor pc(out.addr.params);
-    return scan_params(pc, [&](std::string_view n, std::string_view pv, bool has_v) {
+    if (!fast_name_addr(v, out.addr)) {
+        cursor c(v);
+        if (!scan_name_addr(c, out.addr)) return false;
+    }
+    const auto param = [&](std::string_view n, std::string_view pv, bool has_v) {
         if (param_is(n, "expires")) {
             uint64_t e;
             if (!has_v || !parse_uint(pv, 0xffffffffu, e)) return false;
@@ -536,19 +810,39 @@ bool parse_contact_value(std::string_view value, contact_value& out) noexcept {
             if (!has_v || !parse_qvalue(pv, out.q)) return false;
         }
         return true;
-    });
+    };
+    const char* pb = out.addr.params.data();
+    if (fast_params(pb, pb + out.addr.params.size(), param)) return true;
+    // The fast scan gave up (odd syntax or a bad value): the reference scan decides, setting
+    // the same fields again from the first parameter on.
+    out.expires = -1;
+    out.q = -1;
+    cursor pc(out.addr.params);
+    return scan_params(pc, param);
 }
 
 bool parse_cseq_value(std::string_view value, cseq_value& out) noexcept {
+    // 1*DIGIT LWS token, in one pass (RFC 3261 s20.16; the number at most 2^31-1).
     out = cseq_value{};
-    cursor c(trim(value));
-    uint64_t n;
-    if (!parse_uint(c.run(c_digit), 0x7fffffffu, n)) return false;
-    const char* before = c.p;
-    c.lws();
-    if (c.p == before) return false;
-    out.method_name = c.run(c_token);
-    if (out.method_name.empty() || !c.done()) return false;
+    const std::string_view v = trim(value);
+    const char* p = v.data();
+    const char* const end = p + v.size();
+    const char* const db = p;
+    uint64_t n = 0;
+    for (; p < end; ++p) {
+        const auto d = static_cast<uint64_t>(static_cast<unsigned char>(*p) - '0');
+        if (d > 9) break;
+        n = n * 10 + d;
+        if (n > 0x7fffffffu) return false;
+    }
+    if (p == db || p == end || !is(*p, c_lws)) return false;
+    do
+        ++p;
+    while (p < end && is(*p, c_lws));
+    const char* const mb = p;
+    p = skip_token_short(p, end);
+    if (p == mb || p != end) return false;
+    out.method_name = {mb, static_cast<size_t>(p - mb)};
     out.number = static_cast<uint32_t>(n);
     out.method = lookup_method(out.method_name);
     return true;
@@ -562,8 +856,12 @@ bool parse_media_type_value(std::string_view value, media_type_value& out) noexc
     out.subtype = c.run(c_token);
     if (out.subtype.empty()) return false;
     const char* pb = c.p;
-    if (!scan_params(c, [](std::string_view, std::string_view, bool) { return true; }))
-        return false;
+    const auto any = [](std::string_view, std::string_view, bool) { return true; };
+    if (fast_params(pb, c.end, any)) { // no parameters, or plain ones: nothing to trim
+        out.params = {pb, static_cast<size_t>(c.end - pb)};
+        return true;
+    }
+    if (!scan_params(c, any)) return false;
     out.params = trim(std::string_view(pb, static_cast<size_t>(c.end - pb)));
     return true;
 }
@@ -613,14 +911,20 @@ bool parse_session_expires_value(std::string_view value, session_expires_value& 
     if (!parse_uint(c.run(c_digit), 0xffffffffu, s)) return false;
     out.seconds = static_cast<uint32_t>(s);
     const char* pb = c.p;
-    bool ok = scan_params(c, [&](std::string_view n, std::string_view v, bool has_v) {
+    const auto param = [&](std::string_view n, std::string_view v, bool has_v) {
         if (param_is(n, "refresher")) {
-            if (!has_v || (!iequal(v, "uac") && !iequal(v, "uas"))) return false;
+            // All-letter literals: param_is is exact on any bytes here.
+            if (!has_v || (!param_is(v, "uac") && !param_is(v, "uas"))) return false;
             out.refresher = v;
         }
         return true;
-    });
-    if (!ok) return false;
+    };
+    if (fast_params(pb, c.end, param)) {
+        out.params = {pb, static_cast<size_t>(c.end - pb)};
+        return true;
+    }
+    out.refresher = {}; // the reference scan below sets it again from the first parameter on
+    if (!scan_params(c, param)) return false;
     out.params = trim(std::string_view(pb, static_cast<size_t>(c.end - pb)));
     return true;
 }
@@ -669,10 +973,18 @@ void message::reset(const char* base) noexcept {
 
 namespace {
 
-parse_result fail(const char* reason, size_t at) noexcept {
+inline uint16_t load_u16(const char* p) noexcept {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    return v;
+}
+// "\r\n" as load_u16 reads it on this machine.
+constexpr uint16_t k_crlf = std::endian::native == std::endian::little ? 0x0a0d : 0x0d0a;
+
+__attribute__((cold, noinline)) parse_result fail(const char* reason, size_t at) noexcept {
     return {parse_status::invalid, static_cast<uint32_t>(at), reason};
 }
-parse_result need_more() noexcept {
+__attribute__((cold, noinline)) parse_result need_more() noexcept {
     return {parse_status::incomplete, 0, "incomplete"};
 }
 
@@ -774,11 +1086,13 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
             break;
         }
         const size_t nb = pos;
+        // The line's first CR or LF: bounds the name lookup and ends the value's first line.
+        size_t le = sx.next_eol(nb);
         size_t ne = 0;
         header_id id = header_id::unknown;
         size_t known_len = 0;
         if (nb + header_name_window <= len &&
-            (id = lookup_header_before_colon(data + nb, known_len)) != header_id::unknown) {
+            (id = lookup_header_in_line(data + nb, le - nb, known_len)) != header_id::unknown) {
             ne = nb + known_len;
             pos = ne;
         } else {
@@ -799,14 +1113,17 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
 
         size_t vb = pos;
         size_t ve;
+        // No CR or LF in the name and its ':', so `le` is also the first one after `pos`.
         for (;;) {
-            size_t e = sx.next_eol(pos);
-            if (e + 2 > len) return stream ? need_more() : fail("headers not terminated", len);
-            if (data[e] != '\r' || data[e + 1] != '\n') return fail("bad line ending", e);
-            if (e + 2 == len) return stream ? need_more() : fail("headers not terminated", len);
-            pos = e + 2;
-            if (is_sp(data[pos])) continue; // folded line (LWS = [*WSP CRLF] 1*WSP)
-            ve = e;
+            if (le + 2 > len) return stream ? need_more() : fail("headers not terminated", len);
+            if (load_u16(data + le) != k_crlf) return fail("bad line ending", le);
+            if (le + 2 == len) return stream ? need_more() : fail("headers not terminated", len);
+            pos = le + 2;
+            if (is_sp(data[pos])) { // folded line (LWS = [*WSP CRLF] 1*WSP)
+                le = sx.next_eol(pos);
+                continue;
+            }
+            ve = le;
             break;
         }
         while (vb < ve && is(data[vb], c_lws))
@@ -823,8 +1140,11 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
             h.value_len = static_cast<uint32_t>(e - b);
             h.id = id;
             h.flags = first ? header_field::first_in_line : 0;
-            auto idx = static_cast<size_t>(id);
-            if (m._first[idx] == 0xffff) m._first[idx] = static_cast<uint16_t>(count);
+            // A line's later elements follow its first, which has set _first already.
+            if (first) {
+                uint16_t& f = m._first[static_cast<size_t>(id)];
+                if (f == 0xffff) f = static_cast<uint16_t>(count);
+            }
             ++count;
             return true;
         };
@@ -901,10 +1221,7 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
 // ---------------------------------------------------------------------------------------------
 // Index lookups
 
-size_t message::find(header_id id, size_t from) const noexcept {
-    size_t f = _first[static_cast<size_t>(id)];
-    if (f == 0xffff) return npos;
-    if (from <= f) return f;
+size_t message::find_after(header_id id, size_t from) const noexcept {
     for (size_t i = from; i < _header_count; ++i)
         if (_headers[i].id == id) return i;
     return npos;
@@ -982,44 +1299,29 @@ void fill(field<T>& f, const message& m, size_t slot, Parse&& fn) noexcept {
 
 } // namespace
 
-const field<via_value>& message::top_via() const noexcept {
-    if (!(_cached & 1)) {
-        fill(_top_via, *this, find(header_id::via), parse_via_value);
-        _cached |= 1;
-    }
-    return _top_via;
+void message::fill_top_via() const noexcept {
+    fill(_top_via, *this, find(header_id::via), parse_via_value);
+    _cached |= cached_top_via;
 }
 
-const field<name_addr_value>& message::from() const noexcept {
-    if (!(_cached & 2)) {
-        fill(_from, *this, find(header_id::from), parse_name_addr_value);
-        _cached |= 2;
-    }
-    return _from;
+void message::fill_from() const noexcept {
+    fill(_from, *this, find(header_id::from), parse_name_addr_value);
+    _cached |= cached_from;
 }
 
-const field<name_addr_value>& message::to() const noexcept {
-    if (!(_cached & 4)) {
-        fill(_to, *this, find(header_id::to), parse_name_addr_value);
-        _cached |= 4;
-    }
-    return _to;
+void message::fill_to() const noexcept {
+    fill(_to, *this, find(header_id::to), parse_name_addr_value);
+    _cached |= cached_to;
 }
 
-const field<std::string_view>& message::call_id() const noexcept {
-    if (!(_cached & 8)) {
-        fill(_call_id, *this, find(header_id::call_id), parse_call_id_value);
-        _cached |= 8;
-    }
-    return _call_id;
+void message::fill_call_id() const noexcept {
+    fill(_call_id, *this, find(header_id::call_id), parse_call_id_value);
+    _cached |= cached_call_id;
 }
 
-const field<cseq_value>& message::cseq() const noexcept {
-    if (!(_cached & 16)) {
-        fill(_cseq, *this, find(header_id::cseq), parse_cseq_value);
-        _cached |= 16;
-    }
-    return _cseq;
+void message::fill_cseq() const noexcept {
+    fill(_cseq, *this, find(header_id::cseq), parse_cseq_value);
+    _cached |= cached_cseq;
 }
 
 field<via_value> message::via(size_t n) const noexcept {
@@ -1033,9 +1335,9 @@ field<uint32_t> message::max_forwards() const noexcept {
 
 field<contact_value> message::contact(size_t n) const noexcept {
     if (n == 0) {
-        if (!(_cached & 32)) {
+        if (!(_cached & cached_contact)) {
             fill(_contact, *this, find(header_id::contact), parse_contact_value);
-            _cached |= 32;
+            _cached |= cached_contact;
         }
         return _contact;
     }

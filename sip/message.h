@@ -207,6 +207,15 @@ struct replaces_value {
 /// An option tag (token) as in Require/Supported/Proxy-Require/Unsupported; `out` trimmed.
 [[nodiscard]] bool parse_token_value(std::string_view value, std::string_view& out) noexcept;
 
+namespace detail {
+/// The reference grammars behind parse_via_value and parse_name_addr_value, which take the
+/// common shapes on a one-pass fast path and hand everything else to these. Same contract and
+/// same results; exposed for the differential test, not for production callers.
+[[nodiscard]] bool parse_via_value_reference(std::string_view value, via_value& out) noexcept;
+[[nodiscard]] bool parse_name_addr_value_reference(std::string_view value,
+                                                   name_addr_value& out) noexcept;
+} // namespace detail
+
 // ---------------------------------------------------------------------------------------------
 // The message view
 
@@ -280,8 +289,13 @@ public:
         return view(h.value_off, h.value_len);
     }
     [[nodiscard]] std::string_view value(size_t i) const noexcept { return value(_headers[i]); }
-    /// Index of the first slot with `id` at or after `from`; npos when none. O(1) for from==0.
-    [[nodiscard]] size_t find(header_id id, size_t from = 0) const noexcept;
+    /// Index of the first slot with `id` at or after `from`; npos when none. O(1) for from==0
+    /// (inline: the layers above call it for every header they read).
+    [[nodiscard]] size_t find(header_id id, size_t from = 0) const noexcept {
+        const size_t f = _first[static_cast<size_t>(id)];
+        if (f == 0xffff) return npos;
+        return from <= f ? f : find_after(id, from);
+    }
     /// First slot whose name matches `name` case-insensitively (any header, also unknown ones;
     /// known names also match their compact form); npos when none.
     [[nodiscard]] size_t find(std::string_view name) const noexcept;
@@ -293,11 +307,27 @@ public:
     [[nodiscard]] size_t nth(header_id id, size_t n) const noexcept;
 
     // Typed accessors (cached) -------------------------------------------------------------------
-    [[nodiscard]] const field<via_value>& top_via() const noexcept;
-    [[nodiscard]] const field<name_addr_value>& from() const noexcept;
-    [[nodiscard]] const field<name_addr_value>& to() const noexcept;
-    [[nodiscard]] const field<std::string_view>& call_id() const noexcept;
-    [[nodiscard]] const field<cseq_value>& cseq() const noexcept;
+    // Inline for the cached case: the layers above read these again and again.
+    [[nodiscard]] const field<via_value>& top_via() const noexcept {
+        if (!(_cached & cached_top_via)) fill_top_via();
+        return _top_via;
+    }
+    [[nodiscard]] const field<name_addr_value>& from() const noexcept {
+        if (!(_cached & cached_from)) fill_from();
+        return _from;
+    }
+    [[nodiscard]] const field<name_addr_value>& to() const noexcept {
+        if (!(_cached & cached_to)) fill_to();
+        return _to;
+    }
+    [[nodiscard]] const field<std::string_view>& call_id() const noexcept {
+        if (!(_cached & cached_call_id)) fill_call_id();
+        return _call_id;
+    }
+    [[nodiscard]] const field<cseq_value>& cseq() const noexcept {
+        if (!(_cached & cached_cseq)) fill_cseq();
+        return _cseq;
+    }
 
     // Typed accessors (parsed per call) ----------------------------------------------------------
     /// The `n`th Via value (0 = top).
@@ -337,6 +367,16 @@ private:
         return {_base + off, len};
     }
     void reset(const char* base) noexcept;
+    /// find() past the first slot of `id`.
+    [[nodiscard]] size_t find_after(header_id id, size_t from) const noexcept;
+    // Parse a cached accessor's header into its cache and set its _cached bit.
+    void fill_top_via() const noexcept;
+    void fill_from() const noexcept;
+    void fill_to() const noexcept;
+    void fill_call_id() const noexcept;
+    void fill_cseq() const noexcept;
+    static constexpr uint8_t cached_top_via = 1, cached_from = 2, cached_to = 4, cached_call_id = 8,
+                             cached_cseq = 16, cached_contact = 32;
 
     const char* _base = nullptr;
     uint32_t _size = 0;

@@ -273,26 +273,43 @@ constexpr std::array<bool, 256> k_fast_user = [] {
     return t;
 }();
 
+// Per byte: bit 0 a host byte the fast path takes (alphanum, '-', '.'), bit 1 one that rules
+// out an IPv4 address (a letter or '-').
+constexpr std::array<uint8_t, 256> k_fast_host = [] {
+    std::array<uint8_t, 256> t{};
+    for (size_t c = 0; c < 256; ++c) {
+        if ((k_cls[c] & k_alnum) || c == '-' || c == '.') t[c] |= 1;
+        if (((k_cls[c] & k_alnum) && !(c >= '0' && c <= '9')) || c == '-') t[c] |= 2;
+    }
+    return t;
+}();
+
 // params_ok for params of plain bytes, in one walk: every ';'-separated element a non-empty
 // name of param characters with at most one '=' and a value of param characters. False also
 // for what params_ok may accept ('%' escapes): the caller then runs the full parser.
 bool params_fast_ok(std::string_view params) noexcept {
-    bool at_start = true, seen_eq = false;
-    for (char c : params) {
-        if (c == ';') {
-            if (at_start) return false;
-            at_start = true;
-            seen_eq = false;
-        } else if (c == '=') {
-            if (at_start || seen_eq) return false;
-            seen_eq = true;
-        } else if (has(c, k_param | k_unreserved)) {
-            at_start = false;
-        } else {
-            return false;
-        }
+    const char* p = params.data();
+    const char* const e = p + params.size();
+    // A run of param characters, four table lookups and one branch a step while it lasts.
+    const auto run = [e](const char* q) {
+        const auto in = [](char c) {
+            return (k_cls[static_cast<unsigned char>(c)] & (k_param | k_unreserved)) != 0;
+        };
+        while (e - q >= 4 && (in(q[0]) & in(q[1]) & in(q[2]) & in(q[3])))
+            q += 4;
+        while (q < e && in(*q))
+            ++q;
+        return q;
+    };
+    for (;;) {
+        const char* nb = p;
+        p = run(p);
+        if (p == nb) return false; // an empty name (also ";;", a trailing ';', "=v")
+        if (p < e && *p == '=') p = run(p + 1);
+        if (p == e) return true;
+        if (*p != ';') return false; // a second '=', or a byte that is no param character
+        ++p;
     }
-    return !at_start;
 }
 
 // The common shape `sip:user@host[:port][;params]` (or `sip:host...`) in one walk: user bytes
@@ -300,15 +317,28 @@ bool params_fast_ok(std::string_view params) noexcept {
 // with no '?'. Returns true only when it filled `out` exactly as the full parser would;
 // anything else (escapes, password, IPv6, headers, sips/tel, a bad byte) returns false and the
 // caller runs the full parser, which also gives every verdict on malformed input.
-bool parse_sip_fast(std::string_view text, uri& out) noexcept {
+// What the fast walk learns; parse_sip_fast copies it into a `uri`.
+struct sip_fast_fields {
+    std::string_view host, params;
+    size_t host_b;
+    host_kind kind;
+    uint16_t port;
+    bool has_port, has_user;
+};
+
+bool sip_fast_scan(std::string_view text, sip_fast_fields& f) noexcept {
     const size_t n = text.size();
     if (n < 5 || (text[0] | 0x20) != 's' || (text[1] | 0x20) != 'i' || (text[2] | 0x20) != 'p' ||
         text[3] != ':')
         return false;
     const char* const p = text.data();
     size_t i = 4;
-    // user-unreserved minus ';' and '?' (the full parser splits those by the first '@').
-    while (i < n && k_fast_user[static_cast<unsigned char>(p[i])])
+    // user-unreserved minus ';' and '?' (the full parser splits those by the first '@'); four
+    // table lookups and one branch a step while the run lasts.
+    const auto user = [&](size_t k) { return k_fast_user[static_cast<unsigned char>(p[k])]; };
+    while (n - i >= 4 && (user(i) & user(i + 1) & user(i + 2) & user(i + 3)))
+        i += 4;
+    while (i < n && user(i))
         ++i;
     size_t host_b = 4;
     bool has_user = false;
@@ -319,36 +349,49 @@ bool parse_sip_fast(std::string_view text, uri& out) noexcept {
     } else if (std::string_view(p + i, n - i).find('@') != std::string_view::npos) {
         return false;
     }
-    // host_ok's hostname / IPv4 rules, checked while walking the host once.
+    // host_ok's hostname / IPv4 rules. The host run is found four bytes a step, noting whether
+    // it holds a letter or '-'; only a run of digits and dots is walked again, for IPv4.
+    const auto host_cls = [&](size_t k) { return k_fast_host[static_cast<unsigned char>(p[k])]; };
     i = host_b;
-    size_t dots = 0, group_digits = 0;
-    unsigned group = 0;
-    bool digits_dots = true, ipv4_ok = true, double_dot = false;
-    for (; i < n; ++i) {
-        const char c = p[i];
-        if (c == '.') {
-            double_dot |= i > host_b && p[i - 1] == '.';
-            ipv4_ok &= group_digits != 0 && group <= 255;
-            ++dots;
-            group = 0;
-            group_digits = 0;
-        } else if (c >= '0' && c <= '9') {
-            group = group * 10 + static_cast<unsigned>(c - '0');
-            ipv4_ok &= ++group_digits <= 3;
-        } else if (has(c, k_alnum) || c == '-') {
-            digits_dots = false;
-        } else {
-            break;
-        }
+    unsigned seen = 0;
+    while (n - i >= 4) {
+        const unsigned a = host_cls(i), b = host_cls(i + 1), c = host_cls(i + 2),
+                       d = host_cls(i + 3);
+        if ((a & b & c & d & 1) == 0) break;
+        seen |= a | b | c | d;
+        i += 4;
     }
+    for (; i < n && (host_cls(i) & 1); ++i)
+        seen |= host_cls(i);
     if (i == host_b) return false;
     std::string_view host(p + host_b, i - host_b);
     host_kind kind = host_kind::hostname;
-    if (digits_dots && dots == 3) {
-        if (!ipv4_ok || group_digits == 0 || group > 255) return false;
-        kind = host_kind::ipv4;
-    } else if (p[host_b] == '.' || p[host_b] == '-' || double_dot) {
-        return false;
+    if ((seen & 2) == 0) {
+        size_t dots = 0, group_digits = 0;
+        unsigned group = 0;
+        bool ipv4_ok = true, double_dot = false;
+        for (size_t k = host_b; k < i; ++k) {
+            if (p[k] == '.') {
+                double_dot |= k > host_b && p[k - 1] == '.';
+                ipv4_ok &= group_digits != 0 && group <= 255;
+                ++dots;
+                group = 0;
+                group_digits = 0;
+            } else {
+                group = group * 10 + static_cast<unsigned>(p[k] - '0');
+                ipv4_ok &= ++group_digits <= 3;
+            }
+        }
+        if (dots == 3) {
+            if (!ipv4_ok || group_digits == 0 || group > 255) return false;
+            kind = host_kind::ipv4;
+        } else if (p[host_b] == '.' || double_dot) {
+            return false;
+        }
+    } else {
+        if (p[host_b] == '.' || p[host_b] == '-') return false;
+        for (size_t k = host_b + 1; k < i; ++k)
+            if (p[k] == '.' && p[k - 1] == '.') return false;
     }
     uint16_t port = 0;
     bool has_port = false;
@@ -367,18 +410,34 @@ bool parse_sip_fast(std::string_view text, uri& out) noexcept {
         params = std::string_view(p + i + 1, n - i - 1);
         if (!params_fast_ok(params)) return false;
     }
-    out = uri{};
+    f.host = host;
+    f.params = params;
+    f.host_b = host_b;
+    f.kind = kind;
+    f.port = port;
+    f.has_port = has_port;
+    f.has_user = has_user;
+    return true;
+}
+
+bool parse_sip_fast(std::string_view text, uri& out) noexcept {
+    sip_fast_fields f;
+    if (!sip_fast_scan(text, f)) return false;
+    // Field by field: a whole-struct clear of this size compiles to `rep stos`, slow for it.
     out.scheme = uri_scheme::sip;
     out.scheme_name = text.substr(0, 3);
-    if (has_user) {
-        out.user = text.substr(4, host_b - 1 - 4);
-        out.has_user = true;
-    }
-    out.host = host;
-    out.host_type = kind;
-    out.port = port;
-    out.has_port = has_port;
-    out.params = params;
+    out.user = f.has_user ? text.substr(4, f.host_b - 1 - 4) : std::string_view{};
+    out.password = {};
+    out.has_user = f.has_user;
+    out.has_password = false;
+    out.host = f.host;
+    out.host_type = f.kind;
+    out.port = f.port;
+    out.has_port = f.has_port;
+    out.params = f.params;
+    out.headers = {};
+    out.has_headers = false;
+    out.opaque = {};
     return true;
 }
 
@@ -386,6 +445,10 @@ bool parse_sip_fast(std::string_view text, uri& out) noexcept {
 
 bool parse_uri(std::string_view text, uri& out) noexcept {
     if (parse_sip_fast(text, out)) return true;
+    return detail::parse_uri_reference(text, out);
+}
+
+bool detail::parse_uri_reference(std::string_view text, uri& out) noexcept {
     out = uri{};
     size_t i = 0;
     while (i < text.size() &&
@@ -416,6 +479,20 @@ bool parse_uri(std::string_view text, uri& out) noexcept {
         if (u <= 0x20 || u >= 0x7f || c == '<' || c == '>' || c == '"') return false;
     }
     return true;
+}
+
+bool parse_uri_scheme(std::string_view text, uri_scheme& scheme, bool& has_headers) noexcept {
+    sip_fast_fields f;
+    if (sip_fast_scan(text, f)) {
+        scheme = uri_scheme::sip;
+        has_headers = false;
+        return true;
+    }
+    uri u;
+    const bool ok = parse_uri(text, u);
+    scheme = u.scheme;
+    has_headers = u.has_headers;
+    return ok;
 }
 
 bool find_uri_param(std::string_view params, std::string_view name,

@@ -36,6 +36,18 @@ struct uri {
 /// syntax. No allocation; any thread.
 [[nodiscard]] bool parse_uri(std::string_view text, uri& out) noexcept;
 
+namespace detail {
+/// parse_uri without its one-walk path for the common sip: shape: the full grammar, which
+/// gives the same result. Exposed for the differential test, not for production callers.
+[[nodiscard]] bool parse_uri_reference(std::string_view text, uri& out) noexcept;
+} // namespace detail
+
+/// parse_uri's verdict on `text`, keeping only the scheme and whether the URI has headers, for
+/// callers that need no views (semantic_check's Request-URI check): the common sip: shape is
+/// walked without filling a `uri`. `scheme` and `has_headers` are unspecified on false.
+[[nodiscard]] bool parse_uri_scheme(std::string_view text, uri_scheme& scheme,
+                                    bool& has_headers) noexcept;
+
 /// Finds uri-parameter `name` (case-insensitive, escapes decoded) in `params` (uri::params).
 /// Sets `value` (raw, "" for a flag) and returns true when present.
 [[nodiscard]] bool find_uri_param(std::string_view params, std::string_view name,

@@ -75,6 +75,19 @@ bool valid_date(std::string_view v) noexcept {
            digit(23) && digit(24) && v.substr(25) == " GMT";
 }
 
+// A token (RFC 3261 s25.1) against a lower-case literal of letters, digits and "+-.": on token
+// bytes `| 0x20` folds exactly A-Z and maps no other token byte onto a letter, digit or "+-."
+// (those come only from control bytes), so this is the case-insensitive compare, one test a
+// byte.
+bool token_is(std::string_view token, std::string_view lower_literal) noexcept {
+    if (token.size() != lower_literal.size()) return false;
+    for (size_t i = 0; i < token.size(); ++i)
+        if ((static_cast<unsigned char>(token[i]) | 0x20u) !=
+            static_cast<unsigned char>(lower_literal[i]))
+            return false;
+    return true;
+}
+
 bool body_type_supported(const media_type_value& t) noexcept {
     struct mt {
         std::string_view type, subtype;
@@ -87,8 +100,9 @@ bool body_type_supported(const media_type_value& t) noexcept {
         {"application", "pidf+xml"},  {"application", "simple-message-summary"},
         {"application", "isup"},      {"application", "vnd.etsi.aoc+xml"},
     };
+    // type and subtype are tokens (parse_media_type_value scanned them as such).
     for (const auto& k : known)
-        if (iequal(t.type, k.type) && iequal(t.subtype, k.subtype)) return true;
+        if (token_is(t.type, k.type) && token_is(t.subtype, k.subtype)) return true;
     return false;
 }
 
@@ -115,15 +129,19 @@ bool sip_like(std::string_view text) noexcept {
 }
 
 // What the one pass over the header index learns besides syntax, for the checks after it.
+// The counts are cleared on their own and content_type is filled only when there is one: a clear
+// of the whole struct at once compiles to a `rep stos`, slow at this size.
 struct header_scan {
-    uint8_t counts[header_id_count] = {};
+    uint8_t counts[header_id_count];
     const char* bad = nullptr; ///< reason of the first typed header that did not parse
     bool bad_require = false;  ///< a Require slot names a tag Tandem does not support
     bool has_max_forwards = false;
-    uint64_t max_forwards = 0; ///< first Max-Forwards value, when it parsed
     bool has_content_type = false;
-    media_type_value content_type; ///< first Content-Type, when it parsed
     bool has_authorization = false;
+    uint64_t max_forwards = 0;     ///< first Max-Forwards value, when it parsed
+    media_type_value content_type; ///< first Content-Type, when has_content_type
+
+    header_scan() noexcept { std::memset(counts, 0, sizeof(counts)); }
 };
 
 // Every typed header must parse: the first that does not gives `bad`. The slots are counted in
@@ -143,8 +161,10 @@ void scan_headers(const message& m, header_scan& s) noexcept {
         case header_id::unknown:
             break;
         case header_id::via: {
-            via_value x;
-            ok = first_of_id ? m.top_via().ok() : parse_via_value(v, x);
+            ok = first_of_id ? m.top_via().ok() : [v] {
+                via_value x; // only here: its clear is a `rep stos`
+                return parse_via_value(v, x);
+            }();
             why = "bad Via";
             break;
         }
@@ -321,10 +341,12 @@ semantic_verdict semantic_check(const message& m) noexcept {
 
     const bool request = m.is_request();
     if (request) {
-        uri ruri;
-        if (!parse_uri(m.request_uri(), ruri)) return refuse(400, "Bad Request-URI");
-        if (ruri.scheme == uri_scheme::other) return refuse(416, "Unsupported URI Scheme");
-        if (ruri.has_headers) return refuse(400, "Request-URI with headers");
+        uri_scheme scheme;
+        bool has_headers;
+        if (!parse_uri_scheme(m.request_uri(), scheme, has_headers))
+            return refuse(400, "Bad Request-URI");
+        if (scheme == uri_scheme::other) return refuse(416, "Unsupported URI Scheme");
+        if (has_headers) return refuse(400, "Request-URI with headers");
     }
 
     struct required {

@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 using namespace tandem::sip;
 
@@ -459,6 +463,20 @@ TEST(SipValidate, SemanticRefusals) {
         parse_text(base_head +
                    "CSeq: 1 INVITE\r\nContent-Type: text/x-nonsense\r\nContent-Length: 1\r\n\r\nx");
     EXPECT_EQ(semantic_check(*body.m).code, 415);
+    // Media types compare case-insensitively (RFC 3261 s7.3.1), and only whole names match.
+    for (const auto& [type, code] :
+         std::initializer_list<std::pair<std::string, int>>{{"Application/SDP", 0},
+                                                            {"APPLICATION/VND.ETSI.AOC+XML", 0},
+                                                            {"application/Dtmf-Relay", 0},
+                                                            {"application/sdpx", 415},
+                                                            {"application/sd", 415},
+                                                            {"application/dtmf_relay", 415},
+                                                            {"applicatio/sdp", 415}}) {
+        auto t = parse_text(base_head + "CSeq: 1 INVITE\r\nContent-Type: " + type +
+                            "\r\nContent-Length: 1\r\n\r\nx");
+        ASSERT_TRUE(t.r.ok()) << type;
+        EXPECT_EQ(semantic_check(*t.m).code, code) << type;
+    }
     auto ver = parse_text("OPTIONS sip:a@b SIP/3.0\r\n\r\n");
     ASSERT_TRUE(ver.r.ok());
     EXPECT_EQ(semantic_check(*ver.m).code, 505);
@@ -538,7 +556,9 @@ TEST(SipParser, WideHeaderLookupMatchesLookupOnTokenNames) {
     }
     const auto wide = [](const std::string& name, char pad) {
         std::string buf = name + std::string(header_name_max, pad);
-        return lookup_header_wide(buf.data(), name.size());
+        const header_id id = lookup_header_wide(buf.data(), name.size());
+        EXPECT_EQ(lookup_header_wide_inline(buf.data(), name.size()), id) << name;
+        return id;
     };
     size_t checked = 0;
     for (size_t i = 1; i < header_id_count; ++i) {
@@ -568,9 +588,15 @@ TEST(SipParser, WideHeaderLookupMatchesLookupOnTokenNames) {
         ASSERT_EQ(wide(std::string(1, b), ':'), lookup_header(std::string(1, b))) << b;
         ASSERT_EQ(wide(std::string(2, b), ':'), lookup_header(std::string(2, b))) << b;
     }
+    // The parser's inline form, given the line end, answers the same.
     const auto before_colon = [](const std::string& line, size_t& n) {
         std::string buf = line + std::string(header_name_window, 'z');
-        return lookup_header_before_colon(buf.data(), n);
+        size_t n_inline = n;
+        const size_t eol = std::min(buf.find_first_of("\r\n"), buf.size());
+        const header_id id = lookup_header_before_colon(buf.data(), n);
+        EXPECT_EQ(lookup_header_in_line(buf.data(), eol, n_inline), id) << line;
+        EXPECT_EQ(n_inline, n) << line;
+        return id;
     };
     size_t n = 99;
     EXPECT_EQ(before_colon("vIA: x", n), header_id::via);
@@ -695,4 +721,101 @@ TEST(SipParser, ClassRunsStopAtEveryPosition) {
             }
         }
     }
+}
+
+namespace {
+
+// Every view the two parses give must be the same bytes at the same place, not only equal text.
+bool same_view(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && (a.empty() || a.data() == b.data());
+}
+
+// The base values and, for each, every one-byte replacement by a byte that matters to the
+// grammars, every one-byte deletion and every one-byte insertion of those bytes.
+std::vector<std::string> mutations(const std::vector<std::string>& bases) {
+    static const std::string k_bytes = " \t\r\n;=\"[]:\\,<>@?/.A9_-";
+    std::vector<std::string> out;
+    for (const std::string& b : bases) {
+        out.push_back(b);
+        for (size_t i = 0; i <= b.size(); ++i) {
+            if (i < b.size()) out.push_back(b.substr(0, i) + b.substr(i + 1));
+            for (char c : k_bytes) {
+                if (i < b.size()) {
+                    std::string r = b;
+                    r[i] = c;
+                    out.push_back(r);
+                }
+                out.push_back(b.substr(0, i) + c + b.substr(i));
+            }
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+// parse_via_value's fast path against the reference grammar: same verdict, same fields.
+TEST(SipParser, ViaFastPathMatchesReference) {
+    const std::vector<std::string> k_bases = {
+        "SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-524287-1---a8f3c2d1e0b9;rport",
+        "SIP/2.0/TCP host.example.com;received=192.0.2.1;rport=5060;maddr=x;ttl=16;BRANCH=z9",
+        "SIP/2.0/TLS h:5;x;y=1;branch=a;branch=b;rport;ttl=255;ttl=0",
+        "SIP/2.0/UDP h:65535;Received=1.2.3.4;MADDR=m;RPORT=65535",
+        "SIP/2.0/UDP h:065536;rport=70000;ttl=256",
+    };
+    size_t accepted = 0;
+    for (const std::string& s : mutations(k_bases)) {
+        via_value a, b;
+        const bool ra = parse_via_value(s, a);
+        const bool rb = detail::parse_via_value_reference(s, b);
+        ASSERT_EQ(ra, rb) << s;
+        if (!ra) continue;
+        ++accepted;
+        EXPECT_TRUE(same_view(a.protocol_name, b.protocol_name)) << s;
+        EXPECT_TRUE(same_view(a.protocol_version, b.protocol_version)) << s;
+        EXPECT_TRUE(same_view(a.transport, b.transport)) << s;
+        EXPECT_TRUE(same_view(a.host, b.host)) << s;
+        EXPECT_TRUE(same_view(a.branch, b.branch)) << s;
+        EXPECT_TRUE(same_view(a.received, b.received)) << s;
+        EXPECT_TRUE(same_view(a.maddr, b.maddr)) << s;
+        EXPECT_TRUE(same_view(a.params, b.params)) << s;
+        EXPECT_EQ(a.port, b.port) << s;
+        EXPECT_EQ(a.has_port, b.has_port) << s;
+        EXPECT_EQ(a.has_branch, b.has_branch) << s;
+        EXPECT_EQ(a.has_received, b.has_received) << s;
+        EXPECT_EQ(a.has_maddr, b.has_maddr) << s;
+        EXPECT_EQ(a.rport, b.rport) << s;
+        EXPECT_EQ(a.has_rport_value, b.has_rport_value) << s;
+        EXPECT_EQ(a.rport_value, b.rport_value) << s;
+        EXPECT_EQ(a.ttl, b.ttl) << s;
+    }
+    EXPECT_GT(accepted, 1000u);
+}
+
+// parse_name_addr_value's fast path against the reference grammar: same verdict, same fields.
+TEST(SipParser, NameAddrFastPathMatchesReference) {
+    const std::vector<std::string> k_bases = {
+        "\"Alice Example\" <sip:+15559876543@pbx.example.com;user=phone>;tag=8f3c2d1e",
+        "<sip:+15551234567@carrier.example.net;user=phone>",
+        "<SIPS:a@b>;TAG=x;foo;bar=1",
+        "\"\" <sip:a@b:5060;transport=udp>;tag=1;tag=2",
+        "\"q\\\"x\" <sip:a@b>;tag=t",
+        "<tel:+1555>;tag=z",
+    };
+    size_t accepted = 0;
+    for (const std::string& s : mutations(k_bases)) {
+        name_addr_value a, b;
+        const bool ra = parse_name_addr_value(s, a);
+        const bool rb = detail::parse_name_addr_value_reference(s, b);
+        ASSERT_EQ(ra, rb) << s;
+        if (!ra) continue;
+        ++accepted;
+        EXPECT_TRUE(same_view(a.display_name, b.display_name)) << s;
+        EXPECT_TRUE(same_view(a.uri, b.uri)) << s;
+        EXPECT_TRUE(same_view(a.tag, b.tag)) << s;
+        EXPECT_TRUE(same_view(a.params, b.params)) << s;
+        EXPECT_EQ(a.angle_brackets, b.angle_brackets) << s;
+        EXPECT_EQ(a.has_tag, b.has_tag) << s;
+    }
+    EXPECT_GT(accepted, 1000u);
 }

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 using namespace tandem::sip;
 
 namespace {
@@ -166,4 +169,74 @@ TEST(SipUri, CommonShapeEdgesMatchTheGrammar) {
         EXPECT_FALSE(parse_uri(s, bad)) << s;
     EXPECT_TRUE(parse_uri("sip:u@h;a=b?x=y", bad));
     EXPECT_TRUE(bad.has_headers);
+}
+
+// parse_uri's one-walk path gives the full grammar's result, and parse_uri_scheme (semantic_check's
+// Request-URI check) parse_uri's verdict, scheme and has_headers, on the common shape, its edges,
+// the other schemes and every one-byte mutation of them.
+TEST(SipUri, SchemeOnlyCheckMatchesParseUri) {
+    const std::vector<std::string> bases = {
+        "sip:+15551234567@carrier.example.net:5060;user=phone",
+        "SIP:bob@127.0.0.1:5060",
+        "sip:u@h;a=b?x=y",
+        "sips:a@b",
+        "tel:+1-555-0100;phone-context=example.com",
+        "urn:service:sos",
+        "sip:u:pw@[::1]:5060;lr",
+        "sip:a%40b@h",
+        "sip:198.51.100.10:5060",
+        "sip:alice@198.51.100.10;transport=udp",
+        "sip:u@1.2.3;x",
+        "sip:u@a-b.c-d.example.com:5;lr;x=y",
+        "sip:bob@203.0.113.20:5060",
+    };
+    const std::string bytes = "@:;?=.%[]-x9 \"<>";
+    std::vector<std::string> all;
+    for (const std::string& b : bases) {
+        all.push_back(b);
+        for (size_t i = 0; i < b.size(); ++i) {
+            all.push_back(b.substr(0, i) + b.substr(i + 1));
+            for (char c : bytes) {
+                std::string r = b;
+                r[i] = c;
+                all.push_back(r);
+            }
+        }
+    }
+    size_t accepted = 0;
+    const auto same = [](std::string_view a, std::string_view b) {
+        return a.size() == b.size() && (a.empty() || a.data() == b.data());
+    };
+    for (const std::string& s : all) {
+        // The one-walk path against the full grammar: same verdict, same fields.
+        uri f, r;
+        const bool fast = parse_uri(s, f);
+        ASSERT_EQ(detail::parse_uri_reference(s, r), fast) << s;
+        if (fast) {
+            EXPECT_EQ(f.scheme, r.scheme) << s;
+            EXPECT_TRUE(same(f.scheme_name, r.scheme_name)) << s;
+            EXPECT_TRUE(same(f.user, r.user)) << s;
+            EXPECT_TRUE(same(f.password, r.password)) << s;
+            EXPECT_EQ(f.has_user, r.has_user) << s;
+            EXPECT_EQ(f.has_password, r.has_password) << s;
+            EXPECT_TRUE(same(f.host, r.host)) << s;
+            EXPECT_EQ(f.host_type, r.host_type) << s;
+            EXPECT_EQ(f.port, r.port) << s;
+            EXPECT_EQ(f.has_port, r.has_port) << s;
+            EXPECT_TRUE(same(f.params, r.params)) << s;
+            EXPECT_TRUE(same(f.headers, r.headers)) << s;
+            EXPECT_EQ(f.has_headers, r.has_headers) << s;
+            EXPECT_TRUE(same(f.opaque, r.opaque)) << s;
+        }
+        uri u;
+        uri_scheme scheme = uri_scheme::other;
+        bool has_headers = false;
+        const bool full = parse_uri(s, u);
+        ASSERT_EQ(parse_uri_scheme(s, scheme, has_headers), full) << s;
+        if (!full) continue;
+        ++accepted;
+        EXPECT_EQ(scheme, u.scheme) << s;
+        EXPECT_EQ(has_headers, u.has_headers) << s;
+    }
+    EXPECT_GT(accepted, 200u);
 }
