@@ -65,9 +65,10 @@ p_1b_sipp=$!; track $p_1b_sipp
     --threads 2 --json "$work/1c.json" >"$work/1c_uac.log" 2>&1 &
 p_1c_uac=$!; track $p_1c_uac
 
-check_pair() { # check_pair NAME PID RC_WANT COUNTS_GOT
-    local name=$1 pid=$2 want=$3 got=$4
+check_pair() { # check_pair NAME PID RC_WANT LOG: the counts are read once the process has ended
+    local name=$1 pid=$2 want=$3 log=$4 got
     wait_exit "$pid" 20
+    got=$(lg_counts "$log")
     [[ $exit_code == "$want" ]] || fail "$name: exit $exit_code (want $want)"
     [[ $got == "600 600 0" ]] || fail "$name: attempted/ok/failed '$got' (want '600 600 0')"
 }
@@ -82,13 +83,13 @@ echo "1a loadgen -> sipp: loadgen $(lg_counts "$work/1a_lg.log"), sipp $(sipp_co
 
 wait_exit $p_1b_sipp 20; rc=$exit_code
 [[ $rc == 0 ]] || fail "1b sipp caller exit $rc"
-check_pair "1b loadgen callee" $p_1b_lg 0 "$(lg_counts "$work/1b_lg.log")"
+check_pair "1b loadgen callee" $p_1b_lg 0 "$work/1b_lg.log"
 [[ $(sipp_counts "$work/1b_uac.csv") == "600 600 0" ]] ||
     fail "1b sipp caller counts '$(sipp_counts "$work/1b_uac.csv")'"
 echo "1b sipp -> loadgen: sipp $(sipp_counts "$work/1b_uac.csv"), loadgen $(lg_counts "$work/1b_lg.log")"
 
-check_pair "1c loadgen caller" $p_1c_uac 0 "$(lg_counts "$work/1c_uac.log")"
-check_pair "1c loadgen callee" $p_1c_uas 0 "$(lg_counts "$work/1c_uas.log")"
+check_pair "1c loadgen caller" $p_1c_uac 0 "$work/1c_uac.log"
+check_pair "1c loadgen callee" $p_1c_uas 0 "$work/1c_uas.log"
 grep -q '"invite_200": {"count": 600' "$work/1c.json" || fail "1c: no INVITE latency in the JSON"
 echo "1c loadgen -> loadgen: caller $(lg_counts "$work/1c_uac.log"), callee $(lg_counts "$work/1c_uas.log")"
 
