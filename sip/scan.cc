@@ -143,17 +143,11 @@ uint64_t eol_mask64_sse2(const char* p) noexcept {
 }
 
 uint64_t eol_mask_partial(const char* p, size_t n) noexcept {
-    const __m128i cr = _mm_set1_epi8('\r');
-    const __m128i lf = _mm_set1_epi8('\n');
-    uint64_t m = 0;
-    size_t i = 0;
-    for (; i + 16 <= n && i < 64; i += 16) {
-        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-        auto bits = static_cast<uint32_t>(
-            _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))));
-        m |= static_cast<uint64_t>(bits) << i;
-    }
-    return m | (i < 64 ? eol_mask_scalar(p + i, n - i) << i : 0);
+    // The n bytes copied into a zeroed block (NUL is neither CR nor LF nor a delimiter): one
+    // vector pass instead of a scalar tail, and still no read past p + n.
+    alignas(32) char block[64] = {};
+    __builtin_memcpy(block, p, n < 64 ? n : 64);
+    return eol_mask64(block);
 }
 
 __attribute__((target("avx2"))) uint64_t eol_mask64_avx2(const char* p) noexcept {
@@ -188,11 +182,9 @@ uint64_t delim_mask64_sse2(const char* p) noexcept {
 }
 
 uint64_t delim_mask_partial(const char* p, size_t n) noexcept {
-    uint64_t m = 0;
-    size_t i = 0;
-    for (; i + 16 <= n && i < 64; i += 16)
-        m |= static_cast<uint64_t>(delim_bits16(p + i)) << i;
-    return m | (i < 64 ? delim_mask_scalar(p + i, n - i) << i : 0);
+    alignas(32) char block[64] = {}; // as eol_mask_partial
+    __builtin_memcpy(block, p, n < 64 ? n : 64);
+    return delim_mask64(block);
 }
 
 namespace {
