@@ -380,6 +380,28 @@ TEST(SipParser, OtherTypedGrammars) {
     EXPECT_EQ(se.seconds, 1800u);
     EXPECT_EQ(se.refresher, "uac");
     EXPECT_FALSE(parse_session_expires_value("1800;refresher=me", se));
+    // The one-walk shapes and their neighbours that the general path decides.
+    ASSERT_TRUE(parse_session_expires_value("90", se));
+    EXPECT_EQ(se.seconds, 90u);
+    EXPECT_TRUE(se.refresher.empty());
+    EXPECT_TRUE(se.params.empty());
+    ASSERT_TRUE(parse_session_expires_value("1800;REFRESHER=UAS", se));
+    EXPECT_EQ(se.refresher, "UAS");
+    EXPECT_EQ(se.params, ";REFRESHER=UAS");
+    ASSERT_TRUE(parse_session_expires_value("4294967295;refresher=uas", se));
+    EXPECT_EQ(se.seconds, 4294967295u);
+    EXPECT_EQ(se.refresher, "uas");
+    EXPECT_FALSE(parse_session_expires_value("4294967296", se));
+    EXPECT_FALSE(parse_session_expires_value("1800;refresher=uax", se));
+    EXPECT_FALSE(parse_session_expires_value("1800;refresher=", se));
+    ASSERT_TRUE(parse_session_expires_value("1800;refresher=uac;x=1", se));
+    EXPECT_EQ(se.refresher, "uac");
+    EXPECT_EQ(se.params, ";refresher=uac;x=1");
+    ASSERT_TRUE(parse_session_expires_value("1800 ;refresher=uac", se));
+    EXPECT_EQ(se.refresher, "uac");
+    ASSERT_TRUE(parse_session_expires_value("1800;refreshes=uac", se));
+    EXPECT_TRUE(se.refresher.empty());
+    EXPECT_FALSE(parse_session_expires_value(";refresher=uac", se));
     replaces_value rp;
     ASSERT_TRUE(parse_replaces_value(
         "98732@sip.example.com;from-tag=r33th4x0r;to-tag=ff87ff;early-only", rp));
