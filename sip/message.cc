@@ -850,6 +850,24 @@ bool parse_cseq_value(std::string_view value, cseq_value& out) noexcept {
 
 bool parse_media_type_value(std::string_view value, media_type_value& out) noexcept {
     out = media_type_value{};
+    {
+        // type "/" subtype with no LWS around the '/' (nearly every peer), in one walk: the
+        // same fields as the general path below for those bytes; anything else goes there.
+        const char* const b = value.data();
+        const char* const end = b + value.size();
+        const char* p = skip_class(b, end, c_token);
+        if (p != b && p < end && *p == '/') {
+            const char* const sb = p + 1;
+            const char* const se = skip_class(sb, end, c_token);
+            const auto any = [](std::string_view, std::string_view, bool) { return true; };
+            if (se != sb && fast_params(se, end, any)) {
+                out.type = {b, static_cast<size_t>(p - b)};
+                out.subtype = {sb, static_cast<size_t>(se - sb)};
+                out.params = {se, static_cast<size_t>(end - se)};
+                return true;
+            }
+        }
+    }
     cursor c(trim(value));
     out.type = c.run(c_token);
     if (out.type.empty() || !c.sep('/')) return false;

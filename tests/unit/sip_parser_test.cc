@@ -363,6 +363,21 @@ TEST(SipParser, OtherTypedGrammars) {
     EXPECT_EQ(t.type, "multipart");
     EXPECT_EQ(t.params, ";boundary=unique-boundary-1");
     EXPECT_FALSE(parse_media_type_value("application", t));
+    // The one-walk shape and the neighbours that the general path decides.
+    ASSERT_TRUE(parse_media_type_value("application/sdp", t));
+    EXPECT_EQ(t.type, "application");
+    EXPECT_EQ(t.subtype, "sdp");
+    EXPECT_TRUE(t.params.empty());
+    ASSERT_TRUE(parse_media_type_value("text / plain ;charset=utf-8", t));
+    EXPECT_EQ(t.type, "text");
+    EXPECT_EQ(t.subtype, "plain");
+    EXPECT_EQ(t.params, ";charset=utf-8");
+    ASSERT_TRUE(parse_media_type_value("text/plain;charset=\"utf-8\"", t));
+    EXPECT_EQ(t.params, ";charset=\"utf-8\"");
+    EXPECT_FALSE(parse_media_type_value("text/plain;", t));
+    EXPECT_FALSE(parse_media_type_value("text/", t));
+    EXPECT_FALSE(parse_media_type_value("/plain", t));
+    EXPECT_FALSE(parse_media_type_value("text/pl@in", t));
     rack_value r;
     ASSERT_TRUE(parse_rack_value("776656 1 INVITE", r));
     EXPECT_EQ(r.rseq, 776656u);
