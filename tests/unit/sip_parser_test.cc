@@ -536,6 +536,8 @@ TEST(SipValidate, SemanticRefusals) {
     check("CSeq: 1 INVITE\r\nRequire: foo\r\nSupported: a b\r\n", 400, "bad option tag");
     check("CSeq: 1 INVITE\r\nSupported: 100rel, a@b\r\n", 400, "bad option tag");
     check("CSeq: 1 INVITE\r\nAllow: INVITE, ACK\r\nSupported:\r\n", 0, "");
+    check("CSeq: 1 INVITE\r\nAllow: INVITE, X-FOO, ack\r\n", 0, "");
+    check("CSeq: 1 INVITE\r\nAllow: INVITE, AC@K\r\n", 400, "bad option tag");
 }
 
 // lookup_header compares names a word at a time: against the byte rule (ASCII letters fold,
