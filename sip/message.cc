@@ -850,6 +850,24 @@ bool parse_cseq_value(std::string_view value, cseq_value& out) noexcept {
 
 bool parse_media_type_value(std::string_view value, media_type_value& out) noexcept {
     out = media_type_value{};
+    {
+        // type "/" subtype with no LWS around the '/' (nearly every peer), in one walk: the
+        // same fields as the general path below for those bytes; anything else goes there.
+        const char* const b = value.data();
+        const char* const end = b + value.size();
+        const char* p = skip_class(b, end, c_token);
+        if (p != b && p < end && *p == '/') {
+            const char* const sb = p + 1;
+            const char* const se = skip_class(sb, end, c_token);
+            const auto any = [](std::string_view, std::string_view, bool) { return true; };
+            if (se != sb && fast_params(se, end, any)) {
+                out.type = {b, static_cast<size_t>(p - b)};
+                out.subtype = {sb, static_cast<size_t>(se - sb)};
+                out.params = {se, static_cast<size_t>(end - se)};
+                return true;
+            }
+        }
+    }
     cursor c(trim(value));
     out.type = c.run(c_token);
     if (out.type.empty() || !c.sep('/')) return false;
@@ -904,8 +922,42 @@ bool parse_reason_value(std::string_view value, reason_value& out) noexcept {
     return true;
 }
 
+namespace {
+
+constexpr prefix8 k_refresh = make_prefix8(";refresh");
+constexpr prefix8 k_sher_ua = make_prefix8("sher=ua");
+
+// "delta-seconds" or "delta-seconds;refresher=uac" / "...=uas" (letters in either case), `v`
+// as the index gives it: what the general path below fills for those bytes, in one walk and
+// two word compares; false (give up) on anything else, or on 10 digits or more.
+inline bool fast_session_expires(std::string_view v, session_expires_value& out) noexcept {
+    const char* p = v.data();
+    const char* const end = p + v.size();
+    const char* const db = p;
+    uint32_t n = 0;
+    for (; p < end && p - db < 10; ++p) {
+        const auto d = static_cast<uint32_t>(static_cast<unsigned char>(*p) - '0');
+        if (d > 9) break;
+        n = n * 10 + d;
+    }
+    if (p == db || p - db > 9) return false;
+    if (p != end) {
+        const unsigned last = static_cast<unsigned char>(end[-1]) | 0x20u;
+        if (end - p != 14 || !has_prefix8(p, end, k_refresh) ||
+            !has_prefix8(p + 6, end, k_sher_ua) || (last != 'c' && last != 's'))
+            return false;
+        out.refresher = {p + 11, 3};
+    }
+    out.seconds = n;
+    out.params = {p, static_cast<size_t>(end - p)};
+    return true;
+}
+
+} // namespace
+
 bool parse_session_expires_value(std::string_view value, session_expires_value& out) noexcept {
     out = session_expires_value{};
+    if (fast_session_expires(value, out)) return true;
     cursor c(trim(value));
     uint64_t s;
     if (!parse_uint(c.run(c_digit), 0xffffffffu, s)) return false;

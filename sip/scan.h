@@ -23,7 +23,8 @@ namespace tandem::sip::scan {
 [[nodiscard]] uint64_t eol_mask64_sse2(const char* p) noexcept;
 /// Only call when `have_avx2()`.
 [[nodiscard]] uint64_t eol_mask64_avx2(const char* p) noexcept;
-/// Like eol_mask_scalar (n <= 64, reads only n bytes) with whole 16-byte pieces in SSE2.
+/// Like eol_mask_scalar (n <= 64, reads only n bytes): the bytes copied into a zeroed 64-byte
+/// block on the stack, which eol_mask64 classifies.
 [[nodiscard]] uint64_t eol_mask_partial(const char* p, size_t n) noexcept;
 
 /// Finds the CR and LF bytes of [p, p+len) in increasing order. It classifies one 64-byte block
@@ -66,7 +67,8 @@ private:
 [[nodiscard]] uint64_t delim_mask64_sse2(const char* p) noexcept;
 /// Only call when `have_avx2()`.
 [[nodiscard]] uint64_t delim_mask64_avx2(const char* p) noexcept;
-/// Like delim_mask_scalar (n <= 64, reads only n bytes) with whole 16-byte pieces in SSE2.
+/// Like delim_mask_scalar (n <= 64, reads only n bytes): the bytes copied into a zeroed 64-byte
+/// block on the stack, which delim_mask64 classifies.
 [[nodiscard]] uint64_t delim_mask_partial(const char* p, size_t n) noexcept;
 
 /// The structural index of one message: its CR/LF bytes (as eol_index) and its list delimiters

@@ -367,23 +367,25 @@ bool sip_fast_scan(std::string_view text, sip_fast_fields& f) noexcept {
     std::string_view host(p + host_b, i - host_b);
     host_kind kind = host_kind::hostname;
     if ((seen & 2) == 0) {
-        size_t dots = 0, group_digits = 0;
-        unsigned group = 0;
+        // Digits and dots only: a group (digits up to a dot or the end) at a time. A group of
+        // 1..3 digits at most 255 is an IPv4 one (unsigned wrap on longer groups is harmless:
+        // the length already fails); an empty group after the first is a double dot.
+        size_t dots = 0;
         bool ipv4_ok = true, double_dot = false;
-        for (size_t k = host_b; k < i; ++k) {
-            if (p[k] == '.') {
-                double_dot |= k > host_b && p[k - 1] == '.';
-                ipv4_ok &= group_digits != 0 && group <= 255;
-                ++dots;
-                group = 0;
-                group_digits = 0;
-            } else {
+        for (size_t k = host_b;;) {
+            const size_t gb = k;
+            unsigned group = 0;
+            for (; k < i && p[k] != '.'; ++k)
                 group = group * 10 + static_cast<unsigned>(p[k] - '0');
-                ipv4_ok &= ++group_digits <= 3;
-            }
+            const size_t digits = k - gb;
+            ipv4_ok &= digits - 1 < 3 && group <= 255;
+            if (k == i) break;
+            double_dot |= digits == 0 && gb > host_b;
+            ++dots;
+            ++k;
         }
         if (dots == 3) {
-            if (!ipv4_ok || group_digits == 0 || group > 255) return false;
+            if (!ipv4_ok) return false;
             kind = host_kind::ipv4;
         } else if (p[host_b] == '.' || double_dot) {
             return false;

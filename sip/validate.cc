@@ -258,9 +258,13 @@ void scan_headers(const message& m, header_scan& s) noexcept {
         case header_id::proxy_require:
         case header_id::unsupported:
         case header_id::allow: {
-            // An empty Supported/Allow is legal (no tags).
-            ok = v.empty() ? h.id != header_id::require && h.id != header_id::proxy_require
-                           : option_tag_ok(v);
+            // An empty Supported/Allow is legal (no tags). An Allow element is nearly always a
+            // method Tandem knows: lookup_method's fixed-size compares prove it a token.
+            if (v.empty())
+                ok = h.id != header_id::require && h.id != header_id::proxy_require;
+            else
+                ok = (h.id == header_id::allow && lookup_method(v) != method::other) ||
+                     option_tag_ok(v);
             // The Require verdict (420) comes later; note it while the value is at hand.
             if (h.id == header_id::require && !option_tag_supported(v)) s.bad_require = true;
             why = "bad option tag";

@@ -363,6 +363,21 @@ TEST(SipParser, OtherTypedGrammars) {
     EXPECT_EQ(t.type, "multipart");
     EXPECT_EQ(t.params, ";boundary=unique-boundary-1");
     EXPECT_FALSE(parse_media_type_value("application", t));
+    // The one-walk shape and the neighbours that the general path decides.
+    ASSERT_TRUE(parse_media_type_value("application/sdp", t));
+    EXPECT_EQ(t.type, "application");
+    EXPECT_EQ(t.subtype, "sdp");
+    EXPECT_TRUE(t.params.empty());
+    ASSERT_TRUE(parse_media_type_value("text / plain ;charset=utf-8", t));
+    EXPECT_EQ(t.type, "text");
+    EXPECT_EQ(t.subtype, "plain");
+    EXPECT_EQ(t.params, ";charset=utf-8");
+    ASSERT_TRUE(parse_media_type_value("text/plain;charset=\"utf-8\"", t));
+    EXPECT_EQ(t.params, ";charset=\"utf-8\"");
+    EXPECT_FALSE(parse_media_type_value("text/plain;", t));
+    EXPECT_FALSE(parse_media_type_value("text/", t));
+    EXPECT_FALSE(parse_media_type_value("/plain", t));
+    EXPECT_FALSE(parse_media_type_value("text/pl@in", t));
     rack_value r;
     ASSERT_TRUE(parse_rack_value("776656 1 INVITE", r));
     EXPECT_EQ(r.rseq, 776656u);
@@ -380,6 +395,28 @@ TEST(SipParser, OtherTypedGrammars) {
     EXPECT_EQ(se.seconds, 1800u);
     EXPECT_EQ(se.refresher, "uac");
     EXPECT_FALSE(parse_session_expires_value("1800;refresher=me", se));
+    // The one-walk shapes and their neighbours that the general path decides.
+    ASSERT_TRUE(parse_session_expires_value("90", se));
+    EXPECT_EQ(se.seconds, 90u);
+    EXPECT_TRUE(se.refresher.empty());
+    EXPECT_TRUE(se.params.empty());
+    ASSERT_TRUE(parse_session_expires_value("1800;REFRESHER=UAS", se));
+    EXPECT_EQ(se.refresher, "UAS");
+    EXPECT_EQ(se.params, ";REFRESHER=UAS");
+    ASSERT_TRUE(parse_session_expires_value("4294967295;refresher=uas", se));
+    EXPECT_EQ(se.seconds, 4294967295u);
+    EXPECT_EQ(se.refresher, "uas");
+    EXPECT_FALSE(parse_session_expires_value("4294967296", se));
+    EXPECT_FALSE(parse_session_expires_value("1800;refresher=uax", se));
+    EXPECT_FALSE(parse_session_expires_value("1800;refresher=", se));
+    ASSERT_TRUE(parse_session_expires_value("1800;refresher=uac;x=1", se));
+    EXPECT_EQ(se.refresher, "uac");
+    EXPECT_EQ(se.params, ";refresher=uac;x=1");
+    ASSERT_TRUE(parse_session_expires_value("1800 ;refresher=uac", se));
+    EXPECT_EQ(se.refresher, "uac");
+    ASSERT_TRUE(parse_session_expires_value("1800;refreshes=uac", se));
+    EXPECT_TRUE(se.refresher.empty());
+    EXPECT_FALSE(parse_session_expires_value(";refresher=uac", se));
     replaces_value rp;
     ASSERT_TRUE(parse_replaces_value(
         "98732@sip.example.com;from-tag=r33th4x0r;to-tag=ff87ff;early-only", rp));
@@ -499,6 +536,8 @@ TEST(SipValidate, SemanticRefusals) {
     check("CSeq: 1 INVITE\r\nRequire: foo\r\nSupported: a b\r\n", 400, "bad option tag");
     check("CSeq: 1 INVITE\r\nSupported: 100rel, a@b\r\n", 400, "bad option tag");
     check("CSeq: 1 INVITE\r\nAllow: INVITE, ACK\r\nSupported:\r\n", 0, "");
+    check("CSeq: 1 INVITE\r\nAllow: INVITE, X-FOO, ack\r\n", 0, "");
+    check("CSeq: 1 INVITE\r\nAllow: INVITE, AC@K\r\n", 400, "bad option tag");
 }
 
 // lookup_header compares names a word at a time: against the byte rule (ASCII letters fold,

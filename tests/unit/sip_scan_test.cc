@@ -194,6 +194,28 @@ TEST(SipScan, StructuralIndexFindsDelimitersInsideTheGivenEnd) {
     EXPECT_EQ(idx.next_eol(13), 86u);
 }
 
+// The AVX2 delimiter kernel classifies by (low nibble, high nibble) pairs: every byte value at
+// every seventh position of a block, among fill bytes that share a nibble with a delimiter or
+// CR, gets the scalar twin's answer.
+TEST(SipScan, DelimMaskMatchesScalarForEveryByteValue) {
+    guarded g(64);
+    for (const char fill : {'x', ',', '\r', '2', '.', 'R', '^', '\x8c'}) {
+        for (unsigned c = 0; c < 256; ++c) {
+            for (size_t at = 0; at < 64; at += 7) {
+                std::string s(64, fill);
+                s[at] = static_cast<char>(c);
+                const char* p = g.place(s);
+                const uint64_t want = delim_mask_scalar(p, 64);
+                ASSERT_EQ(delim_mask64_sse2(p), want) << c << " " << at;
+                ASSERT_EQ(delim_mask64(p), want) << c << " " << at;
+                if (have_avx2()) {
+                    ASSERT_EQ(delim_mask64_avx2(p), want) << c << " " << at;
+                }
+            }
+        }
+    }
+}
+
 TEST(SipScan, SimdMatchesScalarOnRandomInputAtGuardPage) {
     std::mt19937 rng(12345);
     // A small alphabet so the interesting bytes appear at every position, including none.

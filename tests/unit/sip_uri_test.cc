@@ -169,6 +169,41 @@ TEST(SipUri, CommonShapeEdgesMatchTheGrammar) {
         EXPECT_FALSE(parse_uri(s, bad)) << s;
     EXPECT_TRUE(parse_uri("sip:u@h;a=b?x=y", bad));
     EXPECT_TRUE(bad.has_headers);
+
+    // Hosts of digits and dots (the fast walk's IPv4 groups): the full grammar's verdict and
+    // host kind.
+    for (std::string_view host : {"1.2.3.4",
+                                  "255.255.255.255",
+                                  "0.0.0.0",
+                                  "256.1.1.1",
+                                  "1.2.3.",
+                                  ".1.2.3",
+                                  "1..2.3",
+                                  "1.2..3",
+                                  "1.2.3..",
+                                  "1.2.3.4.5",
+                                  "1.2",
+                                  "12345",
+                                  "1",
+                                  "1.",
+                                  "01.02.03.04",
+                                  "1234.1.1.1",
+                                  "99999999999.1.1.1",
+                                  "1.2.3.4444",
+                                  "1...",
+                                  "...",
+                                  "1.2.3.4."}) {
+        for (std::string_view prefix : {"sip:", "sip:u@"}) {
+            const std::string text = std::string(prefix) + std::string(host);
+            uri fast, ref;
+            const bool ok = parse_uri(text, fast);
+            ASSERT_EQ(ok, detail::parse_uri_reference(text, ref)) << text;
+            if (ok) {
+                EXPECT_EQ(fast.host, ref.host) << text;
+                EXPECT_EQ(fast.host_type, ref.host_type) << text;
+            }
+        }
+    }
 }
 
 // parse_uri's one-walk path gives the full grammar's result, and parse_uri_scheme (semantic_check's
