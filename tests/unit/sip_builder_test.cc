@@ -233,6 +233,31 @@ TEST(SipBuilder, OverflowAtEveryCapacity) {
     EXPECT_EQ(std::string_view(exact.data(), r.length), std::string_view(full.data(), ok.length));
 }
 
+// The Request-URI test reads eight bytes a step: SP, HT, CR or LF is refused at every position
+// of every length around the word size, and bytes next to them in value (other controls, '!',
+// bytes above 0x7f) are not.
+TEST(SipBuilder, RequestUriSpaceOrEolFoundAtEveryPosition) {
+    std::array<char, 256> buf{};
+    for (std::size_t len = 1; len <= 40; ++len) {
+        for (std::size_t pos = 0; pos < len; ++pos) {
+            for (char bad : {' ', '\t', '\r', '\n'}) {
+                std::string uri(len, 'a');
+                uri[pos] = bad;
+                message_builder b(buf.data(), buf.size());
+                b.request_line("INVITE", uri);
+                EXPECT_EQ(b.finish().status, build_status::bad_input) << len << " " << pos;
+            }
+            for (char fine : {'\x01', '\x1f', '!', '\x80', '\xff'}) {
+                std::string uri(len, 'a');
+                uri[pos] = fine;
+                message_builder b(buf.data(), buf.size());
+                b.request_line("INVITE", uri);
+                EXPECT_TRUE(b.finish().ok()) << len << " " << pos;
+            }
+        }
+    }
+}
+
 TEST(SipBuilder, RefusesBadInput) {
     std::array<char, 256> buf{};
     const auto expect_bad = [&](auto&& fill) {
