@@ -8,6 +8,7 @@
 // (100, INVITE, 180, 200, ACK, 200/BYE, BYE).
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -160,6 +161,13 @@ echoed header_lines(std::string_view msg) {
     return e;
 }
 
+// The bytes that end a parameter's value: ';', '>' and CR.
+constexpr std::array<bool, 256> k_param_end = [] {
+    std::array<bool, 256> t{};
+    t[';'] = t['>'] = t['\r'] = true;
+    return t;
+}();
+
 // The value of parameter `key` (e.g. "branch=") inside `v`, up to the first of ';', '>' or
 // the end.
 std::string_view param(std::string_view v, std::string_view key) {
@@ -167,7 +175,7 @@ std::string_view param(std::string_view v, std::string_view key) {
     if (i == std::string_view::npos) return {};
     i += key.size();
     size_t e = i;
-    while (e < v.size() && v[e] != ';' && v[e] != '>' && v[e] != '\r')
+    while (e < v.size() && !k_param_end[static_cast<unsigned char>(v[e])])
         ++e;
     return v.substr(i, e - i);
 }
