@@ -265,15 +265,23 @@ void message_builder::request_line(std::string_view method, std::string_view uri
         return;
     }
     char* p = _buf + _len;
-    copy_short(p, method.data(), method.size());
-    p += method.size();
-    *p++ = ' ';
-    copy_short(p, uri.data(), uri.size());
-    p += uri.size();
-    std::memcpy(p, version.data(), version.size());
     _len += n;
     _started = true;
     _headers_begin = _len;
+    // The URI's copy last: when it needs memcpy, that is a tail call (no registers kept).
+    std::memcpy(p + method.size() + 1 + uri.size(), version.data(), version.size());
+    if (method.size() <= 32) [[likely]] {
+        copy_upto32(p, method.data(), method.size());
+    } else {
+        std::memcpy(p, method.data(), method.size());
+    }
+    p += method.size();
+    *p++ = ' ';
+    if (uri.size() > 32) {
+        std::memcpy(p, uri.data(), uri.size());
+        return;
+    }
+    copy_upto32(p, uri.data(), uri.size());
 }
 
 void message_builder::status_line(int code, std::string_view reason) noexcept {
@@ -295,13 +303,17 @@ void message_builder::status_line(int code, std::string_view reason) noexcept {
     p[9] = static_cast<char>('0' + code / 10 % 10);
     p[10] = static_cast<char>('0' + code % 10);
     p[11] = ' ';
-    copy_short(p + 12, reason.data(), reason.size());
-    p += 12 + reason.size();
-    p[0] = '\r';
-    p[1] = '\n';
+    p[12 + reason.size()] = '\r';
+    p[13 + reason.size()] = '\n';
     _len += n;
     _started = true;
     _headers_begin = _len;
+    // The reason's copy last: when it needs memcpy, that is a tail call (no registers kept).
+    if (reason.size() > 32) {
+        std::memcpy(p + 12, reason.data(), reason.size());
+        return;
+    }
+    copy_upto32(p + 12, reason.data(), reason.size());
 }
 
 void message_builder::start_line(std::string_view line) noexcept {

@@ -273,6 +273,26 @@ TEST(SipBuilder, HeaderLinesOfEveryLengthAcrossTheCopySizeClasses) {
     }
 }
 
+// Start lines are copied by size class too: every reason and Request-URI length across the
+// bounds gives the plain concatenation.
+TEST(SipBuilder, StartLinesOfEveryLengthAcrossTheCopySizeClasses) {
+    std::vector<char> buf(1024);
+    for (std::size_t len = 1; len <= 140; ++len) {
+        std::string text;
+        for (std::size_t i = 0; i < len; ++i)
+            text += static_cast<char>('a' + i % 26);
+        message_builder s(buf.data(), buf.size());
+        s.status_line(486, text);
+        ASSERT_EQ(s.status(), build_status::ok) << len;
+        EXPECT_EQ(std::string_view(buf.data(), s.size()), "SIP/2.0 486 " + text + "\r\n");
+        const std::string method(len % 40 + 1, 'M');
+        message_builder r(buf.data(), buf.size());
+        r.request_line(method, text);
+        ASSERT_EQ(r.status(), build_status::ok) << len;
+        EXPECT_EQ(std::string_view(buf.data(), r.size()), method + " " + text + " SIP/2.0\r\n");
+    }
+}
+
 // The Request-URI test reads eight bytes a step: SP, HT, CR or LF is refused at every position
 // of every length around the word size, and bytes next to them in value (other controls, '!',
 // bytes above 0x7f) are not.
