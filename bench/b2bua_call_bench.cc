@@ -1,12 +1,14 @@
 // The engine figure: complete basic B2BUA calls through one engine (one shard, one core), with
 // the real parser, transactions, dialogs, header policy, default scenario and builder, and no
-// sockets. An in-process caller and callee answer from pre-built messages, patching in the
-// identifiers Tandem minted; their work is included in the figure.
+// sockets. An in-process caller and callee (class peers) check what Tandem sent them and answer
+// from pre-built messages, patching in the identifiers Tandem minted; their work is included in
+// the figure.
 //
 // Per call, 7 messages in (A INVITE, B 100, B 180, B 200, A ACK, A BYE, B 200/BYE) and 7 out
 // (100, INVITE, 180, 200, ACK, 200/BYE, BYE).
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -112,9 +114,9 @@ struct writer {
     }
 };
 
-// The header values a UA echoes, found in one pass over the header lines (first Via only).
+// The header values a UA reads, found in one pass over the header lines (first Via only).
 struct echoed {
-    std::string_view via, from, to, call_id, cseq;
+    std::string_view start, via, max_forwards, from, to, call_id, cseq;
 };
 
 echoed header_lines(std::string_view msg) {
@@ -125,9 +127,11 @@ echoed header_lines(std::string_view msg) {
         const void* cr = std::memchr(from, '\r', static_cast<size_t>(end - from));
         return cr != nullptr ? static_cast<const char*>(cr) : end;
     };
-    p = next_line(p) + 2; // past the start line
+    const char* eol = next_line(p);
+    e.start = {p, static_cast<size_t>(eol - p)};
+    p = eol + 2;
     while (p < end && *p != '\r') {
-        const char* eol = next_line(p);
+        eol = next_line(p);
         const std::string_view line(p, static_cast<size_t>(eol - p));
         auto take = [&](std::string_view name, std::string_view& out) {
             if (out.empty() && line.starts_with(name)) out = line.substr(name.size());
@@ -135,6 +139,9 @@ echoed header_lines(std::string_view msg) {
         switch (*p) {
         case 'V':
             take("Via: ", e.via);
+            break;
+        case 'M':
+            take("Max-Forwards: ", e.max_forwards);
             break;
         case 'F':
             take("From: ", e.from);
@@ -154,6 +161,13 @@ echoed header_lines(std::string_view msg) {
     return e;
 }
 
+// The bytes that end a parameter's value: ';', '>' and CR.
+constexpr std::array<bool, 256> k_param_end = [] {
+    std::array<bool, 256> t{};
+    t[';'] = t['>'] = t['\r'] = true;
+    return t;
+}();
+
 // The value of parameter `key` (e.g. "branch=") inside `v`, up to the first of ';', '>' or
 // the end.
 std::string_view param(std::string_view v, std::string_view key) {
@@ -161,14 +175,26 @@ std::string_view param(std::string_view v, std::string_view key) {
     if (i == std::string_view::npos) return {};
     i += key.size();
     size_t e = i;
-    while (e < v.size() && v[e] != ';' && v[e] != '>' && v[e] != '\r')
+    while (e < v.size() && !k_param_end[static_cast<unsigned char>(v[e])])
         ++e;
     return v.substr(i, e - i);
 }
 
-// A caller and a callee that write their messages into fixed buffers. Every message is
-// distinct per call (the caller's branch, tag and Call-ID carry the call number; the callee
+// A caller and a callee that work as a fast real UA would: each message Tandem sends them is
+// read once, in one pass that finds only the header lines they need, and checked; what they
+// echo is kept in their own buffers, and the answers are written from it (the callee reads
+// Tandem's INVITE once and answers it three times). A check that fails counts the call as
+// failed, so the benchmark reports an error when Tandem sends something wrong. Every message
+// is distinct per call (the caller's branch, tag and Call-ID carry the call number; the callee
 // echoes what Tandem minted); the constant parts are prebuilt once.
+//
+// What is checked: the callee's INVITE has Tandem's request line towards the bridge target, a
+// Via from Tandem with an RFC 3261 branch, Max-Forwards decremented to 69, a From tag and no
+// To tag, an INVITE CSeq, a Call-ID, and the caller's SDP as its body; the callee's BYE is
+// addressed to its Contact, in its dialog (its To tag) with a BYE CSeq. The caller's 200 is a
+// 200 OK to its INVITE (its branch, From tag and Call-ID, CSeq 1 INVITE) with a To tag and
+// the callee's SDP as its body. The loop checks the status line of the other answers Tandem
+// sends the caller and that Tandem sends 7 messages a call.
 class peers {
 public:
     peers() {
@@ -211,29 +237,33 @@ public:
         return {_inv, _inv_len};
     }
 
-    // The callee's response to the request Tandem sent it.
-    std::string_view response(std::string_view req, int code, std::string_view reason, bool sdp) {
+    // The callee reads the INVITE Tandem sent it and keeps what its answers echo; false when
+    // the INVITE is not what Tandem must send.
+    bool take_invite(std::string_view req) {
         const echoed h = header_lines(req);
-        std::string_view branch = param(h.via, "branch=");
-        std::string_view from = h.from, to = h.to, call_id = h.call_id, cseq = h.cseq;
-        const bool tag = code > 100 && to.find("tag=") == std::string_view::npos;
+        return h.start == "INVITE sip:bob@127.0.0.3:5070 SIP/2.0" &&
+               h.via.starts_with("SIP/2.0/UDP 127.0.0.1:5060;") && h.max_forwards == "69" &&
+               h.to.find(";tag=") == std::string_view::npos && h.cseq.ends_with(" INVITE") &&
+               req.ends_with(_sdp) && take_request(h);
+    }
+
+    // The callee reads the BYE Tandem sent it, in the dialog its 200 established.
+    bool take_bye(std::string_view req) {
+        const echoed h = header_lines(req);
+        return h.start == "BYE sip:bob@127.0.0.3:5070 SIP/2.0" && h.to.ends_with(";tag=bobtag01") &&
+               h.cseq.ends_with(" BYE") && take_request(h);
+    }
+
+    // The callee's response to the request it took last.
+    std::string_view answer(int code, std::string_view reason, bool sdp) {
         writer w{_buf};
         w.put("SIP/2.0 ");
         w.dec(static_cast<uint64_t>(code));
         w.put(" ");
         w.put(reason);
-        w.put("\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=");
-        w.put(branch);
-        w.put(";rport\r\nFrom: ");
-        w.put(from);
-        w.put("\r\nTo: ");
-        w.put(to);
-        if (tag) w.put(";tag=bobtag01");
-        w.put("\r\nCall-ID: ");
-        w.put(call_id);
-        w.put("\r\nCSeq: ");
-        w.put(cseq);
-        w.put("\r\n");
+        w.put({_echo, _echo_to_end});
+        if (code > 100 && !_to_tagged) w.put(";tag=bobtag01");
+        w.put({_echo + _echo_to_end, _echo_len - _echo_to_end});
         if (code > 100 && code < 300)
             w.put("Contact: <sip:bob@127.0.0.3:5070>\r\nContent-Type: application/sdp\r\n");
         w.put("Content-Length: ");
@@ -243,10 +273,24 @@ public:
         return {_buf, static_cast<size_t>(w.p - _buf)};
     }
 
-    // The caller's in-dialog request, in the dialog Tandem's 200 established.
-    std::string_view in_dialog(std::string_view method, uint64_t n, int cseq, std::string_view ok) {
-        // The To line's tag: the 200's To header, not its From.
-        std::string_view to_tag = param(header_lines(ok).to, ";tag=");
+    // The caller reads the 200 Tandem answered its INVITE n with and keeps the dialog's remote
+    // tag; false when it is not that 200.
+    bool take_ok(std::string_view ok) {
+        const echoed h = header_lines(ok);
+        const std::string_view to_tag = param(h.to, ";tag=");
+        if (h.start != "SIP/2.0 200 OK" || to_tag.empty() || to_tag.size() > sizeof(_to_tag) ||
+            h.cseq != "1 INVITE" || h.call_id != std::string_view(_inv + _inv_hex[2], 31) ||
+            param(h.via, "branch=") != std::string_view(_inv + _inv_hex[0] - 8, 24) ||
+            param(h.from, ";tag=") != std::string_view(_inv + _inv_hex[1], 16) ||
+            !ok.ends_with(_sdp))
+            return false;
+        std::memcpy(_to_tag, to_tag.data(), to_tag.size());
+        _to_tag_len = to_tag.size();
+        return true;
+    }
+
+    // The caller's in-dialog request, in the dialog of the 200 it took last.
+    std::string_view in_dialog(std::string_view method, uint64_t n, int cseq) {
         writer w{_buf};
         w.put(method);
         w.put(" sip:127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-");
@@ -255,7 +299,7 @@ public:
         w.put(";rport\r\nMax-Forwards: 70\r\nFrom: \"Alice\" <sip:alice@127.0.0.2>;tag=");
         w.hex16(n);
         w.put("\r\nTo: <sip:bob@127.0.0.1>;tag=");
-        w.put(to_tag);
+        w.put({_to_tag, _to_tag_len});
         w.put("\r\nCall-ID: ");
         w.hex16(n);
         w.put("@client.example\r\nCSeq: ");
@@ -267,8 +311,41 @@ public:
     }
 
 private:
+    // Keeps the header lines every answer to the request echoes: Via (the first), From and To
+    // up to the end of To, then Call-ID and CSeq.
+    bool take_request(const echoed& h) {
+        const std::string_view branch = param(h.via, "branch=");
+        if (!branch.starts_with("z9hG4bK") || h.from.find(";tag=") == std::string_view::npos ||
+            h.call_id.empty() ||
+            branch.size() + h.from.size() + h.to.size() + h.call_id.size() + h.cseq.size() + 96 >
+                sizeof(_echo))
+            return false;
+        writer w{_echo};
+        w.put("\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=");
+        w.put(branch);
+        w.put(";rport\r\nFrom: ");
+        w.put(h.from);
+        w.put("\r\nTo: ");
+        w.put(h.to);
+        _echo_to_end = static_cast<size_t>(w.p - _echo);
+        w.put("\r\nCall-ID: ");
+        w.put(h.call_id);
+        w.put("\r\nCSeq: ");
+        w.put(h.cseq);
+        w.put("\r\n");
+        _echo_len = static_cast<size_t>(w.p - _echo);
+        _to_tagged = h.to.find(";tag=") != std::string_view::npos;
+        return true;
+    }
+
     char _buf[4096];
     char _inv[4096];
+    char _echo[1024];
+    size_t _echo_to_end = 0;
+    size_t _echo_len = 0;
+    bool _to_tagged = false;
+    char _to_tag[64];
+    size_t _to_tag_len = 0;
     size_t _inv_hex[3] = {};
     size_t _inv_len = 0;
     std::string_view _sdp;
@@ -305,22 +382,25 @@ void BM_B2buaBasicCall(benchmark::State& state) {
             bytes_in += m.size();
             eng.on_datagram(m.data(), m.size(), from, now);
         };
+        const uint64_t sent = net.sent;
+        // The status line of an answer Tandem sent the caller.
+        auto expect = [&](std::string_view status) {
+            if (!net.to_a.view().starts_with(status)) ++failures;
+        };
         feed(p.invite(n), k_caller);
-        std::string_view b_inv = net.to_b.view();
-        static thread_local char inv_copy[4096];
-        std::memcpy(inv_copy, b_inv.data(), b_inv.size());
-        b_inv = {inv_copy, b_inv.size()};
-        feed(p.response(b_inv, 100, "Trying", false), k_callee);
-        feed(p.response(b_inv, 180, "Ringing", false), k_callee);
-        feed(p.response(b_inv, 200, "OK", true), k_callee);
-        static thread_local char ok_copy[4096];
-        std::string_view ok = net.to_a.view();
-        if (ok.substr(0, 11) != "SIP/2.0 200") ++failures;
-        std::memcpy(ok_copy, ok.data(), ok.size());
-        ok = {ok_copy, ok.size()};
-        feed(p.in_dialog("ACK", n, 1, ok), k_caller);
-        feed(p.in_dialog("BYE", n, 2, ok), k_caller);
-        feed(p.response(net.to_b.view(), 200, "OK", false), k_callee);
+        expect("SIP/2.0 100 ");
+        if (!p.take_invite(net.to_b.view())) ++failures;
+        feed(p.answer(100, "Trying", false), k_callee);
+        feed(p.answer(180, "Ringing", false), k_callee);
+        expect("SIP/2.0 180 ");
+        feed(p.answer(200, "OK", true), k_callee);
+        if (!p.take_ok(net.to_a.view())) ++failures;
+        feed(p.in_dialog("ACK", n, 1), k_caller);
+        feed(p.in_dialog("BYE", n, 2), k_caller);
+        expect("SIP/2.0 200 ");
+        if (!p.take_bye(net.to_b.view())) ++failures;
+        feed(p.answer(200, "OK", false), k_callee);
+        if (net.sent - sent != 7) ++failures;
         eng.on_tick(now);
     };
 
@@ -420,6 +500,7 @@ void BM_MemoryPerEstablishedCall(benchmark::State& state) {
     // slots in use at the high-water mark (setup transactions included) count in the growth.
     const size_t preallocated = rss_bytes() - empty;
     peers p;
+    uint64_t failures = 0;
     for (auto _ : state) {
         const size_t before = rss_bytes();
         for (uint64_t n = 1; n <= calls; ++n) {
@@ -427,22 +508,17 @@ void BM_MemoryPerEstablishedCall(benchmark::State& state) {
                 eng.on_datagram(m.data(), m.size(), from, now);
             };
             feed(p.invite(n), k_caller);
-            static char inv_copy[4096];
-            std::string_view b_inv = net.to_b.view();
-            std::memcpy(inv_copy, b_inv.data(), b_inv.size());
-            b_inv = {inv_copy, b_inv.size()};
-            feed(p.response(b_inv, 200, "OK", true), k_callee);
-            static char ok_copy[4096];
-            std::string_view ok = net.to_a.view();
-            std::memcpy(ok_copy, ok.data(), ok.size());
-            feed(p.in_dialog("ACK", n, 1, {ok_copy, ok.size()}), k_caller);
+            if (!p.take_invite(net.to_b.view())) ++failures;
+            feed(p.answer(200, "OK", true), k_callee);
+            if (!p.take_ok(net.to_a.view())) ++failures;
+            feed(p.in_dialog("ACK", n, 1), k_caller);
             if (n % 64 == 0) eng.on_tick(++now);
         }
         // Past 64*T1 and timer L/M: only the established calls' own state is left.
         for (int i = 0; i < 40000; i += 10)
             eng.on_tick(now += 10);
         const size_t after = rss_bytes();
-        if (eng.calls_active() != calls || eng.stats().calls_answered != calls) {
+        if (eng.calls_active() != calls || eng.stats().calls_answered != calls || failures != 0) {
             state.SkipWithError("calls were not all established");
             return;
         }

@@ -73,7 +73,25 @@ constexpr std::array<bool, 256> build_space_eol_table() noexcept {
 }
 constexpr std::array<bool, 256> k_space_eol = build_space_eol_table();
 
+// Whether an 8-byte word holds a byte below 0x21 (exact: the has-less-than bit trick).
+inline bool word_has_below_21(std::uint64_t w) noexcept {
+    return ((w - 0x2121212121212121ull) & ~w & 0x8080808080808080ull) != 0;
+}
+
 bool has_space_or_eol(std::string_view s) noexcept {
+    // Eight bytes a step: a URI with no byte below 0x21 holds none of the four, and only one
+    // with such a byte (rare) pays the table test per byte.
+    if (s.size() >= 8) {
+        const char* p = s.data();
+        std::uint64_t w;
+        bool low = false;
+        for (std::size_t i = 0; i + 8 <= s.size(); i += 8) {
+            std::memcpy(&w, p + i, 8);
+            low |= word_has_below_21(w);
+        }
+        std::memcpy(&w, p + s.size() - 8, 8);
+        if (!low && !word_has_below_21(w)) return false;
+    }
     for (char c : s)
         if (k_space_eol[static_cast<unsigned char>(c)]) return true;
     return false;
@@ -82,10 +100,9 @@ bool has_space_or_eol(std::string_view s) noexcept {
 // Header pieces are short (a tag, a Call-ID, a Via): two overlapping loads and stores of a
 // fixed width copy one, where a libc memcpy call costs more than the copy itself. Reads only
 // [src, src+n), writes only [dst, dst+n); the ranges do not overlap.
-inline void copy_short(char* dst, const char* src, std::size_t n) noexcept {
-    if (n > 32) {
-        std::memcpy(dst, src, n);
-    } else if (n >= 16) {
+// n <= 32 bytes, with no call: a caller that makes none keeps its registers (no spills).
+inline void copy_upto32(char* dst, const char* src, std::size_t n) noexcept {
+    if (n >= 16) {
         char a[16], b[16];
         std::memcpy(a, src, 16);
         std::memcpy(b, src + n - 16, 16);
@@ -108,6 +125,31 @@ inline void copy_short(char* dst, const char* src, std::size_t n) noexcept {
         dst[0] = a;
         dst[n / 2] = m;
         dst[n - 1] = z;
+    }
+}
+
+// n <= 64 bytes, with no call.
+inline void copy_upto64(char* dst, const char* src, std::size_t n) noexcept {
+    if (n > 32) {
+        char a[16], b[16], c[16], d[16];
+        std::memcpy(a, src, 16);
+        std::memcpy(b, src + 16, 16);
+        std::memcpy(c, src + n - 32, 16);
+        std::memcpy(d, src + n - 16, 16);
+        std::memcpy(dst, a, 16);
+        std::memcpy(dst + 16, b, 16);
+        std::memcpy(dst + n - 32, c, 16);
+        std::memcpy(dst + n - 16, d, 16);
+    } else {
+        copy_upto32(dst, src, n);
+    }
+}
+
+inline void copy_short(char* dst, const char* src, std::size_t n) noexcept {
+    if (n > 32) {
+        std::memcpy(dst, src, n);
+    } else {
+        copy_upto32(dst, src, n);
     }
 }
 
@@ -223,15 +265,23 @@ void message_builder::request_line(std::string_view method, std::string_view uri
         return;
     }
     char* p = _buf + _len;
-    copy_short(p, method.data(), method.size());
-    p += method.size();
-    *p++ = ' ';
-    copy_short(p, uri.data(), uri.size());
-    p += uri.size();
-    std::memcpy(p, version.data(), version.size());
     _len += n;
     _started = true;
     _headers_begin = _len;
+    // The URI's copy last: when it needs memcpy, that is a tail call (no registers kept).
+    std::memcpy(p + method.size() + 1 + uri.size(), version.data(), version.size());
+    if (method.size() <= 32) [[likely]] {
+        copy_upto32(p, method.data(), method.size());
+    } else {
+        std::memcpy(p, method.data(), method.size());
+    }
+    p += method.size();
+    *p++ = ' ';
+    if (uri.size() > 32) {
+        std::memcpy(p, uri.data(), uri.size());
+        return;
+    }
+    copy_upto32(p, uri.data(), uri.size());
 }
 
 void message_builder::status_line(int code, std::string_view reason) noexcept {
@@ -253,13 +303,17 @@ void message_builder::status_line(int code, std::string_view reason) noexcept {
     p[9] = static_cast<char>('0' + code / 10 % 10);
     p[10] = static_cast<char>('0' + code % 10);
     p[11] = ' ';
-    copy_short(p + 12, reason.data(), reason.size());
-    p += 12 + reason.size();
-    p[0] = '\r';
-    p[1] = '\n';
+    p[12 + reason.size()] = '\r';
+    p[13 + reason.size()] = '\n';
     _len += n;
     _started = true;
     _headers_begin = _len;
+    // The reason's copy last: when it needs memcpy, that is a tail call (no registers kept).
+    if (reason.size() > 32) {
+        std::memcpy(p + 12, reason.data(), reason.size());
+        return;
+    }
+    copy_upto32(p + 12, reason.data(), reason.size());
 }
 
 void message_builder::start_line(std::string_view line) noexcept {
@@ -290,23 +344,33 @@ void message_builder::header(std::string_view name, std::string_view value) noex
 }
 
 void message_builder::write_value_line(std::string_view name, std::string_view value) noexcept {
-    // write_line() for one part, without its loops over the parts.
+    // write_line() for one part, without its loops over the parts. The usual line (room left,
+    // a name of at most 32 bytes) makes no call but the value's memcpy when it is long, and
+    // that last, so it keeps no registers across a call; any other line goes out of line.
     const std::size_t n = name.size() + 2 + value.size() + 2;
-    if (n > _cap - _len) {
-        _len += n;
-        fail(build_status::overflow);
+    if (n > _cap - _len || name.size() > 32) [[unlikely]] {
+        write_value_line_slow(name, value);
         return;
     }
     char* p = _buf + _len;
-    copy_short(p, name.data(), name.size());
-    p += name.size();
-    *p++ = ':';
-    *p++ = ' ';
-    copy_short(p, value.data(), value.size());
-    p += value.size();
-    *p++ = '\r';
-    *p = '\n';
     _len += n;
+    copy_upto32(p, name.data(), name.size());
+    p += name.size();
+    p[0] = ':';
+    p[1] = ' ';
+    p += 2;
+    p[value.size()] = '\r';
+    p[value.size() + 1] = '\n';
+    if (value.size() > 32) {
+        std::memcpy(p, value.data(), value.size());
+        return;
+    }
+    copy_upto32(p, value.data(), value.size());
+}
+
+void message_builder::write_value_line_slow(std::string_view name,
+                                            std::string_view value) noexcept {
+    write_line_slow(name, {value});
 }
 
 void message_builder::header_uint(std::string_view name, std::uint64_t value) noexcept {
@@ -322,6 +386,35 @@ void message_builder::header_uint(std::string_view name, std::uint64_t value) no
 
 void message_builder::write_line(std::string_view name,
                                  std::initializer_list<std::string_view> parts) noexcept {
+    // As write_value_line: the usual line (room left, a name of at most 32 bytes, parts of at
+    // most 64) is written with no call; any other goes out of line.
+    std::size_t n = name.size() + 4;
+    bool short_parts = name.size() <= 32;
+    for (std::string_view part : parts) {
+        n += part.size();
+        short_parts &= part.size() <= 64;
+    }
+    if (n > _cap - _len || !short_parts) [[unlikely]] {
+        write_line_slow(name, parts);
+        return;
+    }
+    char* p = _buf + _len;
+    _len += n;
+    copy_upto32(p, name.data(), name.size());
+    p += name.size();
+    p[0] = ':';
+    p[1] = ' ';
+    p += 2;
+    for (std::string_view part : parts) {
+        copy_upto64(p, part.data(), part.size());
+        p += part.size();
+    }
+    p[0] = '\r';
+    p[1] = '\n';
+}
+
+void message_builder::write_line_slow(std::string_view name,
+                                      std::initializer_list<std::string_view> parts) noexcept {
     std::size_t n = name.size() + 4;
     for (std::string_view p : parts)
         n += p.size();

@@ -132,8 +132,14 @@ private:
     void put_uint(std::uint64_t v) noexcept;
     // "<name>: <parts...>\r\n" with one bounds check (names and parts already checked).
     void write_line(std::string_view name, std::initializer_list<std::string_view> parts) noexcept;
+    // write_line() when the line does not fit or a name or part is long (cold).
+    [[gnu::cold, gnu::noinline]] void
+    write_line_slow(std::string_view name, std::initializer_list<std::string_view> parts) noexcept;
     // The same for a single value.
     void write_value_line(std::string_view name, std::string_view value) noexcept;
+    // write_value_line() when the line does not fit or its name is long (cold).
+    [[gnu::cold, gnu::noinline]] void write_value_line_slow(std::string_view name,
+                                                            std::string_view value) noexcept;
     void fail(build_status s) noexcept;
     std::size_t remove_from(std::size_t pos, std::string_view name) noexcept;
     [[nodiscard]] std::size_t line_end(std::size_t pos) const noexcept;

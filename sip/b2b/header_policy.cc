@@ -90,10 +90,7 @@ bool is_auth(header_id id) noexcept {
            id == header_id::authentication_info;
 }
 
-const header_rule& header_policy::rule(direction dir, header_id id,
-                                       std::string_view name) const noexcept {
-    const side& s = _sides[static_cast<int>(dir)];
-    if (id != header_id::unknown) return s.known[static_cast<size_t>(id)];
+const header_rule& header_policy::extension_rule(const side& s, std::string_view name) noexcept {
     if (!s.table.empty()) {
         const slot& sl = s.table[name_hash(name, s.seed) & (s.table.size() - 1)];
         if (!sl.key.empty() && iequals(name, sl.key)) return sl.rule;

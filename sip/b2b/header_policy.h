@@ -50,7 +50,13 @@ public:
     /// The rule for a header of a relayed message. `name` is the header's name as written; it
     /// is only read for `header_id::unknown`.
     [[nodiscard]] const header_rule& rule(direction dir, header_id id,
-                                          std::string_view name) const noexcept;
+                                          std::string_view name) const noexcept {
+        // Known headers (nearly all of them) are one table load, inline in the caller's loop.
+        const side& s = _sides[static_cast<int>(dir)];
+        if (id != header_id::unknown) [[likely]]
+            return s.known[static_cast<size_t>(id)];
+        return extension_rule(s, name);
+    }
     [[nodiscard]] bool trust_identity() const noexcept { return _trust_identity; }
     /// 401/407 from the far end are relayed as challenges to the caller only when set.
     [[nodiscard]] bool transparent_auth() const noexcept { return _transparent_auth; }
@@ -68,6 +74,9 @@ private:
         std::vector<slot> table; // perfect hash, size a power of two
         uint64_t seed = 0;
     };
+    // rule() for a header whose name is not a known id: the perfect hash, else the default.
+    [[nodiscard]] static const header_rule& extension_rule(const side& s,
+                                                           std::string_view name) noexcept;
 
     std::string _name;
     bool _trust_identity = false;

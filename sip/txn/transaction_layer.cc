@@ -38,22 +38,13 @@ transaction_layer::transaction_layer(const txn_config& cfg, const util::hash_key
       _t64(cfg.ticks(uint64_t{64} * cfg.t1_ms)), _pool(cfg.max_transactions),
       _table(cfg.max_transactions), _wheel(now) {}
 
-util::digest128 transaction_layer::server_key(const request_key& req,
-                                              bool for_cancel) const noexcept {
-    util::siphash13 h(_key, true);
-    // s17.2.3: the ACK matches its INVITE's transaction; s9.2: so does a CANCEL looking for
-    // the transaction it cancels.
-    const method_id m =
-        (req.method == method_id::ack || for_cancel) ? method_id::invite : req.method;
-    if (has_cookie(req.branch) && m != method_id::other && req.branch.size() <= packed_max &&
-        req.sent_by_host.size() <= packed_max) {
-        h.add_u64(domain_server_packed | uint64_t{static_cast<uint8_t>(m)} << 8 |
-                  uint64_t{req.branch.size()} << 16 | uint64_t{req.sent_by_host.size()} << 32 |
-                  uint64_t{req.sent_by_port} << 48);
-        h.add_padded(req.branch);
-        h.add_padded(req.sent_by_host);
-        return h.finish128();
-    }
+namespace {
+
+// The server key of a request whose fields do not pack into one block (a long field, a method
+// Tandem does not know, no RFC 3261 cookie): rare, so kept out of server_key's hot code.
+[[gnu::cold, gnu::noinline]] util::digest128
+unpacked_server_key(const util::hash_key& key, const request_key& req, method_id m) noexcept {
+    util::siphash13 h(key, true);
     if (has_cookie(req.branch)) {
         h.add_u32(domain_server);
         h.add_field(req.branch);
@@ -70,6 +61,27 @@ util::digest128 transaction_layer::server_key(const request_key& req,
         h.add_field(req.top_via);
     }
     add_method(h, m, req.method_name);
+    return h.finish128();
+}
+
+} // namespace
+
+util::digest128 transaction_layer::server_key(const request_key& req,
+                                              bool for_cancel) const noexcept {
+    // s17.2.3: the ACK matches its INVITE's transaction; s9.2: so does a CANCEL looking for
+    // the transaction it cancels.
+    const method_id m =
+        (req.method == method_id::ack || for_cancel) ? method_id::invite : req.method;
+    if (!has_cookie(req.branch) || m == method_id::other || req.branch.size() > packed_max ||
+        req.sent_by_host.size() > packed_max) [[unlikely]] {
+        return unpacked_server_key(_key, req, m);
+    }
+    util::siphash13 h(_key, true);
+    h.add_u64(domain_server_packed | uint64_t{static_cast<uint8_t>(m)} << 8 |
+              uint64_t{req.branch.size()} << 16 | uint64_t{req.sent_by_host.size()} << 32 |
+              uint64_t{req.sent_by_port} << 48);
+    h.add_padded(req.branch);
+    h.add_padded(req.sent_by_host);
     return h.finish128();
 }
 

@@ -8,6 +8,8 @@
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -231,6 +233,89 @@ TEST(SipBuilder, OverflowAtEveryCapacity) {
     const build_result r = build(exact.data(), exact.size());
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(std::string_view(exact.data(), r.length), std::string_view(full.data(), ok.length));
+}
+
+// Header lines are copied by size class (up to 32 and 64 bytes without a call, longer ones out
+// of line): every name and part length across those bounds gives the same bytes as a plain
+// concatenation, and a line one byte too long for the buffer overflows.
+TEST(SipBuilder, HeaderLinesOfEveryLengthAcrossTheCopySizeClasses) {
+    std::vector<char> buf(1024);
+    for (std::size_t name_len : {1u, 15u, 16u, 31u, 32u, 33u, 40u}) {
+        const std::string name(name_len, 'N');
+        for (std::size_t len = 0; len <= 140; ++len) {
+            std::string value;
+            for (std::size_t i = 0; i < len; ++i)
+                value += static_cast<char>('a' + i % 26);
+            const std::string line = name + ": " + value + "\r\n";
+            const std::string parts_line = name + ": " + value + ";x=" + value + "\r\n";
+            const auto build = [&](std::size_t cap, bool parts) {
+                message_builder b(buf.data(), cap);
+                b.start_line("OPTIONS sip:x SIP/2.0");
+                if (parts) {
+                    b.prechecked_header_parts(name, {value, ";x=", value});
+                } else {
+                    b.prechecked_header(name, value);
+                }
+                return std::pair{b.size(), b.status()};
+            };
+            constexpr std::size_t start = 23; // "OPTIONS sip:x SIP/2.0\r\n"
+            auto [size, status] = build(buf.size(), false);
+            ASSERT_EQ(status, build_status::ok) << name_len << " " << len;
+            EXPECT_EQ(std::string_view(buf.data() + start, size - start), line) << len;
+            std::tie(size, status) = build(start + line.size() - 1, false);
+            EXPECT_EQ(status, build_status::overflow) << name_len << " " << len;
+            std::tie(size, status) = build(buf.size(), true);
+            ASSERT_EQ(status, build_status::ok) << name_len << " " << len;
+            EXPECT_EQ(std::string_view(buf.data() + start, size - start), parts_line) << len;
+            std::tie(size, status) = build(start + parts_line.size() - 1, true);
+            EXPECT_EQ(status, build_status::overflow) << name_len << " " << len;
+        }
+    }
+}
+
+// Start lines are copied by size class too: every reason and Request-URI length across the
+// bounds gives the plain concatenation.
+TEST(SipBuilder, StartLinesOfEveryLengthAcrossTheCopySizeClasses) {
+    std::vector<char> buf(1024);
+    for (std::size_t len = 1; len <= 140; ++len) {
+        std::string text;
+        for (std::size_t i = 0; i < len; ++i)
+            text += static_cast<char>('a' + i % 26);
+        message_builder s(buf.data(), buf.size());
+        s.status_line(486, text);
+        ASSERT_EQ(s.status(), build_status::ok) << len;
+        EXPECT_EQ(std::string_view(buf.data(), s.size()), "SIP/2.0 486 " + text + "\r\n");
+        const std::string method(len % 40 + 1, 'M');
+        message_builder r(buf.data(), buf.size());
+        r.request_line(method, text);
+        ASSERT_EQ(r.status(), build_status::ok) << len;
+        EXPECT_EQ(std::string_view(buf.data(), r.size()), method + " " + text + " SIP/2.0\r\n");
+    }
+}
+
+// The Request-URI test reads eight bytes a step: SP, HT, CR or LF is refused at every position
+// of every length around the word size, and bytes next to them in value (other controls, '!',
+// bytes above 0x7f) are not.
+TEST(SipBuilder, RequestUriSpaceOrEolFoundAtEveryPosition) {
+    std::array<char, 256> buf{};
+    for (std::size_t len = 1; len <= 40; ++len) {
+        for (std::size_t pos = 0; pos < len; ++pos) {
+            for (char bad : {' ', '\t', '\r', '\n'}) {
+                std::string uri(len, 'a');
+                uri[pos] = bad;
+                message_builder b(buf.data(), buf.size());
+                b.request_line("INVITE", uri);
+                EXPECT_EQ(b.finish().status, build_status::bad_input) << len << " " << pos;
+            }
+            for (char fine : {'\x01', '\x1f', '!', '\x80', '\xff'}) {
+                std::string uri(len, 'a');
+                uri[pos] = fine;
+                message_builder b(buf.data(), buf.size());
+                b.request_line("INVITE", uri);
+                EXPECT_TRUE(b.finish().ok()) << len << " " << pos;
+            }
+        }
+    }
 }
 
 TEST(SipBuilder, RefusesBadInput) {
