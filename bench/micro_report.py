@@ -64,6 +64,9 @@ for key, label in [("BM_ServerTxnRoundTrip", "server transaction create + match 
     if key in txn:
         rows.append((label, f"{ns(txn[key]):,.1f} ns", ""))
 call = by_name(load("b2bua_call"))
+call.update(by_name(load("b2bua_memory")))
+call_doc = load("b2bua_call")
+call_reps = max([b.get("repetitions", 1) for b in (call_doc or {}).get("benchmarks", [])] or [1])
 for key, b in call.items():
     if key.startswith("BM_MemoryPerEstablishedCall"):
         rows.append((f"memory per established call ({b.get('calls', 0):,.0f} calls held)",
@@ -77,6 +80,7 @@ for key, b in call.items():
     calls = b.get("calls/s", 0)
     rows.append(("basic B2BUA call in process (7 messages in, 7 out), one core",
                  f"{calls:,.0f} calls/s",
+                 f"median of {call_reps} runs; "
                  f"{b.get('time/msg', 0) * 1e9:,.0f} ns per message; "
                  f"{b.get('alloc_bytes/call', 0):.0f} bytes allocated per call; "
                  f"{b.get('call_state_bytes', 0):.0f} bytes of call state"))
