@@ -78,7 +78,7 @@ def write_md(rows, args, path):
     for s in systems:
         mine = [r for r in rows if r["system"] == s]
         ran = [r for r in mine if fnum(r["success_pct"]) is not None]
-        clean = [r for r in ran if r["failed"] == "0"]
+        clean = [r for r in ran if r["failed"] == "0" and r["status"] == "ok"]
         within = [r for r in ran if r["status"] == "ok"]
         first_bad = next((r for r in mine if r["status"] not in ("ok", "skipped")), None)
         skipped = [r["offered_cps"] for r in mine if r["status"] == "skipped"]
@@ -115,7 +115,8 @@ def write_md(rows, args, path):
                "Retransmissions of caller plus callee), or, for rows whose generator is "
                "`loadgen` (steps above --sipp-max-cps), from tandem-loadgen's final line and "
                "JSON (one process as caller and callee; its CPU is then the *sipp CPU*); "
-               "*failed* = attempted - ok. "
+               "*failed* = attempted - ok; status *gen_limited*: the loadgen placed the calls "
+               "at under 90 % of the offered rate, so the step does not count as passed. "
                "*SUT CPU* = utime+stime of every process of the system under test "
                "(all threads; Kamailio's whole process tree, plus redis-server for topos) "
                "read from /proc before and after the step, divided by the successful calls; "

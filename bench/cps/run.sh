@@ -453,6 +453,10 @@ PYEOF
     fi
     if calc "exit !($failed * 100 > $MAX_FAIL * $uac_attempted || $uac_attempted == 0)"; then
         status=failed
+    elif [[ -n ${placed_cps:-} ]] && calc "exit !($placed_cps < 0.9 * $rate)"; then
+        # The load generator could not place the calls at the offered rate (it shares the
+        # machine with the SUT): the step did not measure that rate, and higher ones will not.
+        status=gen_limited
     else
         status=ok
     fi
