@@ -153,6 +153,30 @@ inline void copy_short(char* dst, const char* src, std::size_t n) noexcept {
     }
 }
 
+// The decimal digits of `v`, written right to left into a small buffer.
+struct decimal {
+    char buf[20];
+    std::size_t first = sizeof(buf);
+    explicit decimal(std::uint64_t v) noexcept {
+        do {
+            buf[--first] = static_cast<char>('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+    }
+    [[nodiscard]] std::string_view view() const noexcept {
+        return {buf + first, sizeof(buf) - first};
+    }
+};
+
+// "Name: " at p (name at most 32 bytes, room checked by the caller); returns the byte after.
+inline char* put_name(char* p, std::string_view name) noexcept {
+    copy_upto32(p, name.data(), name.size());
+    p += name.size();
+    p[0] = ':';
+    p[1] = ' ';
+    return p + 2;
+}
+
 bool has_cr_lf(std::string_view s) noexcept {
     // Reason phrases and start lines are short: a byte loop beats the vector scan's call.
     if (s.size() <= 16) {
@@ -241,13 +265,7 @@ void message_builder::put_parts(std::initializer_list<std::string_view> parts) n
 }
 
 void message_builder::put_uint(std::uint64_t v) noexcept {
-    char tmp[20];
-    std::size_t k = sizeof(tmp);
-    do {
-        tmp[--k] = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    put(std::string_view(tmp + k, sizeof(tmp) - k));
+    put(decimal(v).view());
 }
 
 void message_builder::request_line(std::string_view method, std::string_view uri) noexcept {
@@ -329,9 +347,8 @@ void message_builder::start_line(std::string_view line) noexcept {
 }
 
 bool message_builder::check_header(std::string_view name, std::string_view value) noexcept {
-    if (failed()) return false;
-    if (!_started || _finished || !is_token(name) || !valid_value(value) ||
-        is_content_length(name)) {
+    if (!in_headers()) return false;
+    if (!is_token(name) || !valid_value(value) || is_content_length(name)) {
         fail(build_status::bad_input);
         return false;
     }
@@ -354,11 +371,7 @@ void message_builder::write_value_line(std::string_view name, std::string_view v
     }
     char* p = _buf + _len;
     _len += n;
-    copy_upto32(p, name.data(), name.size());
-    p += name.size();
-    p[0] = ':';
-    p[1] = ' ';
-    p += 2;
+    p = put_name(p, name);
     p[value.size()] = '\r';
     p[value.size() + 1] = '\n';
     if (value.size() > 32) {
@@ -375,13 +388,7 @@ void message_builder::write_value_line_slow(std::string_view name,
 
 void message_builder::header_uint(std::string_view name, std::uint64_t value) noexcept {
     if (!check_header(name, {})) return;
-    char tmp[20];
-    std::size_t k = sizeof(tmp);
-    do {
-        tmp[--k] = static_cast<char>('0' + value % 10);
-        value /= 10;
-    } while (value != 0);
-    write_line(name, {std::string_view(tmp + k, sizeof(tmp) - k)});
+    write_line(name, {decimal(value).view()});
 }
 
 void message_builder::write_line(std::string_view name,
@@ -400,11 +407,7 @@ void message_builder::write_line(std::string_view name,
     }
     char* p = _buf + _len;
     _len += n;
-    copy_upto32(p, name.data(), name.size());
-    p += name.size();
-    p[0] = ':';
-    p[1] = ' ';
-    p += 2;
+    p = put_name(p, name);
     for (std::string_view part : parts) {
         copy_upto64(p, part.data(), part.size());
         p += part.size();
@@ -452,28 +455,14 @@ void message_builder::header_parts(std::string_view name,
 
 void message_builder::prechecked_header(std::string_view name, std::string_view value) noexcept {
     assert(is_token(name) && valid_value(value) && !is_content_length(name));
-    if (failed()) return;
-    if (!_started || _finished) {
-        fail(build_status::bad_input);
-        return;
-    }
+    if (!in_headers()) return;
     write_value_line(name, value);
 }
 
 void message_builder::prechecked_header_uint(std::string_view name, std::uint64_t value) noexcept {
     assert(is_token(name) && !is_content_length(name));
-    if (failed()) return;
-    if (!_started || _finished) {
-        fail(build_status::bad_input);
-        return;
-    }
-    char tmp[20];
-    std::size_t k = sizeof(tmp);
-    do {
-        tmp[--k] = static_cast<char>('0' + value % 10);
-        value /= 10;
-    } while (value != 0);
-    write_value_line(name, std::string_view(tmp + k, sizeof(tmp) - k));
+    if (!in_headers()) return;
+    write_value_line(name, decimal(value).view());
 }
 
 void message_builder::prechecked_header_parts(
@@ -483,11 +472,7 @@ void message_builder::prechecked_header_parts(
     for (std::string_view p : parts)
         assert(valid_value(p));
 #endif
-    if (failed()) return;
-    if (!_started || _finished) {
-        fail(build_status::bad_input);
-        return;
-    }
+    if (!in_headers()) return;
     write_line(name, parts);
 }
 
@@ -581,16 +566,10 @@ build_result message_builder::finish(std::string_view body) noexcept {
     if (!failed() && (!_started || _finished)) fail(build_status::bad_input);
     _finished = true;
     if (failed()) return build_result{_status, _len};
-    char tmp[20];
-    std::size_t k = sizeof(tmp);
-    std::size_t v = body.size();
-    do {
-        tmp[--k] = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    const std::size_t digits = sizeof(tmp) - k;
+    const decimal length(body.size());
+    const std::string_view digits = length.view();
     constexpr std::string_view name = "Content-Length: ";
-    const std::size_t n = name.size() + digits + 4 + body.size();
+    const std::size_t n = name.size() + digits.size() + 4 + body.size();
     if (n > _cap - _len) {
         _len += n;
         fail(build_status::overflow);
@@ -599,8 +578,8 @@ build_result message_builder::finish(std::string_view body) noexcept {
     char* p = _buf + _len;
     std::memcpy(p, name.data(), name.size());
     p += name.size();
-    copy_short(p, tmp + k, digits);
-    p += digits;
+    copy_short(p, digits.data(), digits.size());
+    p += digits.size();
     std::memcpy(p, "\r\n\r\n", 4);
     p += 4;
     if (!body.empty()) std::memcpy(p, body.data(), body.size());

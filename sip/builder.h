@@ -125,6 +125,16 @@ private:
     friend void copy_headers(const message& src, std::span<const header_edit> edits,
                              bool copy_by_default, message_builder& b) noexcept;
 
+    /// Headers may be written now (started, not finished, no earlier failure); otherwise
+    /// fails the build (bad_input) unless it had failed already.
+    bool in_headers() noexcept {
+        if (failed()) return false;
+        if (!_started || _finished) [[unlikely]] {
+            fail(build_status::bad_input);
+            return false;
+        }
+        return true;
+    }
     bool check_header(std::string_view name, std::string_view value) noexcept;
     void put(std::string_view s) noexcept;
     // The parts back to back, with one bounds check.

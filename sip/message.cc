@@ -137,18 +137,6 @@ inline bool iequal(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
-// A parameter name (a token: c.run(c_token)) against a lower-case literal made of letters and
-// '-'. On token bytes `| 0x20` folds exactly A-Z and maps no other token byte onto a letter or
-// '-' ('_' goes to 0x7f), so this is the case-insensitive compare without a branch per byte.
-inline bool param_is(std::string_view token, std::string_view lower_literal) noexcept {
-    if (token.size() != lower_literal.size()) return false;
-    for (size_t i = 0; i < token.size(); ++i)
-        if ((static_cast<unsigned char>(token[i]) | 0x20u) !=
-            static_cast<unsigned char>(lower_literal[i]))
-            return false;
-    return true;
-}
-
 inline std::string_view trim(std::string_view v) noexcept {
     size_t b = 0, e = v.size();
     while (b < e && is(v[b], c_lws))
@@ -415,26 +403,26 @@ bool detail::parse_via_value_reference(std::string_view value, via_value& out) n
     }
     const char* params_begin = c.p;
     bool ok = scan_params(c, [&](std::string_view n, std::string_view v, bool has_v) {
-        if (param_is(n, "branch")) {
+        if (scan::token_is(n, "branch")) {
             // gen-value already checked token-or-':' bytes; a branch is a token (no ':').
             if (!has_v || v.front() == '"' || v.front() == '[' ||
                 std::memchr(v.data(), ':', v.size()) != nullptr)
                 return false;
             out.branch = v;
             out.has_branch = true;
-        } else if (param_is(n, "received")) {
+        } else if (scan::token_is(n, "received")) {
             if (!has_v || v.front() == '"') return false;
             out.received = v;
             out.has_received = true;
-        } else if (param_is(n, "maddr")) {
+        } else if (scan::token_is(n, "maddr")) {
             if (!has_v || v.front() == '"') return false;
             out.maddr = v;
             out.has_maddr = true;
-        } else if (param_is(n, "ttl")) {
+        } else if (scan::token_is(n, "ttl")) {
             uint64_t t;
             if (!has_v || !parse_uint(v, 255, t)) return false;
             out.ttl = static_cast<int16_t>(t);
-        } else if (param_is(n, "rport")) {
+        } else if (scan::token_is(n, "rport")) {
             out.rport = true;
             if (has_v) {
                 uint64_t r;
@@ -510,7 +498,7 @@ bool scan_name_addr(cursor& c, name_addr_value& out) noexcept {
     }
     const char* pb = c.p;
     bool ok = scan_params(c, [&](std::string_view n, std::string_view v, bool has_v) {
-        if (param_is(n, "tag")) {
+        if (scan::token_is(n, "tag")) {
             // A gen-value that is neither quoted nor a bracketed host holds only token bytes
             // and ':' (scan_gen_value): it is a token exactly when it has no ':'.
             if (!has_v || v.front() == '"' || v.front() == '[' ||
@@ -681,33 +669,33 @@ bool fast_via(std::string_view v, via_value& out) noexcept {
         uint32_t x;
         switch (n.size()) {
         case 6:
-            if (!param_is(n, "branch")) return true;
+            if (!scan::token_is(n, "branch")) return true;
             if (!has_v) return false;
             out.branch = pv;
             out.has_branch = true;
             return true;
         case 5:
-            if (param_is(n, "rport")) {
+            if (scan::token_is(n, "rport")) {
                 out.rport = true;
                 if (has_v) {
                     if (!fast_uint(pv, 5, 65535, x)) return false;
                     out.rport_value = static_cast<uint16_t>(x);
                     out.has_rport_value = true;
                 }
-            } else if (param_is(n, "maddr")) {
+            } else if (scan::token_is(n, "maddr")) {
                 if (!has_v) return false;
                 out.maddr = pv;
                 out.has_maddr = true;
             }
             return true;
         case 8:
-            if (!param_is(n, "received")) return true;
+            if (!scan::token_is(n, "received")) return true;
             if (!has_v) return false;
             out.received = pv;
             out.has_received = true;
             return true;
         case 3:
-            if (!param_is(n, "ttl")) return true;
+            if (!scan::token_is(n, "ttl")) return true;
             if (!has_v || !fast_uint(pv, 3, 255, x)) return false;
             out.ttl = static_cast<int16_t>(x);
             return true;
@@ -755,7 +743,7 @@ bool fast_name_addr(std::string_view v, name_addr_value& out) noexcept {
         out.has_tag = true;
     }
     const bool ok = fast_params(p, end, [&](std::string_view n, std::string_view pv, bool has_v) {
-        if (n.size() != 3 || !param_is(n, "tag")) return true;
+        if (n.size() != 3 || !scan::token_is(n, "tag")) return true;
         if (!has_v || out.has_tag) return false;
         out.tag = pv;
         out.has_tag = true;
@@ -802,11 +790,11 @@ bool parse_contact_value(std::string_view value, contact_value& out) noexcept {
         if (!scan_name_addr(c, out.addr)) return false;
     }
     const auto param = [&](std::string_view n, std::string_view pv, bool has_v) {
-        if (param_is(n, "expires")) {
+        if (scan::token_is(n, "expires")) {
             uint64_t e;
             if (!has_v || !parse_uint(pv, 0xffffffffu, e)) return false;
             out.expires = static_cast<int64_t>(e);
-        } else if (param_is(n, "q")) {
+        } else if (scan::token_is(n, "q")) {
             if (!has_v || !parse_qvalue(pv, out.q)) return false;
         }
         return true;
@@ -907,11 +895,11 @@ bool parse_reason_value(std::string_view value, reason_value& out) noexcept {
     if (out.protocol.empty()) return false;
     const char* pb = c.p;
     bool ok = scan_params(c, [&](std::string_view n, std::string_view v, bool has_v) {
-        if (param_is(n, "cause")) {
+        if (scan::token_is(n, "cause")) {
             uint64_t cause;
             if (!has_v || !parse_uint(v, 65535, cause)) return false;
             out.cause = static_cast<int>(cause);
-        } else if (param_is(n, "text")) {
+        } else if (scan::token_is(n, "text")) {
             if (!has_v || v.size() < 2 || v.front() != '"') return false;
             out.text = v.substr(1, v.size() - 2);
         }
@@ -964,9 +952,9 @@ bool parse_session_expires_value(std::string_view value, session_expires_value& 
     out.seconds = static_cast<uint32_t>(s);
     const char* pb = c.p;
     const auto param = [&](std::string_view n, std::string_view v, bool has_v) {
-        if (param_is(n, "refresher")) {
-            // All-letter literals: param_is is exact on any bytes here.
-            if (!has_v || (!param_is(v, "uac") && !param_is(v, "uas"))) return false;
+        if (scan::token_is(n, "refresher")) {
+            // All-letter literals: scan::token_is is exact on any bytes here.
+            if (!has_v || (!scan::token_is(v, "uac") && !scan::token_is(v, "uas"))) return false;
             out.refresher = v;
         }
         return true;
@@ -990,15 +978,15 @@ bool parse_replaces_value(std::string_view value, replaces_value& out) noexcept 
     cursor c(v.substr(semi));
     bool have_to = false, have_from = false;
     bool ok = scan_params(c, [&](std::string_view n, std::string_view pv, bool has_v) {
-        if (param_is(n, "to-tag")) {
+        if (scan::token_is(n, "to-tag")) {
             if (!has_v || !is_token(pv)) return false;
             out.to_tag = pv;
             have_to = true;
-        } else if (param_is(n, "from-tag")) {
+        } else if (scan::token_is(n, "from-tag")) {
             if (!has_v || !is_token(pv)) return false;
             out.from_tag = pv;
             have_from = true;
-        } else if (param_is(n, "early-only")) {
+        } else if (scan::token_is(n, "early-only")) {
             out.early_only = true;
         }
         return true;

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace tandem::sip::scan {
 
@@ -174,6 +175,20 @@ extern const bool cpu_ssse3;
 /// last one overlapping the one before, and under 16 bytes the scalar twin. Any thread.
 [[nodiscard]] inline size_t span(const char* p, size_t len, const byte_set& s) noexcept {
     return detail::cpu_ssse3 ? span_ssse3(p, len, s) : span_scalar(p, len, s);
+}
+
+/// A token (RFC 3261 s25.1) against a lower-case literal of letters, digits and "+-.",
+/// case-insensitively. On token bytes `| 0x20` folds exactly A-Z and maps no other token byte
+/// onto a letter, digit or "+-." (those come only from control bytes; '_' goes to 0x7f), so one
+/// test a byte is the whole compare.
+[[nodiscard]] inline bool token_is(std::string_view token,
+                                   std::string_view lower_literal) noexcept {
+    if (token.size() != lower_literal.size()) return false;
+    for (size_t i = 0; i < token.size(); ++i)
+        if ((static_cast<unsigned char>(token[i]) | 0x20u) !=
+            static_cast<unsigned char>(lower_literal[i]))
+            return false;
+    return true;
 }
 
 /// Walks the list delimiters of [from, end) of a structural_index in increasing order, clearing

@@ -1,5 +1,6 @@
 #include "sip/validate.h"
 
+#include "sip/scan.h"
 #include "sip/uri.h"
 
 #include <array>
@@ -75,19 +76,6 @@ bool valid_date(std::string_view v) noexcept {
            digit(23) && digit(24) && v.substr(25) == " GMT";
 }
 
-// A token (RFC 3261 s25.1) against a lower-case literal of letters, digits and "+-.": on token
-// bytes `| 0x20` folds exactly A-Z and maps no other token byte onto a letter, digit or "+-."
-// (those come only from control bytes), so this is the case-insensitive compare, one test a
-// byte.
-bool token_is(std::string_view token, std::string_view lower_literal) noexcept {
-    if (token.size() != lower_literal.size()) return false;
-    for (size_t i = 0; i < token.size(); ++i)
-        if ((static_cast<unsigned char>(token[i]) | 0x20u) !=
-            static_cast<unsigned char>(lower_literal[i]))
-            return false;
-    return true;
-}
-
 bool body_type_supported(const media_type_value& t) noexcept {
     struct mt {
         std::string_view type, subtype;
@@ -102,7 +90,7 @@ bool body_type_supported(const media_type_value& t) noexcept {
     };
     // type and subtype are tokens (parse_media_type_value scanned them as such).
     for (const auto& k : known)
-        if (token_is(t.type, k.type) && token_is(t.subtype, k.subtype)) return true;
+        if (scan::token_is(t.type, k.type) && scan::token_is(t.subtype, k.subtype)) return true;
     return false;
 }
 
