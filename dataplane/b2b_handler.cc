@@ -70,7 +70,18 @@ void b2b_handler::on_packet(shard_context& ctx, const rx_packet& pkt) {
 void b2b_handler::on_tick(shard_context& ctx, uint64_t now_ns) {
     _ctx = &ctx;
     _engine->on_tick(now_ns / ns_per_tick);
+}
+
+void b2b_handler::on_quiescent(shard_context& ctx) {
+    (void)ctx;
+    // Once per loop iteration, so the counters /v1/stats reads are current even while the shard
+    // sleeps (its tick no longer wakes it just to publish them).
     publish();
+}
+
+uint64_t b2b_handler::next_timer_ns() const noexcept {
+    const sip::util::tick_t due = _engine->next_due();
+    return due == sip::util::no_timer ? no_timer_ns : due * ns_per_tick;
 }
 
 bool b2b_handler::send(const char* data, size_t len, const sip::endpoint& dest) noexcept {

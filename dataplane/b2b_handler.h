@@ -71,6 +71,8 @@ public:
 
     void on_packet(shard_context& ctx, const rx_packet& pkt) override;
     void on_tick(shard_context& ctx, uint64_t now_ns) override;
+    [[nodiscard]] uint64_t next_timer_ns() const noexcept override;
+    void on_quiescent(shard_context& ctx) override;
 
     /// Any thread.
     [[nodiscard]] const b2b_counters& counters() const noexcept { return _counters; }

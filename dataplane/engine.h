@@ -93,11 +93,21 @@ public:
     virtual ~packet_handler() = default;
     /// One datagram this shard owns (steering already moved it here).
     virtual void on_packet(shard_context& ctx, const rx_packet& pkt) = 0;
-    /// Called at least every `dataplane.idle_timeout_us` with the shard clock: run timers.
+    /// Run timers. Called at most once every `dataplane.idle_timeout_us` (the tick) with the
+    /// shard clock, in any loop iteration once a tick has passed, and by a sleeping shard once
+    /// the tick after `next_timer_ns()` has passed.
     virtual void on_tick(shard_context& ctx, uint64_t now_ns) = 0;
-    /// Between bursts, when the handler holds no snapshot pointer it read earlier: reload the
-    /// current snapshots (`snapshot_publisher::current`). The shard reports its quiescent point
-    /// to the epoch registry right after this returns.
+    /// The earliest shard-clock time at which `on_tick` may have a timer to run;
+    /// `no_timer_ns` when none is armed. An idle shard sleeps until a tick after it (timers are
+    /// late by at most one tick either way), so that a timer due while traffic flows runs in
+    /// the iteration of a packet instead of costing a wake-up of its own. The default: every
+    /// tick.
+    [[nodiscard]] virtual uint64_t next_timer_ns() const noexcept { return 0; }
+    static constexpr uint64_t no_timer_ns = ~uint64_t{0};
+    /// Right after the shard reported its quiescent point to the epoch registry, between bursts
+    /// (and after a sleep, during which the shard was offline): drop the snapshot pointers read
+    /// earlier and load the current ones (`snapshot_publisher::current`); they stay valid until
+    /// the next call.
     virtual void on_quiescent(shard_context& ctx) { (void)ctx; }
     /// A drain or handler-defined command from control.
     virtual void on_command(shard_context& ctx, const command& cmd) {

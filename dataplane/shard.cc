@@ -235,12 +235,10 @@ uint32_t shard::poll_once() noexcept {
         }
     }
 
-    // Quiescent point: the handler drops and reloads snapshot pointers, then we report.
-    _handler->on_quiescent(*this);
-    if (_registry != nullptr) {
-        _registry->quiescent(_id);
-    }
-    _counters.snapshots.add();
+    // Quiescent point: report that no snapshot pointer read earlier is in use, then the handler
+    // reloads them (reporting after a reload could let a snapshot retired in between be freed
+    // under the handler).
+    quiescent_point();
     flush_tx();
     // A polling backend is always at 100 % of its core: the time of the iterations that did
     // something is what the traffic costs (per call: busy_ns / calls).
@@ -260,15 +258,43 @@ uint32_t shard::poll_once() noexcept {
         std::atomic_thread_fence(std::memory_order_seq_cst);
         if (!has_pending_input()) {
             const uint64_t now = _io->now_ns();
-            const uint64_t timeout = _next_tick_ns > now ? _next_tick_ns - now : 0;
-            if (timeout > 0) {
+            const uint64_t wake_at = sleep_until(now);
+            if (wake_at > now) {
                 _counters.idle_waits.add();
-                _io->idle_wait(timeout);
+                // Offline while asleep, so that an idle shard does not hold back reclamation;
+                // back online (and its snapshots reloaded) before it touches a packet.
+                if (_registry != nullptr) {
+                    _registry->offline(_id);
+                }
+                _io->idle_wait(wake_at - now);
+                quiescent_point();
             }
         }
         _sleeping.store(false, std::memory_order_relaxed);
     }
     return work;
+}
+
+void shard::quiescent_point() noexcept {
+    if (_registry != nullptr) {
+        _registry->quiescent(_id);
+    }
+    _handler->on_quiescent(*this);
+    _counters.snapshots.add();
+}
+
+uint64_t shard::sleep_until(uint64_t now) const noexcept {
+    const uint64_t longest = now + _options.max_sleep_ns;
+    const uint64_t due = _handler->next_timer_ns();
+    if (due == packet_handler::no_timer_ns) {
+        return longest;
+    }
+    // A timer due at `due` may run up to one tick late, so sleep to the end of that tick: while
+    // traffic flows a packet nearly always comes first and the timer runs in its iteration,
+    // instead of every armed timer (several per call) waking the shard by itself.
+    const uint64_t slack = _options.tick_interval_ns;
+    const uint64_t lax = due > longest - slack ? longest : due + slack;
+    return std::min(longest, std::max(_next_tick_ns, lax));
 }
 
 void shard::run(const std::atomic<bool>& stop) noexcept {

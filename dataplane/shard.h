@@ -46,8 +46,12 @@ private:
 
 struct shard_options {
     uint32_t burst = 32;
-    /// Handler ticks at least this often; in wait mode also the longest sleep.
+    /// The handler's timer tick: `on_tick` runs at most this often, and a timer runs at most
+    /// one tick after it is due.
     uint64_t tick_interval_ns = 1000000;
+    /// Wait mode: the longest sleep when the handler has no timer armed. A sleeping shard is
+    /// offline to the epoch registry, so this bounds nothing but how often an idle shard looks.
+    uint64_t max_sleep_ns = 1000000000;
     /// Sleep in the backend's idle_wait when an iteration found no work.
     bool sleep_when_idle = true;
     /// Commands the command ring holds.
@@ -85,6 +89,10 @@ private:
     void steer_out(pkt_buf* pkt, uint32_t owner) noexcept;
     void flush_steered() noexcept;
     [[nodiscard]] bool has_pending_input() noexcept;
+    /// Reports the quiescent point to the epoch registry, then lets the handler reload.
+    void quiescent_point() noexcept;
+    /// Wait mode: when an idle shard must wake (shard clock, `now` or later).
+    [[nodiscard]] uint64_t sleep_until(uint64_t now) const noexcept;
     void wake_if_sleeping(uint32_t dst) noexcept;
 
     shard_options _options;

@@ -343,6 +343,9 @@ struct engine::impl final : txn::action_sink {
     // Entry points.
     void on_datagram(const char* data, size_t len, const endpoint& src, tick_t now) noexcept;
     void on_tick(tick_t now) noexcept;
+    [[nodiscard]] tick_t next_due() const noexcept {
+        return std::min({_txn.next_due(), _uas2xx.next_due(), _wheel.next_due()});
+    }
     void on_request(const message& m, const endpoint& src) noexcept;
     void on_response(const message& m) noexcept;
     void on_new_request(const message& m, const txn::request_result& r,
@@ -2058,6 +2061,10 @@ void engine::on_datagram(const char* data, size_t len, const endpoint& src, tick
 
 void engine::on_tick(tick_t now) noexcept {
     _impl->on_tick(now);
+}
+
+tick_t engine::next_due() const noexcept {
+    return _impl->next_due();
 }
 
 bool engine::bridge(call_handle call, std::string_view target_uri) noexcept {

@@ -141,6 +141,9 @@ public:
     void on_datagram(const char* data, size_t len, const endpoint& src, tick_t now) noexcept;
     /// Runs every timer due at or before `now`.
     void on_tick(tick_t now) noexcept;
+    /// The earliest tick at which `on_tick` may have a timer to run (`util::no_timer` when none
+    /// is armed): until then the shard may sleep without calling it.
+    [[nodiscard]] tick_t next_due() const noexcept;
 
     // The scenario's actions (call them from a scenario callback, with its handle) -----------
     /// Opens (or, after a failure, re-opens) the B-leg towards `target_uri` (a sip: URI with an

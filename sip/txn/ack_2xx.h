@@ -45,6 +45,8 @@ public:
 
     /// Runs retransmissions and timeouts due at or before `now`.
     size_t advance(util::tick_t now, action_sink& out);
+    /// No retransmission or timeout is due before this tick (`util::no_timer`: none armed).
+    [[nodiscard]] util::tick_t next_due() const noexcept { return _wheel.next_due(); }
 
     [[nodiscard]] size_t size() const noexcept { return _pool.size(); }
     [[nodiscard]] size_t memory_bytes() const noexcept {

@@ -155,6 +155,8 @@ public:
 
     /// Runs every timer due at or before `now`. Returns how many fired.
     size_t advance(tick_t now, action_sink& out);
+    /// No timer fires before this tick (`util::no_timer` when none is armed).
+    [[nodiscard]] tick_t next_due() const noexcept { return _wheel.next_due(); }
 
     /// The live transaction behind `id`, or nullptr if stale.
     [[nodiscard]] const transaction* find(txn_id id) const noexcept;

@@ -9,6 +9,8 @@ namespace tandem::sip::util {
 /// Time as the shard counts it: an unsigned tick count (the shard decides what one tick is;
 /// the transaction layer defaults to one millisecond). Never read from a clock in sip/.
 using tick_t = uint64_t;
+/// "Never": what `timer_wheel::next_due` returns when nothing is armed.
+inline constexpr tick_t no_timer = ~tick_t{0};
 
 /// Doubly linked list node, embedded in `timer`. Private to the wheel.
 struct timer_link {
@@ -113,6 +115,16 @@ public:
 
     /// The next tick `advance` will process.
     [[nodiscard]] tick_t now() const noexcept { return _now; }
+    /// The earliest tick at which `advance` may fire a timer, for a shard deciding how long it
+    /// may sleep: exact for a timer due in the current rotation of 256 ticks, else the rotation
+    /// boundary whose cascade can bring one down; never later than the first armed expiry (a
+    /// cancelled timer may make it earlier: one wake for nothing). `no_timer` when none is armed.
+    [[nodiscard]] tick_t next_due() const noexcept {
+        if (_count == 0) return no_timer;
+        const auto idx = static_cast<unsigned>(_now & (slots - 1));
+        if (idx == 0 || ((_bits[0][idx / 64] >> (idx % 64)) & 1) != 0) return _now;
+        return next_tick(_now);
+    }
     /// How many timers are armed.
     [[nodiscard]] size_t size() const noexcept { return _count; }
 

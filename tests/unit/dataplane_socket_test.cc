@@ -298,6 +298,79 @@ TEST(DataplaneSocket, ReceiveReportsWhenTheSocketsAreDrained) {
     EXPECT_EQ(io.pool().available(), 16u);
 }
 
+// A handler whose only timer is what the test says.
+class timer_handler final : public packet_handler {
+public:
+    void on_packet(shard_context&, const rx_packet&) override {}
+    void on_tick(shard_context&, uint64_t now_ns) override { ticks.push_back(now_ns); }
+    [[nodiscard]] uint64_t next_timer_ns() const noexcept override { return due; }
+    uint64_t due = no_timer_ns;
+    std::vector<uint64_t> ticks;
+};
+
+// An idle shard in wait mode sleeps until its handler's next timer (plus one tick of slack), or
+// for max_sleep_ns when none is armed: not once a tick. While asleep it is offline to the epoch
+// registry, and back online when it wakes.
+TEST(DataplaneSocket, AnIdleShardSleepsUntilItsNextTimer) {
+    socklen_t len = 0;
+    const sockaddr_storage ss = loopback(AF_INET, 0, len);
+    std::string error;
+    const int fd = open_udp_socket(ss, len, error);
+    ASSERT_GE(fd, 0) << error;
+    endpoint local = to_endpoint(ss);
+    local.port = bound_port(fd);
+    socket_io_options o;
+    o.pool_size = 16;
+    o.buffer_size = 2048;
+    o.wait = true;
+    auto io = std::make_unique<socket_io>(std::vector<int>{fd}, std::vector<endpoint>{local}, o);
+    socket_io& sio = *io;
+    auto owned = std::make_unique<timer_handler>();
+    timer_handler& h = *owned;
+    shard_options so;
+    so.sleep_when_idle = true;
+    so.tick_interval_ns = 1000000; // 1 ms
+    so.max_sleep_ns = 100000000;   // 100 ms
+    epoch_registry registry(1);
+    shard sh(0, 1, so, std::move(io), std::move(owned), nullptr, &registry);
+    using clock = std::chrono::steady_clock;
+    const auto ms = [](clock::duration d) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    };
+
+    // No timer: one tick (the first iteration's), then one sleep of max_sleep_ns.
+    auto t0 = clock::now();
+    (void)sh.poll_once();
+    EXPECT_GE(ms(clock::now() - t0), 95);
+    EXPECT_EQ(h.ticks.size(), 1u);
+    EXPECT_EQ(sh.counters().idle_waits.get(), 1u);
+    EXPECT_EQ(registry.seen(0), registry.epoch()); // online again
+
+    // A timer 30 ms out: the shard wakes once, just after it, and the next iteration runs it.
+    h.due = sio.now_ns() + 30000000;
+    t0 = clock::now();
+    (void)sh.poll_once();
+    const auto slept = ms(clock::now() - t0);
+    EXPECT_GE(slept, 29);
+    EXPECT_LT(slept, 95);
+    (void)sh.poll_once();
+    ASSERT_FALSE(h.ticks.empty());
+    EXPECT_GE(h.ticks.back(), h.due);
+    EXPECT_EQ(sh.counters().idle_waits.get(), 3u);
+
+    // Asleep: offline to the registry (a snapshot retired now need not wait for it).
+    h.due = timer_handler::no_timer_ns;
+    std::thread loop([&] { (void)sh.poll_once(); });
+    uint64_t seen = 0;
+    for (int i = 0; i < 500 && (seen = registry.seen(0)) != ~uint64_t{0}; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_EQ(seen, ~uint64_t{0});
+    const uint64_t epoch = registry.advance();
+    sh.wake();
+    loop.join();
+    EXPECT_EQ(registry.seen(0), epoch);
+}
+
 TEST(DataplaneSocket, EchoOverIpv6Loopback) {
     peer client(AF_INET6);
     if (!client.ok()) {
@@ -486,7 +559,7 @@ TEST(DataplaneRuntime, SnapshotsAreReclaimedWhileShardsRun) {
     snapshot_publisher<int> pub(rt.epochs());
     (void)pub.publish(std::make_unique<int>(1));
     (void)pub.publish(std::make_unique<int>(2));
-    // Idle shards still pass quiescent points (they wake every idle_timeout_us).
+    // Idle shards do not hold reclamation back: they are offline to the registry while asleep.
     size_t pending = pub.pending();
     for (int i = 0; i < 3000 && pending > 0; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -197,3 +197,61 @@ TEST(SipTimerWheel, BigJumpsFireEverythingDueInOrderAndNothingEarly) {
         ASSERT_EQ(w.size(), expect.size());
     }
 }
+
+TEST(SipTimerWheel, NextDueIsNeverLaterThanTheFirstExpiryAndExactWithinTheRotation) {
+    timer_wheel w(1000);
+    EXPECT_EQ(w.next_due(), tandem::sip::util::no_timer);
+    timer a, b;
+    w.start(a, 1010);
+    EXPECT_EQ(w.next_due(), 1010u); // same rotation (ticks 1000..1023): exact
+    w.start(b, 1005);
+    EXPECT_EQ(w.next_due(), 1005u);
+    w.cancel(b);
+    EXPECT_LE(w.next_due(), 1010u); // a cancelled slot may leave it early, never late
+    w.start(b, 40000); // a later rotation: the boundary that can cascade it down is a bound
+    EXPECT_EQ(w.advance(1010, [](timer&) {}), 1u);
+    const tick_t bound = w.next_due();
+    EXPECT_GT(bound, 1010u);
+    EXPECT_LE(bound, 40000u);
+    EXPECT_EQ(bound % timer_wheel::slots, 0u);
+    w.cancel(b);
+    EXPECT_EQ(w.next_due(), tandem::sip::util::no_timer);
+
+    // Random schedules: nothing ever fires before next_due(), and sleeping from one next_due()
+    // to the next reaches every timer at its exact tick.
+    std::mt19937_64 rng(7);
+    constexpr size_t n = 500;
+    auto timers = std::make_unique<timer[]>(n);
+    timer_wheel r(0);
+    std::map<size_t, tick_t> expect;
+    tick_t now = 0;
+    for (int round = 0; round < 200; ++round) {
+        for (int k = 0; k < 5; ++k) {
+            const size_t i = rng() % n;
+            if (rng() % 4 == 0) {
+                r.cancel(timers[i]);
+                expect.erase(i);
+                continue;
+            }
+            const tick_t d = rng() % ((tick_t{1} << (rng() % 20)) + 1);
+            timers[i].data = i;
+            r.start(timers[i], now + d);
+            expect[i] = now + d;
+        }
+        const tick_t due = r.next_due();
+        tick_t first = tandem::sip::util::no_timer;
+        for (const auto& [i, at] : expect)
+            first = std::min(first, at);
+        ASSERT_LE(due, first);
+        ASSERT_GE(due, now);
+        if (due == tandem::sip::util::no_timer) continue;
+        if (due > now) {
+            ASSERT_EQ(r.advance(due - 1, [](timer&) {}), 0u) << "fired before next_due()";
+        }
+        r.advance(due, [&](timer& x) {
+            ASSERT_EQ(expect.at(x.data), due);
+            expect.erase(x.data);
+        });
+        now = due + 1;
+    }
+}
