@@ -159,17 +159,24 @@ struct socket_shard {
     echo_handler* handler = nullptr;
 };
 
-socket_shard make_shard(uint32_t id, uint32_t count, shard_mesh* mesh, int family = AF_INET,
-                        uint64_t tick_interval_ns = 1000000) {
-    socket_shard out;
+// A UDP socket bound to an ephemeral loopback port of `family`; `local` gets its address.
+int loopback_socket(int family, endpoint& local) {
     socklen_t len = 0;
     const sockaddr_storage ss = loopback(family, 0, len);
     std::string error;
     const int fd = open_udp_socket(ss, len, error);
     EXPECT_GE(fd, 0) << error;
-    out.port = bound_port(fd);
-    endpoint local = to_endpoint(ss);
-    local.port = out.port;
+    local = to_endpoint(ss);
+    local.port = fd >= 0 ? bound_port(fd) : 0;
+    return fd;
+}
+
+socket_shard make_shard(uint32_t id, uint32_t count, shard_mesh* mesh, int family = AF_INET,
+                        uint64_t tick_interval_ns = 1000000) {
+    socket_shard out;
+    endpoint local;
+    const int fd = loopback_socket(family, local);
+    out.port = local.port;
     socket_io_options o;
     o.pool_size = 64;
     o.buffer_size = 2048;
@@ -240,13 +247,9 @@ TEST(DataplaneSocket, BusyTimeCountsOnlyIterationsThatDidWork) {
 // came back short says so, and so does a wait that timed out. Neither may lose a datagram that
 // arrives in between: readiness is level-triggered, so the next wait returns at once.
 TEST(DataplaneSocket, ReceiveReportsWhenTheSocketsAreDrained) {
-    socklen_t len = 0;
-    const sockaddr_storage ss = loopback(AF_INET, 0, len);
-    std::string error;
-    const int fd = open_udp_socket(ss, len, error);
-    ASSERT_GE(fd, 0) << error;
-    endpoint local = to_endpoint(ss);
-    local.port = bound_port(fd);
+    endpoint local;
+    const int fd = loopback_socket(AF_INET, local);
+    ASSERT_GE(fd, 0);
     socket_io_options o;
     o.burst = 4;
     o.pool_size = 16;
@@ -312,13 +315,9 @@ public:
 // for max_sleep_ns when none is armed: not once a tick. While asleep it is offline to the epoch
 // registry, and back online when it wakes.
 TEST(DataplaneSocket, AnIdleShardSleepsUntilItsNextTimer) {
-    socklen_t len = 0;
-    const sockaddr_storage ss = loopback(AF_INET, 0, len);
-    std::string error;
-    const int fd = open_udp_socket(ss, len, error);
-    ASSERT_GE(fd, 0) << error;
-    endpoint local = to_endpoint(ss);
-    local.port = bound_port(fd);
+    endpoint local;
+    const int fd = loopback_socket(AF_INET, local);
+    ASSERT_GE(fd, 0);
     socket_io_options o;
     o.pool_size = 16;
     o.buffer_size = 2048;
