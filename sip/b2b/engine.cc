@@ -772,8 +772,18 @@ void engine::impl::on_unparsable(const char* data, size_t len, const parse_resul
 
 void engine::impl::on_request(const message& m, const endpoint& src) noexcept {
     const endpoint dest = response_destination(m, src);
-    semantic_verdict v = semantic_check(m);
+    // The transaction key first: its table slot loads while semantic_check reads the message.
+    txn::request_key key;
+    const bool keyed = txn::request_key_from(m, key);
+    util::digest128 digest{};
+    if (keyed) {
+        digest = _txn.request_digest(key);
+        _txn.prefetch(digest);
+    }
     const bool to_tagged = m.to() && m.to()->has_tag;
+    if (to_tagged && m.from() && m.call_id()) // in-dialog: our tag is the To tag
+        _dialogs.prefetch({*m.call_id(), m.to()->tag, m.from()->tag});
+    semantic_verdict v = semantic_check(m);
     // OPTIONS with Max-Forwards 0 addressed to Tandem itself is answered, not refused.
     if (v.code == 483 && m.method() == sip::method::options && !to_tagged) v = {};
     if (!v.ok()) {
@@ -785,8 +795,7 @@ void engine::impl::on_request(const message& m, const endpoint& src) noexcept {
         respond_stateless(m, v.code, v.reason, dest);
         return;
     }
-    txn::request_key key;
-    if (!txn::request_key_from(m, key)) {
+    if (!keyed) {
         ++_stats.parse_errors;
         if (m.method() != sip::method::ack) respond_stateless(m, 400, "Bad Request", dest);
         return;
@@ -799,7 +808,7 @@ void engine::impl::on_request(const message& m, const endpoint& src) noexcept {
         respond_stateless(m, 503, "Service Unavailable", dest);
         return;
     }
-    txn::request_result r = _txn.on_request(key, false, _now, *this);
+    txn::request_result r = _txn.on_request(key, digest, false, _now, *this);
     switch (r.disposition) {
     case txn::request_disposition::retransmission:
     case txn::request_disposition::ack_absorbed:
@@ -986,17 +995,22 @@ void engine::impl::on_ack(const message& m) noexcept {
 }
 
 void engine::impl::on_response(const message& m) noexcept {
-    semantic_verdict v = semantic_check(m);
-    if (!v.ok()) {
-        ++_stats.dropped;
-        return;
-    }
+    // As on_request: the key first, so that its table slot loads during semantic_check.
     txn::response_key key;
-    if (!txn::response_key_from(m, key)) {
+    const bool keyed = txn::response_key_from(m, key);
+    util::digest128 digest{};
+    if (keyed) {
+        digest = _txn.response_digest(key);
+        _txn.prefetch(digest);
+    }
+    if (m.to() && m.to()->has_tag && m.from() && m.call_id()) // our tag is the From tag
+        _dialogs.prefetch({*m.call_id(), m.from()->tag, m.to()->tag});
+    semantic_verdict v = semantic_check(m);
+    if (!v.ok() || !keyed) {
         ++_stats.dropped;
         return;
     }
-    txn::response_result r = _txn.on_response(key, _now, *this);
+    txn::response_result r = _txn.on_response(key, digest, _now, *this);
     if (r.disposition == txn::response_disposition::absorbed) return;
     if (r.disposition == txn::response_disposition::no_match) {
         // A retransmitted 2xx to an INVITE whose transaction is gone: re-send our ACK.
@@ -1135,6 +1149,7 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     c.b_ruri_len = static_cast<uint8_t>(target.size());
     p += target.size();
     c.b_branch_len = static_cast<uint8_t>(_ids.make_branch(p, util::id_generator::max_branch));
+    _txn.prefetch(_txn.client_digest(sip::method::invite, "INVITE", {p, c.b_branch_len}));
     p += c.b_branch_len;
     c.b_call_id_len = static_cast<uint8_t>(_ids.make_call_id(p, util::id_generator::max_call_id));
     p += c.b_call_id_len;
@@ -1256,6 +1271,7 @@ void engine::impl::send_bye(uint32_t ci, bool on_a, int max_forwards) noexcept {
     }
     char branch[util::id_generator::max_branch];
     std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
+    _txn.prefetch(_txn.client_digest(sip::method::bye, "BYE", br));
     uint64_t h = build_in_dialog(*dl, "BYE", _dialogs.next_local_cseq(d), br, nullptr, max_forwards,
                                  nullptr);
     if (h == msg_store::npos) {
@@ -1703,6 +1719,7 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
     if (meth == sip::method::invite) respond(t, m, 100, "Trying", dest);
     char branch[util::id_generator::max_branch];
     std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
+    _txn.prefetch(_txn.client_digest(meth, m.method_name(), br));
     const uint32_t cseq = _dialogs.next_local_cseq(other);
     const auto mf = m.max_forwards();
     const int forwards = mf ? static_cast<int>(*mf > 0 ? *mf - 1 : 0) : 69;

@@ -210,11 +210,10 @@ bool transaction_layer::has_server_transaction(const request_key& req) const noe
     return has_cookie(req.branch) || _pool[index].req_to_tag == tag_hash(req.to_tag);
 }
 
-request_result transaction_layer::on_request(const request_key& req, bool reliable, tick_t now,
-                                             action_sink& out) {
+request_result transaction_layer::on_request(const request_key& req, const util::digest128& key,
+                                             bool reliable, tick_t now, action_sink& out) {
     request_result r;
     const bool is2543 = !has_cookie(req.branch);
-    const util::digest128 key = server_key(req, false);
     uint32_t index = lookup(key);
 
     if (req.method == method_id::ack) {
@@ -304,10 +303,10 @@ request_result transaction_layer::on_request(const request_key& req, bool reliab
     return r;
 }
 
-response_result transaction_layer::on_response(const response_key& resp, tick_t now,
-                                               action_sink& out) {
+response_result transaction_layer::on_response(const response_key& resp, const util::digest128& key,
+                                               tick_t now, action_sink& out) {
     response_result r;
-    const uint32_t index = lookup(client_key(resp.cseq_method, resp.cseq_method_name, resp.branch));
+    const uint32_t index = lookup(key);
     if (index == util::open_table::npos) return r;
     transaction& t = _pool[index];
     r.txn = id_of(index);
@@ -504,11 +503,19 @@ txn_status transaction_layer::on_transport_error(txn_id id, action_sink& out) {
 }
 
 size_t transaction_layer::advance(tick_t now, action_sink& out) {
-    return _wheel.advance(now, [&](util::timer& tm) {
-        // Re-arm relative to the scheduled time, not the (possibly late) call time, so that
-        // retransmission times stay exact.
-        on_timer(static_cast<uint32_t>(tm.data >> 1), (tm.data & 1) == main_timer, tm.expire, out);
-    });
+    return _wheel.advance(
+        now,
+        [&](util::timer& tm) {
+            // Re-arm relative to the scheduled time, not the (possibly late) call time, so that
+            // retransmission times stay exact.
+            on_timer(static_cast<uint32_t>(tm.data >> 1), (tm.data & 1) == main_timer, tm.expire,
+                     out);
+        },
+        // Most expiries end their transaction: its table slot, cold by now, is what erasing it
+        // waits on. Start loading the next one's while this one runs.
+        [&](util::timer& tm) {
+            _table.prefetch(_pool[static_cast<uint32_t>(tm.data >> 1)].key.lo);
+        });
 }
 
 void transaction_layer::on_timer(uint32_t index, bool main, tick_t now, action_sink& out) noexcept {

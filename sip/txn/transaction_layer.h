@@ -120,7 +120,17 @@ public:
     /// sending the last response), absorbs ACKs for non-2xx final responses, and reports
     /// ACKs for 2xx to the TU. `source` is not stored (responses go where `respond` says).
     [[nodiscard]] request_result on_request(const request_key& req, bool reliable, tick_t now,
-                                            action_sink& out);
+                                            action_sink& out) {
+        return on_request(req, request_digest(req), reliable, now, out);
+    }
+    /// The same with the match key of `req` computed beforehand (`request_digest`).
+    [[nodiscard]] request_result on_request(const request_key& req, const util::digest128& key,
+                                            bool reliable, tick_t now, action_sink& out);
+    /// The key `on_request` matches `req` by. Computed early, it lets the caller `prefetch` the
+    /// table slot while it checks the rest of the message, then pass the key on.
+    [[nodiscard]] util::digest128 request_digest(const request_key& req) const noexcept {
+        return server_key(req, false);
+    }
 
     /// True when `req` (not an ACK) would match a live server transaction, i.e. `on_request`
     /// would absorb it as a retransmission. Changes nothing; lets the TU refuse a new request
@@ -129,7 +139,26 @@ public:
 
     /// Incoming response: matched to a client transaction by top Via branch and CSeq method.
     [[nodiscard]] response_result on_response(const response_key& resp, tick_t now,
-                                              action_sink& out);
+                                              action_sink& out) {
+        return on_response(resp, response_digest(resp), now, out);
+    }
+    /// The same with the match key of `resp` computed beforehand (`response_digest`).
+    [[nodiscard]] response_result on_response(const response_key& resp, const util::digest128& key,
+                                              tick_t now, action_sink& out);
+    /// The key `on_response` matches `resp` by (see `request_digest`).
+    [[nodiscard]] util::digest128 response_digest(const response_key& resp) const noexcept {
+        return client_key(resp.cseq_method, resp.cseq_method_name, resp.branch);
+    }
+    /// The key `start_client` files a request with this method and branch under: computed
+    /// right after the branch is minted, it lets the caller `prefetch` the slot the insert
+    /// will probe while it builds the request.
+    [[nodiscard]] util::digest128 client_digest(method_id m, std::string_view name,
+                                                std::string_view branch) const noexcept {
+        return client_key(m, name, branch);
+    }
+    /// Starts loading the table slot a match for `key` reads first (its cache miss is most of
+    /// a lookup's cost in a table of this size). Changes nothing.
+    void prefetch(const util::digest128& key) const noexcept { _table.prefetch(key.lo); }
 
     /// Starts a client transaction: sends `msg` (one reference taken) to `dest` now and
     /// retransmits it per timers A/E. `user` is echoed in every action and result for it.

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 using tandem::sip::util::tick_t;
@@ -254,4 +255,20 @@ TEST(SipTimerWheel, NextDueIsNeverLaterThanTheFirstExpiryAndExactWithinTheRotati
         });
         now = due + 1;
     }
+}
+
+TEST(SipTimerWheel, AheadSeesTheNextTimerOfTheSameTickBeforeTheCurrentFires) {
+    timer_wheel w(0);
+    timer t[4];
+    for (uint64_t i = 0; i < 4; ++i) {
+        t[i].data = i;
+        w.start(t[i], i < 3 ? 5 : 6);
+    }
+    std::vector<std::string> events;
+    w.advance(
+        10, [&](timer& x) { events.push_back("fire " + std::to_string(x.data)); },
+        [&](timer& x) { events.push_back("ahead " + std::to_string(x.data)); });
+    const std::vector<std::string> expect = {"ahead 1", "fire 0", "ahead 2",
+                                             "fire 1",  "fire 2", "fire 3"};
+    EXPECT_EQ(events, expect);
 }
