@@ -37,7 +37,7 @@ public:
     static constexpr size_t max_tag = tag_chars;
 
     /// A generator with an explicit key (tests, replays). Use `from_os_entropy` in production.
-    id_generator(uint16_t shard, const hash_key& key) noexcept : _key(key), _shard(shard) {}
+    id_generator(uint16_t shard, const hash_key& key) noexcept;
 
     /// Seeds the key from getrandom(2). Call once per shard at start (it may block briefly
     /// early in boot until the kernel pool is ready). Returns nullopt if getrandom fails.
@@ -80,11 +80,12 @@ public:
     shard_of_call_id(std::string_view call_id) noexcept;
 
 private:
-    // Writes `n` (<= 24) base32 chars from fresh PRF output.
+    // Writes `n` (random_chars or tag_chars) base32 chars from fresh PRF output.
     void random_base32(char* out, size_t n) noexcept;
-    // The chars `random_base32` writes when the counter is `counter` (it advances it by 1).
-    // Returns the PRF output the chars came from.
-    digest128 base32_at(char* out, size_t n, uint64_t counter) const noexcept;
+    // The `N` (random_chars or tag_chars) chars `random_base32` writes when the counter is
+    // `counter` (it advances it by 1). Returns the PRF output the chars came from.
+    template <size_t N>
+    digest128 base32_at(char* out, uint64_t counter) const noexcept;
     size_t branch_at(char* buf, size_t cap, uint64_t counter,
                      digest128* d = nullptr) const noexcept;
     // The bits of `d` above the first `n` chars' 5n.
@@ -94,6 +95,12 @@ private:
     uint64_t _counter = 0;
     uint64_t _spare = 0;
     uint16_t _shard;
+    // `branch_prefix`, the shard and '-', and the shard and '-' that start a Call-ID, formatted
+    // once (the tails past the lengths are padding that the writers copy and overwrite).
+    uint8_t _branch_head_len = 0;
+    uint8_t _call_id_head_len = 0;
+    char _branch_head[24] = {};
+    char _call_id_head[8] = {};
 };
 
 /// `id_generator::tag_bits` with its last two answers remembered by the tag's bytes (a pure
