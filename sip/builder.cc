@@ -154,20 +154,6 @@ inline void copy_short(char* dst, const char* src, std::size_t n) noexcept {
 }
 
 // The decimal digits of `v`, written right to left into a small buffer.
-struct decimal {
-    char buf[20];
-    std::size_t first = sizeof(buf);
-    explicit decimal(std::uint64_t v) noexcept {
-        do {
-            buf[--first] = static_cast<char>('0' + v % 10);
-            v /= 10;
-        } while (v != 0);
-    }
-    [[nodiscard]] std::string_view view() const noexcept {
-        return {buf + first, sizeof(buf) - first};
-    }
-};
-
 // "Name: " at p (name at most 32 bytes, room checked by the caller); returns the byte after.
 inline char* put_name(char* p, std::string_view name) noexcept {
     copy_upto32(p, name.data(), name.size());
@@ -265,7 +251,7 @@ void message_builder::put_parts(std::initializer_list<std::string_view> parts) n
 }
 
 void message_builder::put_uint(std::uint64_t v) noexcept {
-    put(decimal(v).view());
+    put(decimal_text(v).view());
 }
 
 void message_builder::request_line(std::string_view method, std::string_view uri) noexcept {
@@ -388,7 +374,7 @@ void message_builder::write_value_line_slow(std::string_view name,
 
 void message_builder::header_uint(std::string_view name, std::uint64_t value) noexcept {
     if (!check_header(name, {})) return;
-    write_line(name, {decimal(value).view()});
+    write_line(name, {decimal_text(value).view()});
 }
 
 void message_builder::write_line(std::string_view name,
@@ -462,7 +448,7 @@ void message_builder::prechecked_header(std::string_view name, std::string_view 
 void message_builder::prechecked_header_uint(std::string_view name, std::uint64_t value) noexcept {
     assert(is_token(name) && !is_content_length(name));
     if (!in_headers()) return;
-    write_value_line(name, decimal(value).view());
+    write_value_line(name, decimal_text(value).view());
 }
 
 void message_builder::prechecked_header_parts(
@@ -566,7 +552,7 @@ build_result message_builder::finish(std::string_view body) noexcept {
     if (!failed() && (!_started || _finished)) fail(build_status::bad_input);
     _finished = true;
     if (failed()) return build_result{_status, _len};
-    const decimal length(body.size());
+    const decimal_text length(body.size());
     const std::string_view digits = length.view();
     constexpr std::string_view name = "Content-Length: ";
     const std::size_t n = name.size() + digits.size() + 4 + body.size();

@@ -27,6 +27,37 @@
 
 namespace tandem::sip {
 
+/// The decimal digits of `v`, written at the end of `buf` (no allocation, no locale): two
+/// digits per step from a table of the 100 pairs, half the divisions of a digit loop (CSeq
+/// numbers, Content-Length and Max-Forwards values on every message built).
+struct decimal_text {
+    char buf[20];
+    std::size_t first = sizeof(buf);
+    explicit decimal_text(std::uint64_t v) noexcept {
+        static constexpr char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                        "25262728293031323334353637383940414243444546474849"
+                                        "50515253545556575859606162636465666768697071727374"
+                                        "75767778798081828384858687888990919293949596979899";
+        while (v >= 100) {
+            const std::size_t r = static_cast<std::size_t>(v % 100) * 2;
+            v /= 100;
+            first -= 2;
+            buf[first] = pairs[r];
+            buf[first + 1] = pairs[r + 1];
+        }
+        if (v >= 10) {
+            first -= 2;
+            buf[first] = pairs[v * 2];
+            buf[first + 1] = pairs[v * 2 + 1];
+        } else {
+            buf[--first] = static_cast<char>('0' + v);
+        }
+    }
+    [[nodiscard]] std::string_view view() const noexcept {
+        return {buf + first, sizeof(buf) - first};
+    }
+};
+
 class message;
 struct header_edit;
 class message_builder;

@@ -219,16 +219,6 @@ std::string_view write_party(const name_addr_value& v, char* buf, size_t cap) no
     return {buf, n};
 }
 
-// The decimal digits of `v`, written at the end of `buf`.
-std::string_view decimal(uint64_t v, char (&buf)[20]) noexcept {
-    size_t k = sizeof(buf);
-    do {
-        buf[--k] = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    return {buf + k, sizeof(buf) - k};
-}
-
 // A dotted quad exactly as inet_pton(AF_INET) takes it: four decimal parts of 1-3 digits,
 // 0..255, no leading zero. False for anything else (the caller then asks inet_pton).
 bool dotted_quad(std::string_view s, uint32_t& addr_be) noexcept {
@@ -1153,8 +1143,7 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
         b.prechecked_header_parts("From", {from, ";tag=", c.b_tag()});
         b.prechecked_header("To", to);
         b.prechecked_header("Call-ID", c.b_call_id());
-        char digits[20];
-        b.prechecked_header_parts("CSeq", {decimal(c.b_cseq, digits), " INVITE"});
+        b.prechecked_header_parts("CSeq", {decimal_text(c.b_cseq).view(), " INVITE"});
         b.prechecked_header("Contact", {_contact, _contact_len});
         b.prechecked_header("Allow", k_allow);
         // Reliable provisionals are relayed end to end: offered to the callee as the caller
@@ -1281,8 +1270,7 @@ void engine::impl::send_cancel_b(uint32_t ci) noexcept {
         b.prechecked_header("From", inv->value(fi));
         b.prechecked_header("To", inv->value(ti));
         b.prechecked_header("Call-ID", c.b_call_id());
-        char digits[20];
-        b.prechecked_header_parts("CSeq", {decimal(c.b_cseq, digits), " CANCEL"});
+        b.prechecked_header_parts("CSeq", {decimal_text(c.b_cseq).view(), " CANCEL"});
         write_agent(b, "User-Agent");
         return b.finish();
     });
@@ -1312,8 +1300,7 @@ void engine::impl::send_ack_non2xx(call& c, txn_id t, const message& resp) noexc
         i = resp.find(header_id::to);
         if (i != message::npos) b.prechecked_header("To", resp.value(i));
         b.prechecked_header("Call-ID", *resp.call_id());
-        char digits[20];
-        b.prechecked_header_parts("CSeq", {decimal(resp.cseq()->number, digits), " ACK"});
+        b.prechecked_header_parts("CSeq", {decimal_text(resp.cseq()->number).view(), " ACK"});
         return b.finish();
     });
     if (h == msg_store::npos) return;
@@ -1933,9 +1920,8 @@ uint64_t engine::impl::build_in_dialog(const dialog::dialog& d, std::string_view
         b.prechecked_header_parts("From", {d.local_uri(), ";tag=", d.local_tag()});
         b.prechecked_header_parts("To", {d.remote_uri(), ";tag=", d.remote_tag()});
         b.prechecked_header("Call-ID", d.call_id());
-        char digits[20];
         // `method` is a literal of this file or a parsed request's method token.
-        b.prechecked_header_parts("CSeq", {decimal(cseq, digits), " ", method});
+        b.prechecked_header_parts("CSeq", {decimal_text(cseq).view(), " ", method});
         if (method != "ACK" && method != "BYE" && method != "CANCEL") {
             b.prechecked_header("Contact", {_contact, _contact_len});
         }
