@@ -384,7 +384,9 @@ struct engine::impl final : txn::action_sink {
     void end_early_dialogs(uint32_t ci) noexcept;
 
     // Building.
-    uint64_t build(size_t hint, const auto& write) noexcept;
+    // `write` fills a builder; `small`: the message is expected to fit the smallest buffer
+    // class (see the definition).
+    uint64_t build(bool small, const auto& write) noexcept;
     void write_response_head(message_builder& b, const message& req, int code,
                              std::string_view reason, std::string_view to_tag) noexcept;
     void write_policy_headers(message_builder& b, const message& src, direction dir,
@@ -745,7 +747,7 @@ void engine::impl::on_unparsable(const char* data, size_t len, const parse_resul
     if (rl >= sizeof(reason)) rl = sizeof(reason) - 1;
     for (size_t i = 0; i < rl; ++i)
         if (reason[i] == '\r' || reason[i] == '\n') reason[i] = ' ';
-    uint64_t h = build(1024, [&](message_builder& b) {
+    uint64_t h = build(true, [&](message_builder& b) {
         b.status_line(400, std::string_view(reason, rl));
         for (size_t i = 0; i < nlines; ++i)
             b.raw_header(lines[i]);
@@ -873,7 +875,7 @@ void engine::impl::on_new_request(const message& m, const txn::request_result& r
         (void)new_call(m, r.txn, src);
         return;
     case sip::method::options: {
-        uint64_t h = build(1024, [&](message_builder& b) {
+        uint64_t h = build(true, [&](message_builder& b) {
             char tag_buf[24];
             write_response_head(b, m, 200, "OK", stateless_tag(m, tag_buf));
             b.header("Allow", k_allow);
@@ -897,7 +899,7 @@ void engine::impl::on_new_request(const message& m, const txn::request_result& r
     default: {
         // REGISTER (until a registrar exists) and the other known methods Tandem does not
         // serve outside a dialog.
-        uint64_t h = build(1024, [&](message_builder& b) {
+        uint64_t h = build(true, [&](message_builder& b) {
             char tag_buf[24];
             write_response_head(b, m, 405, "Method Not Allowed", stateless_tag(m, tag_buf));
             b.header("Allow", k_allow);
@@ -1044,7 +1046,7 @@ uint32_t engine::impl::new_call(const message& m, txn_id t, const endpoint& src)
     uint64_t copy = admitted && call_room(1) ? keep_copy(m) : msg_store::npos;
     if (copy == msg_store::npos) {
         ++(admitted ? _stats.calls_refused_full : _stats.calls_refused_rate);
-        uint64_t h = build(1024, [&](message_builder& b) {
+        uint64_t h = build(true, [&](message_builder& b) {
             char tag_buf[24];
             write_response_head(b, m, 503, "Service Unavailable", stateless_tag(m, tag_buf));
             b.header_uint("Retry-After", _cfg.retry_after_s);
@@ -1135,7 +1137,7 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     std::string_view from = write_party(*a->from(), from_buf, sizeof(from_buf));
     std::string_view to = write_party(*a->to(), to_buf, sizeof(to_buf));
     if (from.empty() || to.empty()) return false;
-    uint64_t h = build(a->size() + 512, [&](message_builder& b) {
+    uint64_t h = build(a->body().empty(), [&](message_builder& b) {
         b.request_line("INVITE", target);
         // Parsed values, generated ids and Tandem's own address: no CR/LF to look for.
         b.prechecked_header_parts("Via", {{_via, _via_len}, c.b_branch(), ";rport"});
@@ -1263,7 +1265,7 @@ void engine::impl::send_cancel_b(uint32_t ci) noexcept {
     if (inv == nullptr) return;
     const size_t fi = inv->find(header_id::from), ti = inv->find(header_id::to);
     if (fi == message::npos || ti == message::npos) return;
-    uint64_t h = build(1024, [&](message_builder& b) {
+    uint64_t h = build(true, [&](message_builder& b) {
         b.request_line("CANCEL", c.b_ruri());
         b.prechecked_header_parts("Via", {{_via, _via_len}, c.b_branch(), ";rport"});
         b.prechecked_header_uint("Max-Forwards", 70);
@@ -1291,7 +1293,7 @@ void engine::impl::send_ack_non2xx(call& c, txn_id t, const message& resp) noexc
         // far end answered for.
         ruri = resp.to()->uri;
     }
-    uint64_t h = build(1024, [&](message_builder& b) {
+    uint64_t h = build(true, [&](message_builder& b) {
         b.request_line("ACK", ruri);
         b.prechecked_header_parts("Via", {{_via, _via_len}, branch, ";rport"});
         b.prechecked_header_uint("Max-Forwards", 70);
@@ -1661,7 +1663,7 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
         // One offer at a time per leg: a second while one is open is glare (s14.1).
         for (const auto& r : c.relays) {
             if (r.used && (r.method == sip::method::invite || r.method == sip::method::update)) {
-                uint64_t h = build(1024, [&](message_builder& b) {
+                uint64_t h = build(true, [&](message_builder& b) {
                     write_response_head(b, m, 491, "Request Pending", {});
                     b.header("Server", _cfg.user_agent);
                     return b.finish();
@@ -1676,7 +1678,7 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
         ++k;
     uint64_t copy = k < k_relays ? keep_copy(m) : msg_store::npos;
     if (copy == msg_store::npos) {
-        uint64_t h = build(1024, [&](message_builder& b) {
+        uint64_t h = build(true, [&](message_builder& b) {
             write_response_head(b, m, 500, "Server Internal Error", {});
             b.header_uint("Retry-After", 1);
             return b.finish();
@@ -1783,11 +1785,29 @@ void engine::impl::relay_failed(uint32_t ci, size_t k, int code) noexcept {
 
 // --- building ----------------------------------------------------------------------------------
 
-uint64_t engine::impl::build(size_t hint, const auto& write) noexcept {
-    // Written once into the shard's scratch buffer, then copied into the smallest stored buffer
-    // that holds it: a message kept for 64*T1 (a BYE's 200 for timer J) must not pin a buffer
-    // sized for an INVITE with SDP. The copy is a few hundred bytes of memcpy.
-    (void)hint;
+uint64_t engine::impl::build(bool small, const auto& write) noexcept {
+    // A message expected to fit the smallest buffer class (one without a body: a provisional,
+    // an ACK, a BYE and its 200) is written straight into a stored buffer, with no copy. That
+    // is the buffer the copy below would take for it: alloc(class_bytes[0]) and alloc(length)
+    // both take the smallest free class that holds it. One that turns out not to fit is
+    // written again, as below (`write` only reads engine state, so the second run writes the
+    // same bytes).
+    if (small) {
+        const uint64_t h = _store.try_alloc(msg_store::class_bytes[0]);
+        if (h != msg_store::npos) {
+            message_builder b(_store.data(h), _store.capacity(h));
+            const build_result r = write(b);
+            if (r.ok()) {
+                _store.set_length(h, static_cast<uint32_t>(r.length));
+                return h;
+            }
+            _store.unref(h);
+            if (r.status != build_status::overflow) return msg_store::npos;
+        }
+    }
+    // Any other message is written once into the shard's scratch buffer, then copied into the
+    // smallest stored buffer that holds it: a message kept for 64*T1 (a BYE's 200 for timer J)
+    // must not pin a buffer sized for an INVITE with SDP.
     message_builder b(_scratch.get(), msg_store::class_bytes[2]);
     build_result r = write(b);
     if (!r.ok()) return msg_store::npos;
@@ -1868,8 +1888,8 @@ uint64_t engine::impl::build_response(const message& req, int code, std::string_
                                       const header_policy* p, bool contact,
                                       std::span<const header_text> extra,
                                       std::string_view sdp_override) noexcept {
-    size_t hint = 768 + (relay_src != nullptr ? relay_src->size() : 0);
-    return build(hint, [&](message_builder& b) {
+    const bool small = sdp_override.empty() && (relay_src == nullptr || relay_src->body().empty());
+    return build(small, [&](message_builder& b) {
         write_response_head(b, req, code, reason.empty() ? std::string_view("Unknown") : reason,
                             to_tag);
         if (contact && code > 100 && code < 300) {
@@ -1900,8 +1920,7 @@ uint64_t engine::impl::build_in_dialog(const dialog::dialog& d, std::string_view
                                        uint32_t cseq, std::string_view branch, const message* src,
                                        int max_forwards, const header_policy* p,
                                        std::span<const header_text> extra) noexcept {
-    size_t hint = 768 + (src != nullptr ? src->size() : 0);
-    return build(hint, [&](message_builder& b) {
+    return build(src == nullptr || src->body().empty(), [&](message_builder& b) {
         std::string_view target = d.remote_target();
         if (target.empty()) {
             // No Contact seen: the remote URI is the best Request-URI left (s12.1.2).
@@ -1975,7 +1994,7 @@ bool engine::impl::respond_a(uint32_t ci, int code, std::string_view reason,
 void engine::impl::respond_stateless(const message& req, int code, std::string_view reason,
                                      const endpoint& dest) noexcept {
     char tag_buf[24];
-    uint64_t h = build(1024, [&](message_builder& b) {
+    uint64_t h = build(true, [&](message_builder& b) {
         write_response_head(b, req, code, reason, stateless_tag(req, tag_buf));
         if (code == 503) b.header_uint("Retry-After", _cfg.retry_after_s);
         if (code == 405) b.header("Allow", k_allow);
