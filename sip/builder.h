@@ -245,9 +245,9 @@ private:
     write_line_slow(std::string_view name, std::initializer_list<std::string_view> parts) noexcept;
     // The same for a single value.
     void write_value_line(std::string_view name, std::string_view value) noexcept;
-    // The prechecked_*() writers, write_line() and write_value_line() are defined inline below
-    // the class: at a call site with a literal name (and literal parts) the name's copy and
-    // the size tests fold into a few fixed stores.
+    // The prechecked_*() writers, write_line() and write_value_line() are defined below the
+    // class and always inlined: at a call site with a literal name (and literal parts) the
+    // name's copy and the size tests fold into a few fixed stores, and no call is made.
     // write_value_line() when the line does not fit or its name is long (cold).
     [[gnu::cold, gnu::noinline]] void write_value_line_slow(std::string_view name,
                                                             std::string_view value) noexcept;
@@ -267,8 +267,8 @@ private:
     bool _finished = false;
 };
 
-inline void message_builder::write_value_line(std::string_view name,
-                                              std::string_view value) noexcept {
+[[gnu::always_inline]] inline void
+message_builder::write_value_line(std::string_view name, std::string_view value) noexcept {
     // write_line() for one part, without its loops over the parts. The usual line (room left,
     // a name of at most 32 bytes) makes no call but the value's memcpy when it is long, and
     // that last, so it keeps no registers across a call; any other line goes out of line.
@@ -289,8 +289,9 @@ inline void message_builder::write_value_line(std::string_view name,
     detail::copy_upto32(p, value.data(), value.size());
 }
 
-inline void message_builder::write_line(std::string_view name,
-                                        std::initializer_list<std::string_view> parts) noexcept {
+[[gnu::always_inline]] inline void
+message_builder::write_line(std::string_view name,
+                            std::initializer_list<std::string_view> parts) noexcept {
     // As write_value_line: the usual line (room left, a name of at most 32 bytes, parts of at
     // most 64) is written with no call; any other goes out of line.
     std::size_t n = name.size() + 4;
@@ -314,21 +315,21 @@ inline void message_builder::write_line(std::string_view name,
     p[1] = '\n';
 }
 
-inline void message_builder::prechecked_header(std::string_view name,
-                                               std::string_view value) noexcept {
+[[gnu::always_inline]] inline void
+message_builder::prechecked_header(std::string_view name, std::string_view value) noexcept {
     assert(prechecked_name(name) && prechecked_value(value));
     if (!in_headers()) return;
     write_value_line(name, value);
 }
 
-inline void message_builder::prechecked_header_uint(std::string_view name,
-                                                    std::uint64_t value) noexcept {
+[[gnu::always_inline]] inline void
+message_builder::prechecked_header_uint(std::string_view name, std::uint64_t value) noexcept {
     assert(prechecked_name(name));
     if (!in_headers()) return;
     write_value_line(name, decimal_text(value).view());
 }
 
-inline void
+[[gnu::always_inline]] inline void
 message_builder::prechecked_header_parts(std::string_view name,
                                          std::initializer_list<std::string_view> parts) noexcept {
     assert(prechecked_name(name));
