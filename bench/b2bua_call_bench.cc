@@ -143,28 +143,36 @@ echoed header_lines(std::string_view msg) {
     const char* eol = next_line(p);
     e.start = {p, static_cast<size_t>(eol - p)};
     p = eol + 2;
-    while (p < end && *p != '\r') {
+    // A field is only ever taken while empty, so once every field the message kind has is
+    // taken (a response has no Max-Forwards) the lines left change nothing: the walk stops.
+    enum : unsigned { via = 1, max_forwards = 2, from = 4, to = 8, call_id = 16, cseq = 32 };
+    const unsigned wanted = e.start.starts_with("SIP/2.0 ") ? 63u & ~max_forwards : 63u;
+    unsigned taken = 0;
+    while (p < end && *p != '\r' && taken != wanted) {
         eol = next_line(p);
         const std::string_view line(p, static_cast<size_t>(eol - p));
-        auto take = [&](std::string_view name, std::string_view& out) {
-            if (out.empty() && line.starts_with(name)) out = line.substr(name.size());
+        auto take = [&](std::string_view name, std::string_view& out, unsigned bit) {
+            if (out.empty() && line.starts_with(name)) {
+                out = line.substr(name.size());
+                if (!out.empty()) taken |= bit;
+            }
         };
         switch (*p) {
         case 'V':
-            take("Via: ", e.via);
+            take("Via: ", e.via, via);
             break;
         case 'M':
-            take("Max-Forwards: ", e.max_forwards);
+            take("Max-Forwards: ", e.max_forwards, max_forwards);
             break;
         case 'F':
-            take("From: ", e.from);
+            take("From: ", e.from, from);
             break;
         case 'T':
-            take("To: ", e.to);
+            take("To: ", e.to, to);
             break;
         case 'C':
-            take("Call-ID: ", e.call_id);
-            take("CSeq: ", e.cseq);
+            take("Call-ID: ", e.call_id, call_id);
+            take("CSeq: ", e.cseq, cseq);
             break;
         default:
             break;
