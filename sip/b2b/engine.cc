@@ -383,6 +383,12 @@ struct engine::impl final : txn::action_sink {
     fork_map* fork_for_a(call& c, dialog_id a) noexcept;
     void end_early_dialogs(uint32_t ci) noexcept;
 
+    // Ids for the wire, each also noted with its bits where it is keyed next, so that key is
+    // not decoded from the text: a branch for the client transaction it starts (not an ACK's:
+    // no transaction), a tag for the dialog and the 2xx retransmission it names.
+    size_t mint_branch(char* buf, size_t cap) noexcept;
+    size_t mint_tag(char* buf, size_t cap) noexcept;
+
     // Building.
     // `write` fills a builder; `small`: the message is expected to fit the smallest buffer
     // class (see the definition).
@@ -1123,11 +1129,11 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     std::memcpy(p, target.data(), target.size());
     c.b_ruri_len = static_cast<uint8_t>(target.size());
     p += target.size();
-    c.b_branch_len = static_cast<uint8_t>(_ids.make_branch(p, util::id_generator::max_branch));
+    c.b_branch_len = static_cast<uint8_t>(mint_branch(p, util::id_generator::max_branch));
     p += c.b_branch_len;
     c.b_call_id_len = static_cast<uint8_t>(_ids.make_call_id(p, util::id_generator::max_call_id));
     p += c.b_call_id_len;
-    c.b_tag_len = static_cast<uint8_t>(_ids.make_tag(p, util::id_generator::max_tag));
+    c.b_tag_len = static_cast<uint8_t>(mint_tag(p, util::id_generator::max_tag));
     c.b_cseq = 1 + static_cast<uint32_t>(_ids.spare() & 0xffff); // drawn with the tag
     c.b_peer = peer;
     c.b_provisional = false;
@@ -1243,7 +1249,7 @@ void engine::impl::send_bye(uint32_t ci, bool on_a, int max_forwards) noexcept {
         return;
     }
     char branch[util::id_generator::max_branch];
-    std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
+    std::string_view br(branch, mint_branch(branch, sizeof(branch)));
     uint64_t h = build_in_dialog(*dl, "BYE", _dialogs.next_local_cseq(d), br, nullptr, max_forwards,
                                  nullptr);
     if (h == msg_store::npos) {
@@ -1332,6 +1338,21 @@ void engine::impl::b_params(dialog_source& s, const call& c, const message& m) c
     fill_route(m, s.record_route, s.p);
 }
 
+size_t engine::impl::mint_branch(char* buf, size_t cap) noexcept {
+    const size_t n = _ids.make_branch(buf, cap);
+    if (n != 0) _txn.note_minted_branch({buf, n}, _ids.shard(), _ids.last_bits());
+    return n;
+}
+
+size_t engine::impl::mint_tag(char* buf, size_t cap) noexcept {
+    const size_t n = _ids.make_tag(buf, cap);
+    if (n != 0) {
+        _dialogs.note_minted_tag({buf, n}, _ids.last_bits());
+        _uas2xx.note_minted_tag({buf, n}, _ids.last_bits());
+    }
+    return n;
+}
+
 dialog_id engine::impl::create_a_dialog(uint32_t ci, std::string_view a_tag,
                                         dialog::dialog_state st) noexcept {
     call& c = _calls[ci];
@@ -1357,7 +1378,7 @@ fork_map* engine::impl::fork_for_b(call& c, dialog_id b) noexcept {
             f = fork_map{};
             f.used = true;
             f.b = b;
-            f.a_tag_len = static_cast<uint8_t>(_ids.make_tag(f.a_tag, sizeof(f.a_tag)));
+            f.a_tag_len = static_cast<uint8_t>(mint_tag(f.a_tag, sizeof(f.a_tag)));
             return &f;
         }
     }
@@ -1426,7 +1447,7 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
                 char rack[40];
                 int n = std::snprintf(rack, sizeof(rack), "%u %u INVITE", *b_rseq, c.b_cseq);
                 char branch[util::id_generator::max_branch];
-                std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
+                std::string_view br(branch, mint_branch(branch, sizeof(branch)));
                 header_text extra{"RAck", std::string_view(rack, n)};
                 uint64_t h = build_in_dialog(*bd, "PRACK", _dialogs.next_local_cseq(rel->b), br,
                                              nullptr, 70, nullptr, {&extra, 1});
@@ -1495,7 +1516,7 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
                         send_now(ack, dest);
                         _store.unref(ack);
                     }
-                    std::string_view br2(branch, _ids.make_branch(branch, sizeof(branch)));
+                    std::string_view br2(branch, mint_branch(branch, sizeof(branch)));
                     uint64_t bye = build_in_dialog(*dl, "BYE", _dialogs.next_local_cseq(res.id),
                                                    br2, nullptr, 70, nullptr);
                     if (bye != msg_store::npos) {
@@ -1688,7 +1709,7 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
     }
     if (meth == sip::method::invite) respond(t, m, 100, "Trying", dest);
     char branch[util::id_generator::max_branch];
-    std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
+    std::string_view br(branch, mint_branch(branch, sizeof(branch)));
     const uint32_t cseq = _dialogs.next_local_cseq(other);
     const auto mf = m.max_forwards();
     const int forwards = mf ? static_cast<int>(*mf > 0 ? *mf - 1 : 0) : 69;

@@ -56,6 +56,10 @@ public:
     /// independent of the id's chars, for a value drawn along with an id (an initial CSeq)
     /// without another SipHash.
     [[nodiscard]] uint64_t spare() const noexcept { return _spare; }
+    /// The random bits of the id the last make_branch / make_call_id / make_tag wrote, exactly
+    /// as `branch_bits` / `tag_bits` decode them from its text: a caller that keys a table by
+    /// them can hand them over with the id instead of having them decoded again.
+    [[nodiscard]] const digest128& last_bits() const noexcept { return _last; }
     /// 64 unpredictable bits (also used to derive other per-shard keys, initial CSeqs).
     [[nodiscard]] uint64_t next64() noexcept { return siphash24_64(_key, &++_counter, 8); }
 
@@ -88,12 +92,16 @@ private:
     digest128 base32_at(char* out, uint64_t counter) const noexcept;
     size_t branch_at(char* buf, size_t cap, uint64_t counter,
                      digest128* d = nullptr) const noexcept;
-    // The bits of `d` above the first `n` chars' 5n.
-    void keep_spare(const digest128& d, size_t n) noexcept { _spare = d.hi >> (5 * n - 64); }
+    // The bits of `d` above the first `n` chars' 5n, and those 5n bits.
+    void keep_spare(const digest128& d, size_t n) noexcept {
+        _spare = d.hi >> (5 * n - 64);
+        _last = {d.lo, d.hi & ((uint64_t{1} << (5 * n - 64)) - 1)};
+    }
 
     hash_key _key;
     uint64_t _counter = 0;
     uint64_t _spare = 0;
+    digest128 _last;
     uint16_t _shard;
     // `branch_prefix`, the shard and '-', and the shard and '-' that start a Call-ID, formatted
     // once (the tails past the lengths are padding that the writers copy and overwrite).
@@ -117,12 +125,18 @@ public:
             }
         }
         if (!id_generator::tag_bits(tag, out)) return false;
+        remember(tag, out);
+        return true;
+    }
+    /// Records `tag_bits(tag)` (a tag this shard just minted, its bits from
+    /// `id_generator::last_bits`), so that the next lookup of it needs no decoding.
+    void remember(std::string_view tag, const digest128& bits) noexcept {
+        if (tag.size() != id_generator::tag_chars) return;
         entry& e = _entries[_next];
         _next ^= 1;
         std::memcpy(e.text, tag.data(), id_generator::tag_chars);
-        e.bits = out;
+        e.bits = bits;
         e.used = true;
-        return true;
     }
 
 private:
