@@ -187,8 +187,9 @@ params_without_tag strip_tag(std::string_view params) noexcept {
     return {params, {}};
 }
 
-// Writes a party (display name, <uri>, params without tag) into `buf`; returns the text, or ""
-// when it does not fit.
+// A party (display name, <uri>, params without tag): written into `buf`, or, when the header
+// holds those exact bytes, a view of them (valid while the message is); "" when it does not
+// fit `cap`.
 std::string_view write_party(const name_addr_value& v, char* buf, size_t cap) noexcept {
     params_without_tag p;
     // The usual shapes need no walk: no parameters, or the tag as the only one (the parsed tag
@@ -201,6 +202,14 @@ std::string_view write_party(const name_addr_value& v, char* buf, size_t cap) no
     const size_t display = v.display_name.empty() ? 0 : v.display_name.size() + 1;
     const size_t n = display + v.uri.size() + 2 + p.before.size() + p.after.size();
     if (n > cap) return {};
+    // No parameters left and the header written as this function writes it (`"Name" <uri>`
+    // or `<uri>`, one space): those bytes of the header are the party already, no copy.
+    if (p.before.empty() && p.after.empty() && v.angle_brackets) {
+        const char* first = v.uri.data() - 1 - display;
+        if (v.uri.data()[-1] == '<' && v.uri.data()[v.uri.size()] == '>' &&
+            (display == 0 || (first == v.display_name.data() && first[display - 1] == ' ')))
+            return {first, n};
+    }
     char* out = buf;
     if (display != 0) {
         std::memcpy(out, v.display_name.data(), v.display_name.size());
