@@ -204,7 +204,7 @@ std::string_view write_party(const name_addr_value& v, char* buf, size_t cap) no
     if (n > cap) return {};
     // No parameters left and the header written as this function writes it (`"Name" <uri>`
     // or `<uri>`, one space): those bytes of the header are the party already, no copy.
-    if (p.before.empty() && p.after.empty() && v.angle_brackets) {
+    if (p.before.empty() && p.after.empty() && v.angle_brackets && !v.uri.empty()) {
         const char* first = v.uri.data() - 1 - display;
         if (v.uri.data()[-1] == '<' && v.uri.data()[v.uri.size()] == '>' &&
             (display == 0 || (first == v.display_name.data() && first[display - 1] == ' ')))
