@@ -10,6 +10,7 @@
 
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -96,10 +97,22 @@ struct writer {
         std::memcpy(p, s.data(), s.size());
         p += s.size();
     }
+    // 16 lower-case hex digits, most significant first: each half's nibbles are spread to one
+    // byte each and turned into '0'+v or 'a'+v-10 eight at a time (no per-digit loop).
     void hex16(uint64_t v) {
-        static constexpr char digits[] = "0123456789abcdef";
-        for (int i = 15; i >= 0; --i, v >>= 4)
-            p[i] = digits[v & 15];
+        auto eight = [](uint64_t x) {
+            constexpr uint64_t ones = 0x0101010101010101ULL;
+            uint64_t t = (x & 0xffff) | ((x & 0xffff0000) << 16);
+            t = (t & 0x000000ff000000ffULL) | ((t & 0x0000ff000000ff00ULL) << 8);
+            t = (t & 0x000f000f000f000fULL) | ((t & 0x00f000f000f000f0ULL) << 4);
+            const uint64_t letter = ((t + ones * (0x80 - 10)) >> 7) & ones; // 1 where v >= 10
+            const uint64_t c = t + ones * '0' + letter * ('a' - 10 - '0');
+            // Nibble 0 (the least significant) is in byte 0; it is written last.
+            return std::endian::native == std::endian::little ? __builtin_bswap64(c) : c;
+        };
+        const uint64_t hi = eight(v >> 32), lo = eight(v & 0xffffffff);
+        std::memcpy(p, &hi, 8);
+        std::memcpy(p + 8, &lo, 8);
         p += 16;
     }
     void dec(uint64_t v) {
@@ -130,28 +143,36 @@ echoed header_lines(std::string_view msg) {
     const char* eol = next_line(p);
     e.start = {p, static_cast<size_t>(eol - p)};
     p = eol + 2;
-    while (p < end && *p != '\r') {
+    // A field is only ever taken while empty, so once every field the message kind has is
+    // taken (a response has no Max-Forwards) the lines left change nothing: the walk stops.
+    enum : unsigned { via = 1, max_forwards = 2, from = 4, to = 8, call_id = 16, cseq = 32 };
+    const unsigned wanted = e.start.starts_with("SIP/2.0 ") ? 63u & ~max_forwards : 63u;
+    unsigned taken = 0;
+    while (p < end && *p != '\r' && taken != wanted) {
         eol = next_line(p);
         const std::string_view line(p, static_cast<size_t>(eol - p));
-        auto take = [&](std::string_view name, std::string_view& out) {
-            if (out.empty() && line.starts_with(name)) out = line.substr(name.size());
+        auto take = [&](std::string_view name, std::string_view& out, unsigned bit) {
+            if (out.empty() && line.starts_with(name)) {
+                out = line.substr(name.size());
+                if (!out.empty()) taken |= bit;
+            }
         };
         switch (*p) {
         case 'V':
-            take("Via: ", e.via);
+            take("Via: ", e.via, via);
             break;
         case 'M':
-            take("Max-Forwards: ", e.max_forwards);
+            take("Max-Forwards: ", e.max_forwards, max_forwards);
             break;
         case 'F':
-            take("From: ", e.from);
+            take("From: ", e.from, from);
             break;
         case 'T':
-            take("To: ", e.to);
+            take("To: ", e.to, to);
             break;
         case 'C':
-            take("Call-ID: ", e.call_id);
-            take("CSeq: ", e.cseq);
+            take("Call-ID: ", e.call_id, call_id);
+            take("CSeq: ", e.cseq, cseq);
             break;
         default:
             break;
@@ -168,13 +189,28 @@ constexpr std::array<bool, 256> k_param_end = [] {
     return t;
 }();
 
+// Bit 7 of each byte of `w` that equals `c`, and maybe of bytes above the first such byte
+// (the borrow of the zero-byte test): the lowest set bit is exact.
+uint64_t bytes_equal(uint64_t w, char c) {
+    constexpr uint64_t ones = 0x0101010101010101ULL;
+    const uint64_t x = w ^ (ones * static_cast<unsigned char>(c));
+    return (x - ones) & ~x & (ones << 7);
+}
+
 // The value of parameter `key` (e.g. "branch=") inside `v`, up to the first of ';', '>' or
-// the end.
+// the end: eight bytes a step while eight are left, then one at a time.
 std::string_view param(std::string_view v, std::string_view key) {
     size_t i = v.find(key);
     if (i == std::string_view::npos) return {};
     i += key.size();
     size_t e = i;
+    for (; e + 8 <= v.size(); e += 8) {
+        uint64_t w;
+        std::memcpy(&w, v.data() + e, 8);
+        if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+        const uint64_t m = bytes_equal(w, ';') | bytes_equal(w, '>') | bytes_equal(w, '\r');
+        if (m != 0) return v.substr(i, e + static_cast<size_t>(std::countr_zero(m)) / 8 - i);
+    }
     while (e < v.size() && !k_param_end[static_cast<unsigned char>(v[e])])
         ++e;
     return v.substr(i, e - i);

@@ -97,84 +97,12 @@ bool has_space_or_eol(std::string_view s) noexcept {
     return false;
 }
 
-// Header pieces are short (a tag, a Call-ID, a Via): two overlapping loads and stores of a
-// fixed width copy one, where a libc memcpy call costs more than the copy itself. Reads only
-// [src, src+n), writes only [dst, dst+n); the ranges do not overlap.
-// n <= 32 bytes, with no call: a caller that makes none keeps its registers (no spills).
-inline void copy_upto32(char* dst, const char* src, std::size_t n) noexcept {
-    if (n >= 16) {
-        char a[16], b[16];
-        std::memcpy(a, src, 16);
-        std::memcpy(b, src + n - 16, 16);
-        std::memcpy(dst, a, 16);
-        std::memcpy(dst + n - 16, b, 16);
-    } else if (n >= 8) {
-        std::uint64_t a, b;
-        std::memcpy(&a, src, 8);
-        std::memcpy(&b, src + n - 8, 8);
-        std::memcpy(dst, &a, 8);
-        std::memcpy(dst + n - 8, &b, 8);
-    } else if (n >= 4) {
-        std::uint32_t a, b;
-        std::memcpy(&a, src, 4);
-        std::memcpy(&b, src + n - 4, 4);
-        std::memcpy(dst, &a, 4);
-        std::memcpy(dst + n - 4, &b, 4);
-    } else if (n != 0) {
-        const char a = src[0], m = src[n / 2], z = src[n - 1];
-        dst[0] = a;
-        dst[n / 2] = m;
-        dst[n - 1] = z;
-    }
-}
-
-// n <= 64 bytes, with no call.
-inline void copy_upto64(char* dst, const char* src, std::size_t n) noexcept {
-    if (n > 32) {
-        char a[16], b[16], c[16], d[16];
-        std::memcpy(a, src, 16);
-        std::memcpy(b, src + 16, 16);
-        std::memcpy(c, src + n - 32, 16);
-        std::memcpy(d, src + n - 16, 16);
-        std::memcpy(dst, a, 16);
-        std::memcpy(dst + 16, b, 16);
-        std::memcpy(dst + n - 32, c, 16);
-        std::memcpy(dst + n - 16, d, 16);
-    } else {
-        copy_upto32(dst, src, n);
-    }
-}
-
 inline void copy_short(char* dst, const char* src, std::size_t n) noexcept {
     if (n > 32) {
         std::memcpy(dst, src, n);
     } else {
-        copy_upto32(dst, src, n);
+        detail::copy_upto32(dst, src, n);
     }
-}
-
-// The decimal digits of `v`, written right to left into a small buffer.
-struct decimal {
-    char buf[20];
-    std::size_t first = sizeof(buf);
-    explicit decimal(std::uint64_t v) noexcept {
-        do {
-            buf[--first] = static_cast<char>('0' + v % 10);
-            v /= 10;
-        } while (v != 0);
-    }
-    [[nodiscard]] std::string_view view() const noexcept {
-        return {buf + first, sizeof(buf) - first};
-    }
-};
-
-// "Name: " at p (name at most 32 bytes, room checked by the caller); returns the byte after.
-inline char* put_name(char* p, std::string_view name) noexcept {
-    copy_upto32(p, name.data(), name.size());
-    p += name.size();
-    p[0] = ':';
-    p[1] = ' ';
-    return p + 2;
 }
 
 bool has_cr_lf(std::string_view s) noexcept {
@@ -265,7 +193,7 @@ void message_builder::put_parts(std::initializer_list<std::string_view> parts) n
 }
 
 void message_builder::put_uint(std::uint64_t v) noexcept {
-    put(decimal(v).view());
+    put(decimal_text(v).view());
 }
 
 void message_builder::request_line(std::string_view method, std::string_view uri) noexcept {
@@ -289,7 +217,7 @@ void message_builder::request_line(std::string_view method, std::string_view uri
     // The URI's copy last: when it needs memcpy, that is a tail call (no registers kept).
     std::memcpy(p + method.size() + 1 + uri.size(), version.data(), version.size());
     if (method.size() <= 32) [[likely]] {
-        copy_upto32(p, method.data(), method.size());
+        detail::copy_upto32(p, method.data(), method.size());
     } else {
         std::memcpy(p, method.data(), method.size());
     }
@@ -299,7 +227,7 @@ void message_builder::request_line(std::string_view method, std::string_view uri
         std::memcpy(p, uri.data(), uri.size());
         return;
     }
-    copy_upto32(p, uri.data(), uri.size());
+    detail::copy_upto32(p, uri.data(), uri.size());
 }
 
 void message_builder::status_line(int code, std::string_view reason) noexcept {
@@ -331,7 +259,7 @@ void message_builder::status_line(int code, std::string_view reason) noexcept {
         std::memcpy(p + 12, reason.data(), reason.size());
         return;
     }
-    copy_upto32(p + 12, reason.data(), reason.size());
+    detail::copy_upto32(p + 12, reason.data(), reason.size());
 }
 
 void message_builder::start_line(std::string_view line) noexcept {
@@ -360,27 +288,6 @@ void message_builder::header(std::string_view name, std::string_view value) noex
     write_value_line(name, value);
 }
 
-void message_builder::write_value_line(std::string_view name, std::string_view value) noexcept {
-    // write_line() for one part, without its loops over the parts. The usual line (room left,
-    // a name of at most 32 bytes) makes no call but the value's memcpy when it is long, and
-    // that last, so it keeps no registers across a call; any other line goes out of line.
-    const std::size_t n = name.size() + 2 + value.size() + 2;
-    if (n > _cap - _len || name.size() > 32) [[unlikely]] {
-        write_value_line_slow(name, value);
-        return;
-    }
-    char* p = _buf + _len;
-    _len += n;
-    p = put_name(p, name);
-    p[value.size()] = '\r';
-    p[value.size() + 1] = '\n';
-    if (value.size() > 32) {
-        std::memcpy(p, value.data(), value.size());
-        return;
-    }
-    copy_upto32(p, value.data(), value.size());
-}
-
 void message_builder::write_value_line_slow(std::string_view name,
                                             std::string_view value) noexcept {
     write_line_slow(name, {value});
@@ -388,32 +295,7 @@ void message_builder::write_value_line_slow(std::string_view name,
 
 void message_builder::header_uint(std::string_view name, std::uint64_t value) noexcept {
     if (!check_header(name, {})) return;
-    write_line(name, {decimal(value).view()});
-}
-
-void message_builder::write_line(std::string_view name,
-                                 std::initializer_list<std::string_view> parts) noexcept {
-    // As write_value_line: the usual line (room left, a name of at most 32 bytes, parts of at
-    // most 64) is written with no call; any other goes out of line.
-    std::size_t n = name.size() + 4;
-    bool short_parts = name.size() <= 32;
-    for (std::string_view part : parts) {
-        n += part.size();
-        short_parts &= part.size() <= 64;
-    }
-    if (n > _cap - _len || !short_parts) [[unlikely]] {
-        write_line_slow(name, parts);
-        return;
-    }
-    char* p = _buf + _len;
-    _len += n;
-    p = put_name(p, name);
-    for (std::string_view part : parts) {
-        copy_upto64(p, part.data(), part.size());
-        p += part.size();
-    }
-    p[0] = '\r';
-    p[1] = '\n';
+    write_line(name, {decimal_text(value).view()});
 }
 
 void message_builder::write_line_slow(std::string_view name,
@@ -453,27 +335,12 @@ void message_builder::header_parts(std::string_view name,
     write_line(name, parts);
 }
 
-void message_builder::prechecked_header(std::string_view name, std::string_view value) noexcept {
-    assert(is_token(name) && valid_value(value) && !is_content_length(name));
-    if (!in_headers()) return;
-    write_value_line(name, value);
+bool message_builder::prechecked_name(std::string_view name) noexcept {
+    return is_token(name) && !is_content_length(name);
 }
 
-void message_builder::prechecked_header_uint(std::string_view name, std::uint64_t value) noexcept {
-    assert(is_token(name) && !is_content_length(name));
-    if (!in_headers()) return;
-    write_value_line(name, decimal(value).view());
-}
-
-void message_builder::prechecked_header_parts(
-    std::string_view name, std::initializer_list<std::string_view> parts) noexcept {
-    assert(is_token(name) && !is_content_length(name));
-#ifndef NDEBUG
-    for (std::string_view p : parts)
-        assert(valid_value(p));
-#endif
-    if (!in_headers()) return;
-    write_line(name, parts);
+bool message_builder::prechecked_value(std::string_view value) noexcept {
+    return valid_value(value);
 }
 
 void message_builder::raw_header(std::string_view line) noexcept {
@@ -566,7 +433,7 @@ build_result message_builder::finish(std::string_view body) noexcept {
     if (!failed() && (!_started || _finished)) fail(build_status::bad_input);
     _finished = true;
     if (failed()) return build_result{_status, _len};
-    const decimal length(body.size());
+    const decimal_text length(body.size());
     const std::string_view digits = length.view();
     constexpr std::string_view name = "Content-Length: ";
     const std::size_t n = name.size() + digits.size() + 4 + body.size();

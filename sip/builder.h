@@ -19,13 +19,46 @@
 #include "sip/header_id.h"
 #include "sip/sdp.h"
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <span>
 #include <string_view>
 
 namespace tandem::sip {
+
+/// The decimal digits of `v`, written at the end of `buf` (no allocation, no locale): two
+/// digits per step from a table of the 100 pairs, half the divisions of a digit loop (CSeq
+/// numbers, Content-Length and Max-Forwards values on every message built).
+struct decimal_text {
+    char buf[20];
+    std::size_t first = sizeof(buf);
+    explicit decimal_text(std::uint64_t v) noexcept {
+        static constexpr char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                        "25262728293031323334353637383940414243444546474849"
+                                        "50515253545556575859606162636465666768697071727374"
+                                        "75767778798081828384858687888990919293949596979899";
+        while (v >= 100) {
+            const std::size_t r = static_cast<std::size_t>(v % 100) * 2;
+            v /= 100;
+            first -= 2;
+            buf[first] = pairs[r];
+            buf[first + 1] = pairs[r + 1];
+        }
+        if (v >= 10) {
+            first -= 2;
+            buf[first] = pairs[v * 2];
+            buf[first + 1] = pairs[v * 2 + 1];
+        } else {
+            buf[--first] = static_cast<char>('0' + v);
+        }
+    }
+    [[nodiscard]] std::string_view view() const noexcept {
+        return {buf + first, sizeof(buf) - first};
+    }
+};
 
 class message;
 struct header_edit;
@@ -65,6 +98,67 @@ struct sdp_body {
     const sdp_edits* edits;
 };
 [[nodiscard]] body_source make_body_source(const sdp_body& body) noexcept;
+
+namespace detail {
+
+// Header pieces are short (a tag, a Call-ID, a Via): two overlapping loads and stores of a
+// fixed width copy one, where a libc memcpy call costs more than the copy itself. Reads only
+// [src, src+n), writes only [dst, dst+n); the ranges do not overlap.
+// n <= 32 bytes, with no call: a caller that makes none keeps its registers (no spills).
+inline void copy_upto32(char* dst, const char* src, std::size_t n) noexcept {
+    if (n >= 16) {
+        char a[16], b[16];
+        std::memcpy(a, src, 16);
+        std::memcpy(b, src + n - 16, 16);
+        std::memcpy(dst, a, 16);
+        std::memcpy(dst + n - 16, b, 16);
+    } else if (n >= 8) {
+        std::uint64_t a, b;
+        std::memcpy(&a, src, 8);
+        std::memcpy(&b, src + n - 8, 8);
+        std::memcpy(dst, &a, 8);
+        std::memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4) {
+        std::uint32_t a, b;
+        std::memcpy(&a, src, 4);
+        std::memcpy(&b, src + n - 4, 4);
+        std::memcpy(dst, &a, 4);
+        std::memcpy(dst + n - 4, &b, 4);
+    } else if (n != 0) {
+        const char a = src[0], m = src[n / 2], z = src[n - 1];
+        dst[0] = a;
+        dst[n / 2] = m;
+        dst[n - 1] = z;
+    }
+}
+
+// n <= 64 bytes, with no call.
+inline void copy_upto64(char* dst, const char* src, std::size_t n) noexcept {
+    if (n > 32) {
+        char a[16], b[16], c[16], d[16];
+        std::memcpy(a, src, 16);
+        std::memcpy(b, src + 16, 16);
+        std::memcpy(c, src + n - 32, 16);
+        std::memcpy(d, src + n - 16, 16);
+        std::memcpy(dst, a, 16);
+        std::memcpy(dst + 16, b, 16);
+        std::memcpy(dst + n - 32, c, 16);
+        std::memcpy(dst + n - 16, d, 16);
+    } else {
+        copy_upto32(dst, src, n);
+    }
+}
+
+// "Name: " at p (name at most 32 bytes, room checked by the caller); returns the byte after.
+inline char* put_name(char* p, std::string_view name) noexcept {
+    copy_upto32(p, name.data(), name.size());
+    p += name.size();
+    p[0] = ':';
+    p[1] = ' ';
+    return p + 2;
+}
+
+} // namespace detail
 
 /// The core builder. Call a start-line function first, then headers, then exactly one
 /// `finish()`. After an overflow or bad input every further call is a no-op and `finish()`
@@ -136,6 +230,10 @@ private:
         return true;
     }
     bool check_header(std::string_view name, std::string_view value) noexcept;
+    // prechecked_*()'s contract, for their debug assertions: a token other than Content-Length,
+    // and a value with CR/LF only as folds.
+    [[nodiscard]] static bool prechecked_name(std::string_view name) noexcept;
+    [[nodiscard]] static bool prechecked_value(std::string_view value) noexcept;
     void put(std::string_view s) noexcept;
     // The parts back to back, with one bounds check.
     void put_parts(std::initializer_list<std::string_view> parts) noexcept;
@@ -147,6 +245,9 @@ private:
     write_line_slow(std::string_view name, std::initializer_list<std::string_view> parts) noexcept;
     // The same for a single value.
     void write_value_line(std::string_view name, std::string_view value) noexcept;
+    // The prechecked_*() writers, write_line() and write_value_line() are defined below the
+    // class and always inlined: at a call site with a literal name (and literal parts) the
+    // name's copy and the size tests fold into a few fixed stores, and no call is made.
     // write_value_line() when the line does not fit or its name is long (cold).
     [[gnu::cold, gnu::noinline]] void write_value_line_slow(std::string_view name,
                                                             std::string_view value) noexcept;
@@ -165,6 +266,80 @@ private:
     bool _started = false;
     bool _finished = false;
 };
+
+[[gnu::always_inline]] inline void
+message_builder::write_value_line(std::string_view name, std::string_view value) noexcept {
+    // write_line() for one part, without its loops over the parts. The usual line (room left,
+    // a name of at most 32 bytes) makes no call but the value's memcpy when it is long, and
+    // that last, so it keeps no registers across a call; any other line goes out of line.
+    const std::size_t n = name.size() + 2 + value.size() + 2;
+    if (n > _cap - _len || name.size() > 32) [[unlikely]] {
+        write_value_line_slow(name, value);
+        return;
+    }
+    char* p = _buf + _len;
+    _len += n;
+    p = detail::put_name(p, name);
+    p[value.size()] = '\r';
+    p[value.size() + 1] = '\n';
+    if (value.size() > 32) {
+        std::memcpy(p, value.data(), value.size());
+        return;
+    }
+    detail::copy_upto32(p, value.data(), value.size());
+}
+
+[[gnu::always_inline]] inline void
+message_builder::write_line(std::string_view name,
+                            std::initializer_list<std::string_view> parts) noexcept {
+    // As write_value_line: the usual line (room left, a name of at most 32 bytes, parts of at
+    // most 64) is written with no call; any other goes out of line.
+    std::size_t n = name.size() + 4;
+    bool short_parts = name.size() <= 32;
+    for (std::string_view part : parts) {
+        n += part.size();
+        short_parts &= part.size() <= 64;
+    }
+    if (n > _cap - _len || !short_parts) [[unlikely]] {
+        write_line_slow(name, parts);
+        return;
+    }
+    char* p = _buf + _len;
+    _len += n;
+    p = detail::put_name(p, name);
+    for (std::string_view part : parts) {
+        detail::copy_upto64(p, part.data(), part.size());
+        p += part.size();
+    }
+    p[0] = '\r';
+    p[1] = '\n';
+}
+
+[[gnu::always_inline]] inline void
+message_builder::prechecked_header(std::string_view name, std::string_view value) noexcept {
+    assert(prechecked_name(name) && prechecked_value(value));
+    if (!in_headers()) return;
+    write_value_line(name, value);
+}
+
+[[gnu::always_inline]] inline void
+message_builder::prechecked_header_uint(std::string_view name, std::uint64_t value) noexcept {
+    assert(prechecked_name(name));
+    if (!in_headers()) return;
+    write_value_line(name, decimal_text(value).view());
+}
+
+[[gnu::always_inline]] inline void
+message_builder::prechecked_header_parts(std::string_view name,
+                                         std::initializer_list<std::string_view> parts) noexcept {
+    assert(prechecked_name(name));
+#ifndef NDEBUG
+    for (std::string_view p : parts)
+        assert(prechecked_value(p));
+#endif
+    if (!in_headers()) return;
+    write_line(name, parts);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Building from a parsed message

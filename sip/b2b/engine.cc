@@ -187,8 +187,9 @@ params_without_tag strip_tag(std::string_view params) noexcept {
     return {params, {}};
 }
 
-// Writes a party (display name, <uri>, params without tag) into `buf`; returns the text, or ""
-// when it does not fit.
+// A party (display name, <uri>, params without tag): written into `buf`, or, when the header
+// holds those exact bytes, a view of them (valid while the message is); "" when it does not
+// fit `cap`.
 std::string_view write_party(const name_addr_value& v, char* buf, size_t cap) noexcept {
     params_without_tag p;
     // The usual shapes need no walk: no parameters, or the tag as the only one (the parsed tag
@@ -201,6 +202,14 @@ std::string_view write_party(const name_addr_value& v, char* buf, size_t cap) no
     const size_t display = v.display_name.empty() ? 0 : v.display_name.size() + 1;
     const size_t n = display + v.uri.size() + 2 + p.before.size() + p.after.size();
     if (n > cap) return {};
+    // No parameters left and the header written as this function writes it (`"Name" <uri>`
+    // or `<uri>`, one space): those bytes of the header are the party already, no copy.
+    if (p.before.empty() && p.after.empty() && v.angle_brackets && !v.uri.empty()) {
+        const char* first = v.uri.data() - 1 - display;
+        if (v.uri.data()[-1] == '<' && v.uri.data()[v.uri.size()] == '>' &&
+            (display == 0 || (first == v.display_name.data() && first[display - 1] == ' ')))
+            return {first, n};
+    }
     char* out = buf;
     if (display != 0) {
         std::memcpy(out, v.display_name.data(), v.display_name.size());
@@ -217,16 +226,6 @@ std::string_view write_party(const name_addr_value& v, char* buf, size_t cap) no
     }
     if (!p.after.empty()) std::memcpy(out, p.after.data(), p.after.size());
     return {buf, n};
-}
-
-// The decimal digits of `v`, written at the end of `buf`.
-std::string_view decimal(uint64_t v, char (&buf)[20]) noexcept {
-    size_t k = sizeof(buf);
-    do {
-        buf[--k] = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    return {buf + k, sizeof(buf) - k};
 }
 
 // A dotted quad exactly as inet_pton(AF_INET) takes it: four decimal parts of 1-3 digits,
@@ -396,8 +395,16 @@ struct engine::impl final : txn::action_sink {
     fork_map* fork_for_a(call& c, dialog_id a) noexcept;
     void end_early_dialogs(uint32_t ci) noexcept;
 
+    // Ids for the wire, each also noted with its bits where it is keyed next, so that key is
+    // not decoded from the text: a branch for the client transaction it starts (not an ACK's:
+    // no transaction), a tag for the dialog and the 2xx retransmission it names.
+    size_t mint_branch(char* buf, size_t cap) noexcept;
+    size_t mint_tag(char* buf, size_t cap) noexcept;
+
     // Building.
-    uint64_t build(size_t hint, const auto& write) noexcept;
+    // `write` fills a builder; `small`: the message is expected to fit the smallest buffer
+    // class (see the definition).
+    uint64_t build(bool small, const auto& write) noexcept;
     void write_response_head(message_builder& b, const message& req, int code,
                              std::string_view reason, std::string_view to_tag) noexcept;
     void write_policy_headers(message_builder& b, const message& src, direction dir,
@@ -758,7 +765,7 @@ void engine::impl::on_unparsable(const char* data, size_t len, const parse_resul
     if (rl >= sizeof(reason)) rl = sizeof(reason) - 1;
     for (size_t i = 0; i < rl; ++i)
         if (reason[i] == '\r' || reason[i] == '\n') reason[i] = ' ';
-    uint64_t h = build(1024, [&](message_builder& b) {
+    uint64_t h = build(true, [&](message_builder& b) {
         b.status_line(400, std::string_view(reason, rl));
         for (size_t i = 0; i < nlines; ++i)
             b.raw_header(lines[i]);
@@ -895,7 +902,7 @@ void engine::impl::on_new_request(const message& m, const txn::request_result& r
         (void)new_call(m, r.txn, src);
         return;
     case sip::method::options: {
-        uint64_t h = build(1024, [&](message_builder& b) {
+        uint64_t h = build(true, [&](message_builder& b) {
             char tag_buf[24];
             write_response_head(b, m, 200, "OK", stateless_tag(m, tag_buf));
             b.header("Allow", k_allow);
@@ -919,7 +926,7 @@ void engine::impl::on_new_request(const message& m, const txn::request_result& r
     default: {
         // REGISTER (until a registrar exists) and the other known methods Tandem does not
         // serve outside a dialog.
-        uint64_t h = build(1024, [&](message_builder& b) {
+        uint64_t h = build(true, [&](message_builder& b) {
             char tag_buf[24];
             write_response_head(b, m, 405, "Method Not Allowed", stateless_tag(m, tag_buf));
             b.header("Allow", k_allow);
@@ -1071,7 +1078,7 @@ uint32_t engine::impl::new_call(const message& m, txn_id t, const endpoint& src)
     uint64_t copy = admitted && call_room(1) ? keep_copy(m) : msg_store::npos;
     if (copy == msg_store::npos) {
         ++(admitted ? _stats.calls_refused_full : _stats.calls_refused_rate);
-        uint64_t h = build(1024, [&](message_builder& b) {
+        uint64_t h = build(true, [&](message_builder& b) {
             char tag_buf[24];
             write_response_head(b, m, 503, "Service Unavailable", stateless_tag(m, tag_buf));
             b.header_uint("Retry-After", _cfg.retry_after_s);
@@ -1148,12 +1155,11 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     std::memcpy(p, target.data(), target.size());
     c.b_ruri_len = static_cast<uint8_t>(target.size());
     p += target.size();
-    c.b_branch_len = static_cast<uint8_t>(_ids.make_branch(p, util::id_generator::max_branch));
-    _txn.prefetch(_txn.client_digest(sip::method::invite, "INVITE", {p, c.b_branch_len}));
+    c.b_branch_len = static_cast<uint8_t>(mint_branch(p, util::id_generator::max_branch));
     p += c.b_branch_len;
     c.b_call_id_len = static_cast<uint8_t>(_ids.make_call_id(p, util::id_generator::max_call_id));
     p += c.b_call_id_len;
-    c.b_tag_len = static_cast<uint8_t>(_ids.make_tag(p, util::id_generator::max_tag));
+    c.b_tag_len = static_cast<uint8_t>(mint_tag(p, util::id_generator::max_tag));
     c.b_cseq = 1 + static_cast<uint32_t>(_ids.spare() & 0xffff); // drawn with the tag
     c.b_peer = peer;
     c.b_provisional = false;
@@ -1163,7 +1169,7 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
     std::string_view from = write_party(*a->from(), from_buf, sizeof(from_buf));
     std::string_view to = write_party(*a->to(), to_buf, sizeof(to_buf));
     if (from.empty() || to.empty()) return false;
-    uint64_t h = build(a->size() + 512, [&](message_builder& b) {
+    uint64_t h = build(a->body().empty(), [&](message_builder& b) {
         b.request_line("INVITE", target);
         // Parsed values, generated ids and Tandem's own address: no CR/LF to look for.
         b.prechecked_header_parts("Via", {{_via, _via_len}, c.b_branch(), ";rport"});
@@ -1171,8 +1177,7 @@ bool engine::impl::bridge(uint32_t ci, std::string_view target) noexcept {
         b.prechecked_header_parts("From", {from, ";tag=", c.b_tag()});
         b.prechecked_header("To", to);
         b.prechecked_header("Call-ID", c.b_call_id());
-        char digits[20];
-        b.prechecked_header_parts("CSeq", {decimal(c.b_cseq, digits), " INVITE"});
+        b.prechecked_header_parts("CSeq", {decimal_text(c.b_cseq).view(), " INVITE"});
         b.prechecked_header("Contact", {_contact, _contact_len});
         b.prechecked_header("Allow", k_allow);
         // Reliable provisionals are relayed end to end: offered to the callee as the caller
@@ -1270,8 +1275,7 @@ void engine::impl::send_bye(uint32_t ci, bool on_a, int max_forwards) noexcept {
         return;
     }
     char branch[util::id_generator::max_branch];
-    std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
-    _txn.prefetch(_txn.client_digest(sip::method::bye, "BYE", br));
+    std::string_view br(branch, mint_branch(branch, sizeof(branch)));
     uint64_t h = build_in_dialog(*dl, "BYE", _dialogs.next_local_cseq(d), br, nullptr, max_forwards,
                                  nullptr);
     if (h == msg_store::npos) {
@@ -1293,15 +1297,14 @@ void engine::impl::send_cancel_b(uint32_t ci) noexcept {
     if (inv == nullptr) return;
     const size_t fi = inv->find(header_id::from), ti = inv->find(header_id::to);
     if (fi == message::npos || ti == message::npos) return;
-    uint64_t h = build(1024, [&](message_builder& b) {
+    uint64_t h = build(true, [&](message_builder& b) {
         b.request_line("CANCEL", c.b_ruri());
         b.prechecked_header_parts("Via", {{_via, _via_len}, c.b_branch(), ";rport"});
         b.prechecked_header_uint("Max-Forwards", 70);
         b.prechecked_header("From", inv->value(fi));
         b.prechecked_header("To", inv->value(ti));
         b.prechecked_header("Call-ID", c.b_call_id());
-        char digits[20];
-        b.prechecked_header_parts("CSeq", {decimal(c.b_cseq, digits), " CANCEL"});
+        b.prechecked_header_parts("CSeq", {decimal_text(c.b_cseq).view(), " CANCEL"});
         write_agent(b, "User-Agent");
         return b.finish();
     });
@@ -1322,7 +1325,7 @@ void engine::impl::send_ack_non2xx(call& c, txn_id t, const message& resp) noexc
         // far end answered for.
         ruri = resp.to()->uri;
     }
-    uint64_t h = build(1024, [&](message_builder& b) {
+    uint64_t h = build(true, [&](message_builder& b) {
         b.request_line("ACK", ruri);
         b.prechecked_header_parts("Via", {{_via, _via_len}, branch, ";rport"});
         b.prechecked_header_uint("Max-Forwards", 70);
@@ -1331,8 +1334,7 @@ void engine::impl::send_ack_non2xx(call& c, txn_id t, const message& resp) noexc
         i = resp.find(header_id::to);
         if (i != message::npos) b.prechecked_header("To", resp.value(i));
         b.prechecked_header("Call-ID", *resp.call_id());
-        char digits[20];
-        b.prechecked_header_parts("CSeq", {decimal(resp.cseq()->number, digits), " ACK"});
+        b.prechecked_header_parts("CSeq", {decimal_text(resp.cseq()->number).view(), " ACK"});
         return b.finish();
     });
     if (h == msg_store::npos) return;
@@ -1362,6 +1364,21 @@ void engine::impl::b_params(dialog_source& s, const call& c, const message& m) c
     fill_route(m, s.record_route, s.p);
 }
 
+size_t engine::impl::mint_branch(char* buf, size_t cap) noexcept {
+    const size_t n = _ids.make_branch(buf, cap);
+    if (n != 0) _txn.note_minted_branch({buf, n}, _ids.shard(), _ids.last_bits());
+    return n;
+}
+
+size_t engine::impl::mint_tag(char* buf, size_t cap) noexcept {
+    const size_t n = _ids.make_tag(buf, cap);
+    if (n != 0) {
+        _dialogs.note_minted_tag({buf, n}, _ids.last_bits());
+        _uas2xx.note_minted_tag({buf, n}, _ids.last_bits());
+    }
+    return n;
+}
+
 dialog_id engine::impl::create_a_dialog(uint32_t ci, std::string_view a_tag,
                                         dialog::dialog_state st) noexcept {
     call& c = _calls[ci];
@@ -1387,7 +1404,7 @@ fork_map* engine::impl::fork_for_b(call& c, dialog_id b) noexcept {
             f = fork_map{};
             f.used = true;
             f.b = b;
-            f.a_tag_len = static_cast<uint8_t>(_ids.make_tag(f.a_tag, sizeof(f.a_tag)));
+            f.a_tag_len = static_cast<uint8_t>(mint_tag(f.a_tag, sizeof(f.a_tag)));
             return &f;
         }
     }
@@ -1456,7 +1473,7 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
                 char rack[40];
                 int n = std::snprintf(rack, sizeof(rack), "%u %u INVITE", *b_rseq, c.b_cseq);
                 char branch[util::id_generator::max_branch];
-                std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
+                std::string_view br(branch, mint_branch(branch, sizeof(branch)));
                 header_text extra{"RAck", std::string_view(rack, n)};
                 uint64_t h = build_in_dialog(*bd, "PRACK", _dialogs.next_local_cseq(rel->b), br,
                                              nullptr, 70, nullptr, {&extra, 1});
@@ -1525,7 +1542,7 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
                         send_now(ack, dest);
                         _store.unref(ack);
                     }
-                    std::string_view br2(branch, _ids.make_branch(branch, sizeof(branch)));
+                    std::string_view br2(branch, mint_branch(branch, sizeof(branch)));
                     uint64_t bye = build_in_dialog(*dl, "BYE", _dialogs.next_local_cseq(res.id),
                                                    br2, nullptr, 70, nullptr);
                     if (bye != msg_store::npos) {
@@ -1693,7 +1710,7 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
         // One offer at a time per leg: a second while one is open is glare (s14.1).
         for (const auto& r : c.relays) {
             if (r.used && (r.method == sip::method::invite || r.method == sip::method::update)) {
-                uint64_t h = build(1024, [&](message_builder& b) {
+                uint64_t h = build(true, [&](message_builder& b) {
                     write_response_head(b, m, 491, "Request Pending", {});
                     b.header("Server", _cfg.user_agent);
                     return b.finish();
@@ -1708,7 +1725,7 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
         ++k;
     uint64_t copy = k < k_relays ? keep_copy(m) : msg_store::npos;
     if (copy == msg_store::npos) {
-        uint64_t h = build(1024, [&](message_builder& b) {
+        uint64_t h = build(true, [&](message_builder& b) {
             write_response_head(b, m, 500, "Server Internal Error", {});
             b.header_uint("Retry-After", 1);
             return b.finish();
@@ -1718,8 +1735,7 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
     }
     if (meth == sip::method::invite) respond(t, m, 100, "Trying", dest);
     char branch[util::id_generator::max_branch];
-    std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
-    _txn.prefetch(_txn.client_digest(meth, m.method_name(), br));
+    std::string_view br(branch, mint_branch(branch, sizeof(branch)));
     const uint32_t cseq = _dialogs.next_local_cseq(other);
     const auto mf = m.max_forwards();
     const int forwards = mf ? static_cast<int>(*mf > 0 ? *mf - 1 : 0) : 69;
@@ -1816,11 +1832,29 @@ void engine::impl::relay_failed(uint32_t ci, size_t k, int code) noexcept {
 
 // --- building ----------------------------------------------------------------------------------
 
-uint64_t engine::impl::build(size_t hint, const auto& write) noexcept {
-    // Written once into the shard's scratch buffer, then copied into the smallest stored buffer
-    // that holds it: a message kept for 64*T1 (a BYE's 200 for timer J) must not pin a buffer
-    // sized for an INVITE with SDP. The copy is a few hundred bytes of memcpy.
-    (void)hint;
+uint64_t engine::impl::build(bool small, const auto& write) noexcept {
+    // A message expected to fit the smallest buffer class (one without a body: a provisional,
+    // an ACK, a BYE and its 200) is written straight into a stored buffer, with no copy. That
+    // is the buffer the copy below would take for it: alloc(class_bytes[0]) and alloc(length)
+    // both take the smallest free class that holds it. One that turns out not to fit is
+    // written again, as below (`write` only reads engine state, so the second run writes the
+    // same bytes).
+    if (small) {
+        const uint64_t h = _store.try_alloc(msg_store::class_bytes[0]);
+        if (h != msg_store::npos) {
+            message_builder b(_store.data(h), _store.capacity(h));
+            const build_result r = write(b);
+            if (r.ok()) {
+                _store.set_length(h, static_cast<uint32_t>(r.length));
+                return h;
+            }
+            _store.unref(h);
+            if (r.status != build_status::overflow) return msg_store::npos;
+        }
+    }
+    // Any other message is written once into the shard's scratch buffer, then copied into the
+    // smallest stored buffer that holds it: a message kept for 64*T1 (a BYE's 200 for timer J)
+    // must not pin a buffer sized for an INVITE with SDP.
     message_builder b(_scratch.get(), msg_store::class_bytes[2]);
     build_result r = write(b);
     if (!r.ok()) return msg_store::npos;
@@ -1901,8 +1935,8 @@ uint64_t engine::impl::build_response(const message& req, int code, std::string_
                                       const header_policy* p, bool contact,
                                       std::span<const header_text> extra,
                                       std::string_view sdp_override) noexcept {
-    size_t hint = 768 + (relay_src != nullptr ? relay_src->size() : 0);
-    return build(hint, [&](message_builder& b) {
+    const bool small = sdp_override.empty() && (relay_src == nullptr || relay_src->body().empty());
+    return build(small, [&](message_builder& b) {
         write_response_head(b, req, code, reason.empty() ? std::string_view("Unknown") : reason,
                             to_tag);
         if (contact && code > 100 && code < 300) {
@@ -1933,8 +1967,7 @@ uint64_t engine::impl::build_in_dialog(const dialog::dialog& d, std::string_view
                                        uint32_t cseq, std::string_view branch, const message* src,
                                        int max_forwards, const header_policy* p,
                                        std::span<const header_text> extra) noexcept {
-    size_t hint = 768 + (src != nullptr ? src->size() : 0);
-    return build(hint, [&](message_builder& b) {
+    return build(src == nullptr || src->body().empty(), [&](message_builder& b) {
         std::string_view target = d.remote_target();
         if (target.empty()) {
             // No Contact seen: the remote URI is the best Request-URI left (s12.1.2).
@@ -1953,9 +1986,8 @@ uint64_t engine::impl::build_in_dialog(const dialog::dialog& d, std::string_view
         b.prechecked_header_parts("From", {d.local_uri(), ";tag=", d.local_tag()});
         b.prechecked_header_parts("To", {d.remote_uri(), ";tag=", d.remote_tag()});
         b.prechecked_header("Call-ID", d.call_id());
-        char digits[20];
         // `method` is a literal of this file or a parsed request's method token.
-        b.prechecked_header_parts("CSeq", {decimal(cseq, digits), " ", method});
+        b.prechecked_header_parts("CSeq", {decimal_text(cseq).view(), " ", method});
         if (method != "ACK" && method != "BYE" && method != "CANCEL") {
             b.prechecked_header("Contact", {_contact, _contact_len});
         }
@@ -2009,7 +2041,7 @@ bool engine::impl::respond_a(uint32_t ci, int code, std::string_view reason,
 void engine::impl::respond_stateless(const message& req, int code, std::string_view reason,
                                      const endpoint& dest) noexcept {
     char tag_buf[24];
-    uint64_t h = build(1024, [&](message_builder& b) {
+    uint64_t h = build(true, [&](message_builder& b) {
         write_response_head(b, req, code, reason, stateless_tag(req, tag_buf));
         if (code == 503) b.header_uint("Retry-After", _cfg.retry_after_s);
         if (code == 405) b.header("Allow", k_allow);

@@ -29,7 +29,7 @@ msg_store::~msg_store() {
     }
 }
 
-uint64_t msg_store::alloc(size_t need) noexcept {
+uint64_t msg_store::try_alloc(size_t need) noexcept {
     for (uint32_t c = 0; c < 3; ++c) {
         if (need > class_bytes[c] || _free[c].empty()) continue;
         uint32_t i = _free[c].back();
@@ -38,8 +38,13 @@ uint64_t msg_store::alloc(size_t need) noexcept {
         ++_in_use;
         return (uint64_t(c) << 32) | i;
     }
-    ++_exhausted;
     return npos;
+}
+
+uint64_t msg_store::alloc(size_t need) noexcept {
+    const uint64_t h = try_alloc(need);
+    if (h == npos) ++_exhausted;
+    return h;
 }
 
 void msg_store::unref(uint64_t h) noexcept {

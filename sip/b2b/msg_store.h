@@ -25,6 +25,9 @@ public:
     /// A buffer of at least `need` bytes with one reference, or npos when every buffer that
     /// large is in use. Its length starts at 0.
     [[nodiscard]] uint64_t alloc(size_t need) noexcept;
+    /// `alloc` for a caller that falls back to a later `alloc` when this one finds no buffer:
+    /// a refusal here is not counted in `exhausted()` (the fallback counts its own).
+    [[nodiscard]] uint64_t try_alloc(size_t need) noexcept;
     [[nodiscard]] char* data(uint64_t h) noexcept {
         return _base[cls(h)] + size_t(idx(h)) * class_bytes[cls(h)];
     }

@@ -157,6 +157,12 @@ class dialog_layer {
 public:
     dialog_layer(const dialog_config& cfg, const util::hash_key& key);
 
+    /// A local tag this shard just minted, with its `util::id_generator::last_bits`: a dialog
+    /// keyed by it next is keyed without decoding the tag.
+    void note_minted_tag(std::string_view tag, const util::digest128& bits) noexcept {
+        _tags.remember(tag, bits);
+    }
+
     /// UAS side: the TU answers a dialog-creating request with a To tag, in a 101-199
     /// (`early`) or a 2xx (`confirmed`). `p.cseq` is the request's CSeq (the remote CSeq);
     /// `local_cseq` is the first CSeq this side will use minus one (s12.1.1: any value).

@@ -31,6 +31,12 @@ public:
     uas_2xx_retransmitter(const txn_config& cfg, size_t capacity, const util::hash_key& key,
                           util::tick_t now = 0);
 
+    /// A local tag this shard just minted, with its `util::id_generator::last_bits`: an entry
+    /// keyed by it next is keyed without decoding the tag.
+    void note_minted_tag(std::string_view tag, const util::digest128& bits) noexcept {
+        _tags.remember(tag, bits);
+    }
+
     /// Call right after sending the 2xx (first transmission is the TU's). Takes one reference
     /// to `msg`. Starting again for the same key replaces the message (and restarts timers).
     /// Returns `full` when no entry is free (the 2xx then goes unprotected; count it).

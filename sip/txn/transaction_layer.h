@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace tandem::sip::txn {
 
@@ -115,6 +116,20 @@ public:
     /// `key`: the shard's secret hash key (util::random_hash_key()). `now`: the current tick.
     transaction_layer(const txn_config& cfg, const util::hash_key& key, tick_t now = 0);
 
+    /// A branch this shard just minted (util::id_generator::make_branch), with its shard and
+    /// `last_bits`: a client transaction started with it next is keyed without decoding it.
+    void note_minted_branch(std::string_view branch, uint16_t shard,
+                            const util::digest128& bits) noexcept {
+        if (branch.size() > sizeof(_branch_memo.text)) return;
+        std::memcpy(_branch_memo.text, branch.data(), branch.size());
+        _branch_memo.len = static_cast<uint8_t>(branch.size());
+        _branch_memo.shard = shard;
+        _branch_memo.bits = bits;
+        // The key's table index is these bits (client_key): start loading the slot that
+        // start_client will fill, so that its cache miss overlaps building the request.
+        _table.prefetch(bits.lo);
+    }
+
     /// Incoming request from `source`, over a reliable (`reliable`) or datagram transport.
     /// Creates a server transaction for a new non-ACK request, absorbs retransmissions (re-
     /// sending the last response), absorbs ACKs for non-2xx final responses, and reports
@@ -148,13 +163,6 @@ public:
     /// The key `on_response` matches `resp` by (see `request_digest`).
     [[nodiscard]] util::digest128 response_digest(const response_key& resp) const noexcept {
         return client_key(resp.cseq_method, resp.cseq_method_name, resp.branch);
-    }
-    /// The key `start_client` files a request with this method and branch under: computed
-    /// right after the branch is minted, it lets the caller `prefetch` the slot the insert
-    /// will probe while it builds the request.
-    [[nodiscard]] util::digest128 client_digest(method_id m, std::string_view name,
-                                                std::string_view branch) const noexcept {
-        return client_key(m, name, branch);
     }
     /// Starts loading the table slot a match for `key` reads first (its cache miss is most of
     /// a lookup's cost in a table of this size). Changes nothing.
@@ -225,7 +233,7 @@ private:
     util::open_table _table;
     util::timer_wheel _wheel;
     uint64_t _full_count = 0;
-    // The last branch client_key decoded as Tandem's own (len 0: none).
+    // The last branch client_key decoded as Tandem's own, or noted as minted (len 0: none).
     struct branch_memo {
         util::digest128 bits;
         uint16_t shard = 0;

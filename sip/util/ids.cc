@@ -117,45 +117,56 @@ std::optional<hash_key> random_hash_key() noexcept {
     return hash_key{k[0], k[1]};
 }
 
-digest128 id_generator::base32_at(char* out, size_t n, uint64_t counter) const noexcept {
+id_generator::id_generator(uint16_t shard, const hash_key& key) noexcept
+    : _key(key), _shard(shard) {
+    std::memcpy(_branch_head, branch_prefix.data(), branch_prefix.size());
+    size_t n = branch_prefix.size();
+    n += write_decimal(_branch_head + n, shard);
+    _branch_head[n++] = '-';
+    _branch_head_len = static_cast<uint8_t>(n);
+    n = write_decimal(_call_id_head, shard);
+    _call_id_head[n++] = '-';
+    _call_id_head_len = static_cast<uint8_t>(n);
+}
+
+template <size_t N>
+digest128 id_generator::base32_at(char* out, uint64_t counter) const noexcept {
+    static_assert(N == random_chars || N == tag_chars);
     // One SipHash-2-4-128 output (128 bits, 5 bits per char, up to 24 chars) over the counter's
     // next value; the 128-bit variant is keyed apart from next64()'s 64-bit one.
     siphash24 h(_key, true);
     h.add_u64(counter + 1);
     const digest128 d = h.finish128();
-    // Char i is bits [5i, 5i+5) of hi:lo: eight chars (40 bits) at a time.
-    const uint64_t groups[3] = {d.lo, d.lo >> 40 | d.hi << 24, d.hi >> 16};
-    for (size_t at = 0, g = 0; at < n; at += 8, ++g) {
-        const uint64_t chars = base32_chars(groups[g]);
-        if (n - at >= 8) {
-            std::memcpy(out + at, &chars, 8);
-        } else {
-            char tmp[8];
-            std::memcpy(tmp, &chars, 8);
-            for (size_t k = 0; k < n - at; ++k)
-                out[at + k] = tmp[k];
-        }
+    // Char i is bits [5i, 5i+5) of hi:lo: eight chars (40 bits) at a time, then the 4 chars of
+    // a 20-char draw as one 4-byte store (N is a constant: no loop, no byte copies).
+    const uint64_t c0 = base32_chars(d.lo), c1 = base32_chars(d.lo >> 40 | d.hi << 24);
+    std::memcpy(out, &c0, 8);
+    std::memcpy(out + 8, &c1, 8);
+    if constexpr (N == 20) {
+        const auto c2 = static_cast<uint32_t>(base32_chars(d.hi >> 16));
+        std::memcpy(out + 16, &c2, 4);
     }
     return d;
 }
 
 void id_generator::random_base32(char* out, size_t n) noexcept {
-    keep_spare(base32_at(out, n, _counter), n);
+    keep_spare(n == tag_chars ? base32_at<tag_chars>(out, _counter)
+                              : base32_at<random_chars>(out, _counter),
+               n);
     ++_counter;
 }
 
 size_t id_generator::branch_at(char* buf, size_t cap, uint64_t counter,
                                digest128* d) const noexcept {
-    char tmp[max_branch];
-    size_t n = branch_prefix.size();
-    std::memcpy(tmp, branch_prefix.data(), n);
-    n += write_decimal(tmp + n, _shard);
-    tmp[n++] = '-';
-    const digest128 bits = base32_at(tmp + n, random_chars, counter);
-    if (d != nullptr) *d = bits;
-    n += random_chars;
+    // The head was formatted once; it is copied as 24 bytes (a fixed-size copy, no call), which
+    // fits since every branch is longer: the random chars then overwrite the copy's tail.
+    static_assert(sizeof(_branch_head) == 24 && branch_prefix.size() + 2 + random_chars > 24);
+    const size_t head = _branch_head_len;
+    const size_t n = head + random_chars;
     if (n > cap) return 0;
-    std::memcpy(buf, tmp, n);
+    std::memcpy(buf, _branch_head, sizeof(_branch_head));
+    const digest128 bits = base32_at<random_chars>(buf + head, counter);
+    if (d != nullptr) *d = bits;
     return n;
 }
 
@@ -174,15 +185,14 @@ size_t id_generator::make_branch_at(char* buf, size_t cap, uint64_t counter) con
 }
 
 size_t id_generator::make_call_id(char* buf, size_t cap) noexcept {
-    char tmp[max_call_id];
-    size_t n = write_decimal(tmp, _shard);
-    tmp[n++] = '-';
-    random_base32(tmp + n, random_chars);
-    n += random_chars;
-    std::memcpy(tmp + n, call_id_suffix.data(), call_id_suffix.size());
-    n += call_id_suffix.size();
+    // As branch_at: the head is copied as 8 bytes (the random chars overwrite its tail).
+    static_assert(sizeof(_call_id_head) == 8 && call_id_suffix.size() == 7);
+    const size_t head = _call_id_head_len;
+    const size_t n = head + random_chars + call_id_suffix.size();
     if (n > cap) return 0;
-    std::memcpy(buf, tmp, n);
+    std::memcpy(buf, _call_id_head, sizeof(_call_id_head));
+    random_base32(buf + head, random_chars);
+    std::memcpy(buf + head + random_chars, call_id_suffix.data(), call_id_suffix.size());
     return n;
 }
 

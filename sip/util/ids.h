@@ -37,7 +37,7 @@ public:
     static constexpr size_t max_tag = tag_chars;
 
     /// A generator with an explicit key (tests, replays). Use `from_os_entropy` in production.
-    id_generator(uint16_t shard, const hash_key& key) noexcept : _key(key), _shard(shard) {}
+    id_generator(uint16_t shard, const hash_key& key) noexcept;
 
     /// Seeds the key from getrandom(2). Call once per shard at start (it may block briefly
     /// early in boot until the kernel pool is ready). Returns nullopt if getrandom fails.
@@ -56,6 +56,10 @@ public:
     /// independent of the id's chars, for a value drawn along with an id (an initial CSeq)
     /// without another SipHash.
     [[nodiscard]] uint64_t spare() const noexcept { return _spare; }
+    /// The random bits of the id the last make_branch / make_call_id / make_tag wrote, exactly
+    /// as `branch_bits` / `tag_bits` decode them from its text: a caller that keys a table by
+    /// them can hand them over with the id instead of having them decoded again.
+    [[nodiscard]] const digest128& last_bits() const noexcept { return _last; }
     /// 64 unpredictable bits (also used to derive other per-shard keys, initial CSeqs).
     [[nodiscard]] uint64_t next64() noexcept { return siphash24_64(_key, &++_counter, 8); }
 
@@ -80,20 +84,31 @@ public:
     shard_of_call_id(std::string_view call_id) noexcept;
 
 private:
-    // Writes `n` (<= 24) base32 chars from fresh PRF output.
+    // Writes `n` (random_chars or tag_chars) base32 chars from fresh PRF output.
     void random_base32(char* out, size_t n) noexcept;
-    // The chars `random_base32` writes when the counter is `counter` (it advances it by 1).
-    // Returns the PRF output the chars came from.
-    digest128 base32_at(char* out, size_t n, uint64_t counter) const noexcept;
+    // The `N` (random_chars or tag_chars) chars `random_base32` writes when the counter is
+    // `counter` (it advances it by 1). Returns the PRF output the chars came from.
+    template <size_t N>
+    digest128 base32_at(char* out, uint64_t counter) const noexcept;
     size_t branch_at(char* buf, size_t cap, uint64_t counter,
                      digest128* d = nullptr) const noexcept;
-    // The bits of `d` above the first `n` chars' 5n.
-    void keep_spare(const digest128& d, size_t n) noexcept { _spare = d.hi >> (5 * n - 64); }
+    // The bits of `d` above the first `n` chars' 5n, and those 5n bits.
+    void keep_spare(const digest128& d, size_t n) noexcept {
+        _spare = d.hi >> (5 * n - 64);
+        _last = {d.lo, d.hi & ((uint64_t{1} << (5 * n - 64)) - 1)};
+    }
 
     hash_key _key;
     uint64_t _counter = 0;
     uint64_t _spare = 0;
+    digest128 _last;
     uint16_t _shard;
+    // `branch_prefix`, the shard and '-', and the shard and '-' that start a Call-ID, formatted
+    // once (the tails past the lengths are padding that the writers copy and overwrite).
+    uint8_t _branch_head_len = 0;
+    uint8_t _call_id_head_len = 0;
+    char _branch_head[24] = {};
+    char _call_id_head[8] = {};
 };
 
 /// `id_generator::tag_bits` with its last two answers remembered by the tag's bytes (a pure
@@ -110,12 +125,18 @@ public:
             }
         }
         if (!id_generator::tag_bits(tag, out)) return false;
+        remember(tag, out);
+        return true;
+    }
+    /// Records `tag_bits(tag)` (a tag this shard just minted, its bits from
+    /// `id_generator::last_bits`), so that the next lookup of it needs no decoding.
+    void remember(std::string_view tag, const digest128& bits) noexcept {
+        if (tag.size() != id_generator::tag_chars) return;
         entry& e = _entries[_next];
         _next ^= 1;
         std::memcpy(e.text, tag.data(), id_generator::tag_chars);
-        e.bits = out;
+        e.bits = bits;
         e.used = true;
-        return true;
     }
 
 private:

@@ -175,6 +175,38 @@ TEST(SipIds, SpareBitsAreTheDrawsUnusedOutput) {
     EXPECT_EQ(g.spare(), kept);
 }
 
+TEST(SipIds, LastBitsAreWhatTheDecodersGive) {
+    // The engine hands last_bits() to the tables its ids key instead of decoding the text.
+    using tandem::sip::util::digest128;
+    id_generator g(9, test_key);
+    for (int k = 0; k < 100; ++k) {
+        char buf[id_generator::max_branch];
+        size_t n = g.make_branch(buf, sizeof buf);
+        uint16_t shard = 0;
+        digest128 bits;
+        ASSERT_TRUE(id_generator::branch_bits({buf, n}, shard, bits));
+        EXPECT_EQ(shard, 9);
+        EXPECT_EQ(bits, g.last_bits());
+        n = g.make_tag(buf, sizeof buf);
+        ASSERT_TRUE(id_generator::tag_bits({buf, n}, bits));
+        EXPECT_EQ(bits, g.last_bits());
+    }
+}
+
+TEST(SipIds, TagBitsMemoRemembersMintedTags) {
+    using tandem::sip::util::digest128;
+    using tandem::sip::util::tag_bits_memo;
+    id_generator g(4, test_key);
+    tag_bits_memo memo;
+    char buf[id_generator::max_tag];
+    const size_t n = g.make_tag(buf, sizeof buf);
+    memo.remember({buf, n}, g.last_bits());
+    digest128 from_memo, decoded;
+    ASSERT_TRUE(memo.bits({buf, n}, from_memo));
+    ASSERT_TRUE(id_generator::tag_bits({buf, n}, decoded));
+    EXPECT_EQ(from_memo, decoded);
+}
+
 TEST(SipIds, TagBitsMemoAnswersAsTagBits) {
     using tandem::sip::util::digest128;
     using tandem::sip::util::tag_bits_memo;
