@@ -146,6 +146,15 @@ inline std::string_view trim(std::string_view v) noexcept {
     return v.substr(b, e - b);
 }
 
+// scan(trim(v)) for a scan that fails on any value with LWS at either end: run on `v` as given
+// first, as the index hands values over already trimmed, and trimmed only when that fails.
+template <class Scan>
+__attribute__((always_inline)) inline bool scan_trimmed(std::string_view v, Scan&& scan) noexcept {
+    if (scan(v)) return true;
+    const std::string_view t = trim(v);
+    return t.size() != v.size() && scan(t);
+}
+
 // A cursor over one header value for the typed grammars.
 struct cursor {
     const char* p;
@@ -351,7 +360,7 @@ size_t parse_result::format(char* out, size_t cap) const noexcept {
 // Header grammars
 
 bool parse_uint_value(std::string_view value, uint64_t max, uint64_t& out) noexcept {
-    return parse_uint(trim(value), max, out);
+    return scan_trimmed(value, [&](std::string_view v) { return parse_uint(v, max, out); });
 }
 
 bool parse_token_value(std::string_view value, std::string_view& out) noexcept {
@@ -360,18 +369,19 @@ bool parse_token_value(std::string_view value, std::string_view& out) noexcept {
 }
 
 bool parse_call_id_value(std::string_view value, std::string_view& out) noexcept {
-    std::string_view v = trim(value);
-    if (v.empty()) return false;
-    // word ["@" word]: class runs four bytes a step, the '@' looked at once.
-    const char* const b = v.data();
-    const char* const e = b + v.size();
-    const char* p = skip_long(k_class, k_set_word, b, e, c_word);
-    if (p < e) {
-        if (*p != '@' || p == b || p + 1 == e) return false;
-        if (skip_long(k_class, k_set_word, p + 1, e, c_word) != e) return false;
-    }
-    out = v;
-    return true;
+    return scan_trimmed(value, [&](std::string_view v) {
+        if (v.empty()) return false;
+        // word ["@" word]: class runs four bytes a step, the '@' looked at once.
+        const char* const b = v.data();
+        const char* const e = b + v.size();
+        const char* p = skip_long(k_class, k_set_word, b, e, c_word);
+        if (p < e) {
+            if (*p != '@' || p == b || p + 1 == e) return false;
+            if (skip_long(k_class, k_set_word, p + 1, e, c_word) != e) return false;
+        }
+        out = v;
+        return true;
+    });
 }
 
 bool detail::parse_via_value_reference(std::string_view value, via_value& out) noexcept {
@@ -622,7 +632,8 @@ inline bool has_prefix8(const char* p, const char* end, const prefix8& x) noexce
 constexpr prefix8 k_branch_eq = make_prefix8(";branch=");
 constexpr prefix8 k_tag_eq = make_prefix8(";tag=");
 
-// "SIP/2.0/" transport SP host [":" port] params, `v` trimmed.
+// "SIP/2.0/" transport SP host [":" port] params. Gives up on LWS at either end (no byte it
+// ends on is LWS), so `v` may come untrimmed: the reference trims.
 bool fast_via(std::string_view v, via_value& out) noexcept {
     const char* p = v.data();
     const char* const end = p + v.size();
@@ -708,7 +719,9 @@ bool fast_via(std::string_view v, via_value& out) noexcept {
     return true;
 }
 
-// [ quoted-string LWS ] "<" sip-URI ">" params, `v` trimmed; `out` cleared by the caller.
+// [ quoted-string LWS ] "<" sip-URI ">" params; `out` cleared by the caller. Gives up on LWS at
+// either end (it starts on '"' or '<' and ends on '>' or a parameter byte), so `v` may come
+// untrimmed: the reference trims.
 bool fast_name_addr(std::string_view v, name_addr_value& out) noexcept {
     const char* p = v.data();
     const char* const end = p + v.size();
@@ -758,13 +771,13 @@ bool fast_name_addr(std::string_view v, name_addr_value& out) noexcept {
 
 bool parse_via_value(std::string_view value, via_value& out) noexcept {
     clear_via(out);
-    if (fast_via(trim(value), out)) return true;
+    if (fast_via(value, out)) return true;
     return detail::parse_via_value_reference(value, out);
 }
 
 bool parse_name_addr_value(std::string_view value, name_addr_value& out) noexcept {
     out = name_addr_value{};
-    if (fast_name_addr(trim(value), out)) return true;
+    if (fast_name_addr(value, out)) return true;
     return detail::parse_name_addr_value_reference(value, out);
 }
 
@@ -812,28 +825,29 @@ bool parse_contact_value(std::string_view value, contact_value& out) noexcept {
 bool parse_cseq_value(std::string_view value, cseq_value& out) noexcept {
     // 1*DIGIT LWS token, in one pass (RFC 3261 s20.16; the number at most 2^31-1).
     out = cseq_value{};
-    const std::string_view v = trim(value);
-    const char* p = v.data();
-    const char* const end = p + v.size();
-    const char* const db = p;
-    uint64_t n = 0;
-    for (; p < end; ++p) {
-        const auto d = static_cast<uint64_t>(static_cast<unsigned char>(*p) - '0');
-        if (d > 9) break;
-        n = n * 10 + d;
-        if (n > 0x7fffffffu) return false;
-    }
-    if (p == db || p == end || !is(*p, c_lws)) return false;
-    do
-        ++p;
-    while (p < end && is(*p, c_lws));
-    const char* const mb = p;
-    p = skip_token_short(p, end);
-    if (p == mb || p != end) return false;
-    out.method_name = {mb, static_cast<size_t>(p - mb)};
-    out.number = static_cast<uint32_t>(n);
-    out.method = lookup_method(out.method_name);
-    return true;
+    return scan_trimmed(value, [&](std::string_view v) {
+        const char* p = v.data();
+        const char* const end = p + v.size();
+        const char* const db = p;
+        uint64_t n = 0;
+        for (; p < end; ++p) {
+            const auto d = static_cast<uint64_t>(static_cast<unsigned char>(*p) - '0');
+            if (d > 9) break;
+            n = n * 10 + d;
+            if (n > 0x7fffffffu) return false;
+        }
+        if (p == db || p == end || !is(*p, c_lws)) return false;
+        do
+            ++p;
+        while (p < end && is(*p, c_lws));
+        const char* const mb = p;
+        p = skip_token_short(p, end);
+        if (p == mb || p != end) return false;
+        out.method_name = {mb, static_cast<size_t>(p - mb)};
+        out.number = static_cast<uint32_t>(n);
+        out.method = lookup_method(out.method_name);
+        return true;
+    });
 }
 
 bool parse_media_type_value(std::string_view value, media_type_value& out) noexcept {

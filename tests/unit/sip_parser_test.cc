@@ -858,3 +858,52 @@ TEST(SipParser, NameAddrFastPathMatchesReference) {
     }
     EXPECT_GT(accepted, 1000u);
 }
+
+// CSeq, Call-ID and the decimal values are scanned as given and trimmed only when that fails:
+// the same verdict and fields as on the trimmed value, with LWS of each kind on either side.
+TEST(SipParser, UntrimmedScansMatchTrimmed) {
+    const auto trimmed = [](std::string_view v) {
+        const auto lws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+        while (!v.empty() && lws(v.front()))
+            v.remove_prefix(1);
+        while (!v.empty() && lws(v.back()))
+            v.remove_suffix(1);
+        return v;
+    };
+    std::vector<std::string> all;
+    for (const std::string& s : mutations(
+             {"1 INVITE", "2147483647 BYE", "3c26700c-7f1a@198.51.100.10", "0068", "4294967295"}))
+        for (std::string_view pad : {"", " ", "\t", "\r\n ", "  "}) {
+            all.push_back(std::string(pad) + s);
+            all.push_back(s + std::string(pad));
+            all.push_back(std::string(pad) + s + std::string(pad));
+        }
+    size_t accepted = 0;
+    for (const std::string& s : all) {
+        const std::string_view t = trimmed(s);
+        cseq_value a, b;
+        const bool ra = parse_cseq_value(s, a);
+        ASSERT_EQ(ra, parse_cseq_value(t, b)) << s;
+        if (ra) {
+            ++accepted;
+            EXPECT_TRUE(same_view(a.method_name, b.method_name)) << s;
+            EXPECT_EQ(a.number, b.number) << s;
+            EXPECT_EQ(a.method, b.method) << s;
+        }
+        std::string_view ia, ib;
+        const bool ri = parse_call_id_value(s, ia);
+        ASSERT_EQ(ri, parse_call_id_value(t, ib)) << s;
+        if (ri) {
+            ++accepted;
+            EXPECT_TRUE(same_view(ia, ib)) << s;
+        }
+        for (uint64_t max : {uint64_t{255}, uint64_t{0xffffffffu}}) {
+            uint64_t na = 7, nb = 7;
+            const bool rn = parse_uint_value(s, max, na);
+            ASSERT_EQ(rn, parse_uint_value(t, max, nb)) << s;
+            EXPECT_EQ(na, nb) << s;
+            accepted += rn;
+        }
+    }
+    EXPECT_GT(accepted, 1000u);
+}
