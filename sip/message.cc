@@ -592,6 +592,20 @@ inline bool fast_uint(std::string_view v, size_t max_digits, uint32_t max, uint3
     return true;
 }
 
+// The run of at most `limit` decimal digits at p (before `end`), summed as it is read into `n`
+// (no overflow below 10 digits); returns its end. Bounding the walk once keeps one compare a
+// digit for the range.
+inline const char* read_digits(const char* p, const char* end, size_t limit, uint32_t& n) noexcept {
+    const char* const lim = static_cast<size_t>(end - p) > limit ? p + limit : end;
+    n = 0;
+    for (; p < lim; ++p) {
+        const auto d = static_cast<uint32_t>(static_cast<unsigned char>(*p) - '0');
+        if (d > 9) break;
+        n = n * 10 + d;
+    }
+    return p;
+}
+
 // Four bytes as a memcpy load reads them on this machine.
 constexpr uint32_t word4(const char (&s)[5]) noexcept {
     uint32_t w = 0;
@@ -658,12 +672,8 @@ bool fast_via(std::string_view v, via_value& out) noexcept {
     if (p < end && *p == ':') {
         // 1..5 digits, at most 65535, scanned and summed in one walk; more digits give up.
         const char* db = ++p;
-        uint32_t port = 0;
-        for (; p < end && p - db < 6; ++p) {
-            const auto d = static_cast<uint32_t>(static_cast<unsigned char>(*p) - '0');
-            if (d > 9) break;
-            port = port * 10 + d;
-        }
+        uint32_t port;
+        p = read_digits(p, end, 6, port);
         if (p == db || p - db > 5 || port > 65535) return false;
         out.port = static_cast<uint16_t>(port);
         out.has_port = true;
@@ -936,12 +946,8 @@ inline bool fast_session_expires(std::string_view v, session_expires_value& out)
     const char* p = v.data();
     const char* const end = p + v.size();
     const char* const db = p;
-    uint32_t n = 0;
-    for (; p < end && p - db < 10; ++p) {
-        const auto d = static_cast<uint32_t>(static_cast<unsigned char>(*p) - '0');
-        if (d > 9) break;
-        n = n * 10 + d;
-    }
+    uint32_t n;
+    p = read_digits(p, end, 10, n);
     if (p == db || p - db > 9) return false;
     if (p != end) {
         const unsigned last = static_cast<unsigned char>(end[-1]) | 0x20u;
