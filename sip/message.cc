@@ -850,12 +850,14 @@ bool parse_cseq_value(std::string_view value, cseq_value& out) noexcept {
         do
             ++p;
         while (p < end && is(*p, c_lws));
-        const char* const mb = p;
-        p = skip_token_short(p, end);
-        if (p == mb || p != end) return false;
-        out.method_name = {mb, static_cast<size_t>(p - mb)};
+        // The rest is the method: one Tandem knows (nearly every CSeq) is a token, which
+        // lookup_method's whole-name compare proves; any other is scanned as one.
+        const std::string_view name(p, static_cast<size_t>(end - p));
+        const method me = lookup_method(name);
+        if (me == method::other && (name.empty() || skip_token_short(p, end) != end)) return false;
+        out.method_name = name;
         out.number = static_cast<uint32_t>(n);
-        out.method = lookup_method(out.method_name);
+        out.method = me;
         return true;
     });
 }
