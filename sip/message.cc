@@ -645,6 +645,16 @@ inline bool has_prefix8(const char* p, const char* end, const prefix8& x) noexce
 }
 constexpr prefix8 k_branch_eq = make_prefix8(";branch=");
 constexpr prefix8 k_tag_eq = make_prefix8(";tag=");
+// `x`, of `n` bytes, moved to the last n of 8: has_prefix8(end - 8, end, ...) then tests whether a
+// range ends with it.
+constexpr prefix8 at_end8(prefix8 x, size_t n) noexcept {
+    const unsigned sh = static_cast<unsigned>(8 * (8 - n));
+    const auto move = [sh](uint64_t w) {
+        return std::endian::native == std::endian::little ? w << sh : w >> sh;
+    };
+    return {move(x.word), move(x.fold), move(x.mask)};
+}
+constexpr prefix8 k_rport_last = at_end8(make_prefix8(";rport"), 6);
 
 // "SIP/2.0/" transport SP host [":" port] params. Gives up on LWS at either end (no byte it
 // ends on is LWS), so `v` may come untrimmed: the reference trims.
@@ -685,6 +695,12 @@ bool fast_via(std::string_view v, via_value& out) noexcept {
         if (p == bb || (p < end && *p != ';')) return false;
         out.branch = {bb, static_cast<size_t>(p - bb)};
         out.has_branch = true;
+    }
+    // ";rport" closing the value (what most clients send): its flag without the general walk
+    // below, by one compare of the value's last 8 bytes (it has at least 10).
+    if (end - p == 6 && has_prefix8(end - 8, end, k_rport_last)) {
+        out.rport = true;
+        p = end;
     }
     const bool ok = fast_params(p, end, [&](std::string_view n, std::string_view pv, bool has_v) {
         uint32_t x;

@@ -801,6 +801,8 @@ TEST(SipParser, ViaFastPathMatchesReference) {
         "SIP/2.0/TLS h:5;x;y=1;branch=a;branch=b;rport;ttl=255;ttl=0",
         "SIP/2.0/UDP h:65535;Received=1.2.3.4;MADDR=m;RPORT=65535",
         "SIP/2.0/UDP h:065536;rport=70000;ttl=256",
+        "SIP/2.0/UDP 192.0.2.7;RPort",
+        "SIP/2.0/TCP h:5;branch=b;rport",
     };
     size_t accepted = 0;
     for (const std::string& s : mutations(k_bases)) {
