@@ -342,12 +342,14 @@ bool sip_fast_scan(std::string_view text, sip_fast_fields& f) noexcept {
         ++i;
     size_t host_b = 4;
     bool has_user = false;
+    // No '@' ends the run: the URI has no user when it has no '@' at all. One further on needs
+    // no search: the host starts at 4 and its bytes are user bytes, so it ends by i, and the
+    // port digits and parameter bytes that must take the rest exclude '@', so the walk below
+    // gives up on it.
     if (i < n && p[i] == '@') {
         if (i == 4) return false;
         has_user = true;
         host_b = i + 1;
-    } else if (std::string_view(p + i, n - i).find('@') != std::string_view::npos) {
-        return false;
     }
     // host_ok's hostname / IPv4 rules. The host run is found four bytes a step, noting whether
     // it holds a letter or '-'; only a run of digits and dots is walked again, for IPv4.

@@ -224,6 +224,8 @@ TEST(SipUri, SchemeOnlyCheckMatchesParseUri) {
         "sip:u@1.2.3;x",
         "sip:u@a-b.c-d.example.com:5;lr;x=y",
         "sip:bob@203.0.113.20:5060",
+        "sip:127.0.0.1:5060;lr;x=a@b",
+        "sip:host.example;a=1@2",
     };
     const std::string bytes = "@:;?=.%[]-x9 \"<>";
     std::vector<std::string> all;
