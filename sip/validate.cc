@@ -367,7 +367,10 @@ semantic_verdict semantic_check(const message& m) noexcept {
 
     const cseq_value& cs = *m.cseq();
     const via_value& top = *m.top_via();
-    if (cs.method_name != m.method_name()) {
+    // Both methods known: the names match exactly when the methods do (lookup_method maps each
+    // known name, and only it, to its method), so no byte compare; else the names are compared.
+    const bool known = cs.method != method::other && m.method() != method::other;
+    if (known ? cs.method != m.method() : cs.method_name != m.method_name()) {
         return m.method() == method::other ? refuse(501, "Not Implemented")
                                            : refuse(400, "CSeq method mismatch");
     }

@@ -487,6 +487,15 @@ TEST(SipValidate, SemanticRefusals) {
     check("CSeq: 1 INVITE\r\n", 0, ""); // RFC 2543 peers send no Max-Forwards
     check("Max-Forwards: 70\r\n", 400, "Missing CSeq");
     check("CSeq: 1 BYE\r\n", 400, "CSeq method mismatch");
+    // Known methods compare as methods, any other by name, exactly (case included).
+    check("CSeq: 1 invite\r\n", 400, "CSeq method mismatch");
+    check("CSeq: 1 INVITEX\r\n", 400, "CSeq method mismatch");
+    for (const auto& [cseq, code] :
+         {std::pair<const char*, int>{"FOO", 0}, {"BAR", 501}, {"INVITE", 501}, {"foo", 501}}) {
+        auto p = parse_text("FOO" + base_head.substr(6) + "CSeq: 1 " + cseq + "\r\n\r\n");
+        ASSERT_TRUE(p.r.ok()) << cseq;
+        EXPECT_EQ(semantic_check(*p.m).code, code) << cseq;
+    }
     check("CSeq: 1 INVITE\r\nMax-Forwards: 0\r\n", 483, "Too Many Hops");
     check("CSeq: 1 INVITE\r\nRequire: foo\r\n", 420, "Bad Extension");
     check("CSeq: 1 INVITE\r\nRequire: 100rel, timer\r\n", 0, "");
