@@ -567,7 +567,7 @@ __attribute__((always_inline)) inline bool fast_params(const char* p, const char
         bool has_value = false;
         if (p < end && *p == '=') {
             const char* vb = ++p;
-            p = skip_long(k_class, k_set_token, p, end, c_token);
+            p = skip_class(p, end, c_token);
             if (p == vb) return false;
             value = {vb, static_cast<size_t>(p - vb)};
             has_value = true;
