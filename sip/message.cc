@@ -655,6 +655,8 @@ constexpr prefix8 at_end8(prefix8 x, size_t n) noexcept {
     return {move(x.word), move(x.fold), move(x.mask)};
 }
 constexpr prefix8 k_rport_last = at_end8(make_prefix8(";rport"), 6);
+constexpr prefix8 k_rport_eq = make_prefix8(";rport=");
+constexpr prefix8 k_received = make_prefix8("received");
 
 // "SIP/2.0/" transport SP host [":" port] params. Gives up on LWS at either end (no byte it
 // ends on is LWS), so `v` may come untrimmed: the reference trims.
@@ -695,6 +697,32 @@ bool fast_via(std::string_view v, via_value& out) noexcept {
         if (p == bb || (p < end && *p != ';')) return false;
         out.branch = {bb, static_cast<size_t>(p - bb)};
         out.has_branch = true;
+    }
+    // ";rport=N" and ";received=X", which a response's Via nearly always carries next: each name
+    // by one 8-byte compare instead of the name walk and compare of the general walk below,
+    // taken only when the value ends the value or a ';' follows it (what the general walk would
+    // accept, with the same fields); anything else is left to that walk, from the same byte.
+    for (;;) {
+        if (has_prefix8(p, end, k_rport_eq)) {
+            const char* const vb = p + 7;
+            uint32_t x;
+            const char* const ve = read_digits(vb, end, 6, x);
+            if (ve == vb || ve - vb > 5 || x > 65535 || (ve < end && *ve != ';')) break;
+            out.rport = true;
+            out.rport_value = static_cast<uint16_t>(x);
+            out.has_rport_value = true;
+            p = ve;
+        } else if (end - p >= 10 && *p == ';' && has_prefix8(p + 1, end, k_received) &&
+                   p[9] == '=') {
+            const char* const vb = p + 10;
+            const char* const ve = skip_class(vb, end, c_token);
+            if (ve == vb || (ve < end && *ve != ';')) break;
+            out.received = {vb, static_cast<size_t>(ve - vb)};
+            out.has_received = true;
+            p = ve;
+        } else {
+            break;
+        }
     }
     // ";rport" closing the value (what most clients send): its flag without the general walk
     // below, by one compare of the value's last 8 bytes (it has at least 10).

@@ -812,6 +812,8 @@ TEST(SipParser, ViaFastPathMatchesReference) {
         "SIP/2.0/UDP h:065536;rport=70000;ttl=256",
         "SIP/2.0/UDP 192.0.2.7;RPort",
         "SIP/2.0/TCP h:5;branch=b;rport",
+        "SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-1;rport=5060;received=198.51.100.10",
+        "SIP/2.0/UDP h;branch=x;received=[::1];rport=1;RECEIVED=a:b;rport=01234",
     };
     size_t accepted = 0;
     for (const std::string& s : mutations(k_bases)) {
