@@ -1,6 +1,7 @@
 #include "sip/uri.h"
 
 #include <array>
+#include <cstring>
 
 namespace tandem::sip {
 
@@ -284,6 +285,29 @@ constexpr std::array<uint8_t, 256> k_fast_host = [] {
     return t;
 }();
 
+// Whether [b, e) holds two adjacent dots, for a run of host bytes (alphanumerics, '-', '.': all
+// below 0x80). Eight bytes a step, at a stride of seven so that every adjacent pair lies in one
+// step: the dots are the zero bytes of the word XOR "........", found exactly (no carry crosses
+// a byte), and a zero byte next to another zero byte is a double dot.
+inline bool has_double_dot(const char* b, const char* e) noexcept {
+    const auto len = static_cast<size_t>(e - b);
+    if (len < 8) {
+        for (size_t k = 1; k < len; ++k)
+            if (b[k] == '.' && b[k - 1] == '.') return true;
+        return false;
+    }
+    constexpr uint64_t dots = 0x2e2e2e2e2e2e2e2eu, low7 = 0x7f7f7f7f7f7f7f7fu;
+    for (size_t s = 0;; s += 7) {
+        if (s + 8 > len) s = len - 8;
+        uint64_t w;
+        std::memcpy(&w, b + s, 8);
+        const uint64_t x = w ^ dots;
+        const uint64_t zero = ~(((x & low7) + low7) | x | low7); // 0x80 in each '.' byte
+        if ((zero & (zero >> 8)) != 0) return true;
+        if (s + 8 == len) return false;
+    }
+}
+
 // params_ok for params of plain bytes, in one walk: every ';'-separated element a non-empty
 // name of param characters with at most one '=' and a value of param characters. False also
 // for what params_ok may accept ('%' escapes): the caller then runs the full parser.
@@ -393,9 +417,7 @@ bool sip_fast_scan(std::string_view text, sip_fast_fields& f) noexcept {
             return false;
         }
     } else {
-        if (p[host_b] == '.' || p[host_b] == '-') return false;
-        for (size_t k = host_b + 1; k < i; ++k)
-            if (p[k] == '.' && p[k - 1] == '.') return false;
+        if (p[host_b] == '.' || p[host_b] == '-' || has_double_dot(p + host_b, p + i)) return false;
     }
     uint16_t port = 0;
     bool has_port = false;

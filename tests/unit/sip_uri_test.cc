@@ -226,6 +226,7 @@ TEST(SipUri, SchemeOnlyCheckMatchesParseUri) {
         "sip:bob@203.0.113.20:5060",
         "sip:127.0.0.1:5060;lr;x=a@b",
         "sip:host.example;a=1@2",
+        "sip:u@a.bb.ccc.dddd.eeeee.ffffff.ggggggg.hhhhhhhh.i",
     };
     const std::string bytes = "@:;?=.%[]-x9 \"<>";
     std::vector<std::string> all;
