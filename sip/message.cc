@@ -776,7 +776,8 @@ bool fast_via(std::string_view v, via_value& out) noexcept {
 // [ quoted-string LWS ] "<" sip-URI ">" params; `out` cleared by the caller. Gives up on LWS at
 // either end (it starts on '"' or '<' and ends on '>' or a parameter byte), so `v` may come
 // untrimmed: the reference trims.
-bool fast_name_addr(std::string_view v, name_addr_value& out) noexcept {
+__attribute__((always_inline)) inline bool fast_name_addr(std::string_view v,
+                                                          name_addr_value& out) noexcept {
     const char* p = v.data();
     const char* const end = p + v.size();
     if (p == end) return false;
