@@ -368,7 +368,11 @@ bool parse_token_value(std::string_view value, std::string_view& out) noexcept {
     return is_token(out);
 }
 
-bool parse_call_id_value(std::string_view value, std::string_view& out) noexcept {
+namespace {
+
+// parse_call_id_value's body, inlined into it and into message::fill_call_id.
+__attribute__((always_inline)) inline bool call_id_of(std::string_view value,
+                                                      std::string_view& out) noexcept {
     return scan_trimmed(value, [&](std::string_view v) {
         if (v.empty()) return false;
         // word ["@" word]: class runs four bytes a step, the '@' looked at once.
@@ -382,6 +386,12 @@ bool parse_call_id_value(std::string_view value, std::string_view& out) noexcept
         out = v;
         return true;
     });
+}
+
+} // namespace
+
+bool parse_call_id_value(std::string_view value, std::string_view& out) noexcept {
+    return call_id_of(value, out);
 }
 
 bool detail::parse_via_value_reference(std::string_view value, via_value& out) noexcept {
@@ -660,7 +670,7 @@ constexpr prefix8 k_received = make_prefix8("received");
 
 // "SIP/2.0/" transport SP host [":" port] params. Gives up on LWS at either end (no byte it
 // ends on is LWS), so `v` may come untrimmed: the reference trims.
-bool fast_via(std::string_view v, via_value& out) noexcept {
+__attribute__((always_inline)) inline bool fast_via(std::string_view v, via_value& out) noexcept {
     const char* p = v.data();
     const char* const end = p + v.size();
     if (v.size() < 10 || std::memcmp(p, "SIP/2.0/", 8) != 0) return false;
@@ -824,16 +834,32 @@ __attribute__((always_inline)) inline bool fast_name_addr(std::string_view v,
 
 } // namespace
 
-bool parse_via_value(std::string_view value, via_value& out) noexcept {
+namespace {
+
+// The bodies of parse_via_value and parse_name_addr_value, inlined into them and into the
+// cached accessors (message::fill_top_via, fill_from, fill_to), which so pay no call layer.
+__attribute__((always_inline)) inline bool via_value_of(std::string_view value,
+                                                        via_value& out) noexcept {
     clear_via(out);
     if (fast_via(value, out)) return true;
     return detail::parse_via_value_reference(value, out);
 }
 
-bool parse_name_addr_value(std::string_view value, name_addr_value& out) noexcept {
+__attribute__((always_inline)) inline bool name_addr_value_of(std::string_view value,
+                                                              name_addr_value& out) noexcept {
     out = name_addr_value{};
     if (fast_name_addr(value, out)) return true;
     return detail::parse_name_addr_value_reference(value, out);
+}
+
+} // namespace
+
+bool parse_via_value(std::string_view value, via_value& out) noexcept {
+    return via_value_of(value, out);
+}
+
+bool parse_name_addr_value(std::string_view value, name_addr_value& out) noexcept {
+    return name_addr_value_of(value, out);
 }
 
 bool detail::parse_name_addr_value_reference(std::string_view value,
@@ -877,7 +903,11 @@ bool parse_contact_value(std::string_view value, contact_value& out) noexcept {
     return scan_params(pc, param);
 }
 
-bool parse_cseq_value(std::string_view value, cseq_value& out) noexcept {
+namespace {
+
+// parse_cseq_value's body, inlined into it and into message::fill_cseq.
+__attribute__((always_inline)) inline bool cseq_of(std::string_view value,
+                                                   cseq_value& out) noexcept {
     // 1*DIGIT LWS token, in one pass (RFC 3261 s20.16; the number at most 2^31-1).
     out = cseq_value{};
     return scan_trimmed(value, [&](std::string_view v) {
@@ -905,6 +935,12 @@ bool parse_cseq_value(std::string_view value, cseq_value& out) noexcept {
         out.method = me;
         return true;
     });
+}
+
+} // namespace
+
+bool parse_cseq_value(std::string_view value, cseq_value& out) noexcept {
+    return cseq_of(value, out);
 }
 
 bool parse_media_type_value(std::string_view value, media_type_value& out) noexcept {
@@ -1407,27 +1443,27 @@ void fill(field<T>& f, const message& m, size_t slot, Parse&& fn) noexcept {
 } // namespace
 
 void message::fill_top_via() const noexcept {
-    fill(_top_via, *this, find(header_id::via), parse_via_value);
+    fill(_top_via, *this, find(header_id::via), via_value_of);
     _cached |= cached_top_via;
 }
 
 void message::fill_from() const noexcept {
-    fill(_from, *this, find(header_id::from), parse_name_addr_value);
+    fill(_from, *this, find(header_id::from), name_addr_value_of);
     _cached |= cached_from;
 }
 
 void message::fill_to() const noexcept {
-    fill(_to, *this, find(header_id::to), parse_name_addr_value);
+    fill(_to, *this, find(header_id::to), name_addr_value_of);
     _cached |= cached_to;
 }
 
 void message::fill_call_id() const noexcept {
-    fill(_call_id, *this, find(header_id::call_id), parse_call_id_value);
+    fill(_call_id, *this, find(header_id::call_id), call_id_of);
     _cached |= cached_call_id;
 }
 
 void message::fill_cseq() const noexcept {
-    fill(_cseq, *this, find(header_id::cseq), parse_cseq_value);
+    fill(_cseq, *this, find(header_id::cseq), cseq_of);
     _cached |= cached_cseq;
 }
 
