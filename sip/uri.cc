@@ -1,6 +1,7 @@
 #include "sip/uri.h"
 
 #include <array>
+#include <bit>
 #include <cstring>
 
 namespace tandem::sip {
@@ -285,10 +286,17 @@ constexpr std::array<uint8_t, 256> k_fast_host = [] {
     return t;
 }();
 
+// 0x80 in each byte of `w` that is a '.', the others 0, for bytes below 0x80: the zero bytes of
+// `w` XOR "........", found exactly (no carry crosses a byte).
+constexpr uint64_t dot_bytes(uint64_t w) noexcept {
+    constexpr uint64_t dots = 0x2e2e2e2e2e2e2e2eu, low7 = 0x7f7f7f7f7f7f7f7fu;
+    const uint64_t x = w ^ dots;
+    return ~(((x & low7) + low7) | x | low7);
+}
+
 // Whether [b, e) holds two adjacent dots, for a run of host bytes (alphanumerics, '-', '.': all
 // below 0x80). Eight bytes a step, at a stride of seven so that every adjacent pair lies in one
-// step: the dots are the zero bytes of the word XOR "........", found exactly (no carry crosses
-// a byte), and a zero byte next to another zero byte is a double dot.
+// step, where a dot byte next to another is a double dot.
 inline bool has_double_dot(const char* b, const char* e) noexcept {
     const auto len = static_cast<size_t>(e - b);
     if (len < 8) {
@@ -296,16 +304,49 @@ inline bool has_double_dot(const char* b, const char* e) noexcept {
             if (b[k] == '.' && b[k - 1] == '.') return true;
         return false;
     }
-    constexpr uint64_t dots = 0x2e2e2e2e2e2e2e2eu, low7 = 0x7f7f7f7f7f7f7f7fu;
     for (size_t s = 0;; s += 7) {
         if (s + 8 > len) s = len - 8;
         uint64_t w;
         std::memcpy(&w, b + s, 8);
-        const uint64_t x = w ^ dots;
-        const uint64_t zero = ~(((x & low7) + low7) | x | low7); // 0x80 in each '.' byte
-        if ((zero & (zero >> 8)) != 0) return true;
+        const uint64_t d = dot_bytes(w);
+        if ((d & (d >> 8)) != 0) return true;
         if (s + 8 == len) return false;
     }
+}
+
+// An IPv4 address over [b, b + len), a run of digits and dots of 8 to 15 bytes (the usual
+// address), on a little-endian machine: the dots' positions from two overlapping 8-byte words
+// (dot_bytes, one bit a byte gathered by a multiply), then each group's length and value from
+// them. True only for exactly three dots around four groups of one to three digits at most
+// 255; false on anything else, which the caller's byte walk then decides.
+inline bool ipv4_words(const char* b, size_t len) noexcept {
+    if (std::endian::native != std::endian::little || len < 8 || len > 15) return false;
+    uint64_t lo, hi;
+    std::memcpy(&lo, b, 8);
+    std::memcpy(&hi, b + len - 8, 8);
+    // Bit 8j of d >> 7 times bit 7k + 7 of the multiplier is bit 56 + j when k = 7 - j; the
+    // products are all distinct bits (nothing carries) and no other lands in bits 56..63.
+    const auto gather = [](uint64_t d) {
+        return static_cast<unsigned>(((d >> 7) * 0x0102040810204080u) >> 56);
+    };
+    unsigned m = gather(dot_bytes(lo)) | gather(dot_bytes(hi)) << (len - 8);
+    unsigned at[3];
+    for (unsigned& a : at) { // the three lowest dots, each taken off in turn
+        if (m == 0) return false;
+        a = static_cast<unsigned>(__builtin_ctz(m));
+        m &= m - 1;
+    }
+    if (m != 0) return false;
+    const auto group = [b](unsigned from, unsigned to) {
+        const unsigned n = to - from; // 0 (two dots, or one first) wraps: refused below
+        if (n - 1 >= 3) return false;
+        unsigned v = static_cast<unsigned>(b[from] - '0');
+        if (n > 1) v = v * 10 + static_cast<unsigned>(b[from + 1] - '0');
+        if (n > 2) v = v * 10 + static_cast<unsigned>(b[from + 2] - '0');
+        return v <= 255;
+    };
+    return group(0, at[0]) && group(at[0] + 1, at[1]) && group(at[1] + 1, at[2]) &&
+           group(at[2] + 1, static_cast<unsigned>(len));
 }
 
 // params_ok for params of plain bytes, in one walk: every ';'-separated element a non-empty
@@ -392,7 +433,9 @@ bool sip_fast_scan(std::string_view text, sip_fast_fields& f) noexcept {
     if (i == host_b) return false;
     std::string_view host(p + host_b, i - host_b);
     host_kind kind = host_kind::hostname;
-    if ((seen & 2) == 0) {
+    if ((seen & 2) == 0 && ipv4_words(p + host_b, i - host_b)) {
+        kind = host_kind::ipv4;
+    } else if ((seen & 2) == 0) {
         // Digits and dots only: a group (digits up to a dot or the end) at a time. A group of
         // 1..3 digits at most 255 is an IPv4 one (unsigned wrap on longer groups is harmless:
         // the length already fails); an empty group after the first is a double dot.
