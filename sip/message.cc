@@ -943,8 +943,23 @@ bool parse_cseq_value(std::string_view value, cseq_value& out) noexcept {
     return cseq_of(value, out);
 }
 
+namespace {
+
+constexpr prefix8 k_applicat = make_prefix8("applicat"), k_tion_sdp = make_prefix8("tion/sdp");
+
+} // namespace
+
 bool parse_media_type_value(std::string_view value, media_type_value& out) noexcept {
     out = media_type_value{};
+    if (value.size() == 15 && has_prefix8(value.data(), value.data() + 15, k_applicat) &&
+        has_prefix8(value.data() + 7, value.data() + 15, k_tion_sdp)) {
+        // "application/sdp" (letters in either case), nearly every body's type: two overlapping
+        // 8-byte compares give the fields the walk below gives for these bytes.
+        out.type = value.substr(0, 11);
+        out.subtype = value.substr(12, 3);
+        out.params = value.substr(15);
+        return true;
+    }
     {
         // type "/" subtype with no LWS around the '/' (nearly every peer), in one walk: the
         // same fields as the general path below for those bytes; anything else goes there.

@@ -920,3 +920,35 @@ TEST(SipParser, UntrimmedScansMatchTrimmed) {
     }
     EXPECT_GT(accepted, 1000u);
 }
+
+// Content-Type: the value as given (its "application/sdp" compare included) against the same
+// value behind one SP, which only the general walk takes: same verdict, same fields.
+TEST(SipParser, MediaTypeFastPathMatchesGeneralWalk) {
+    std::vector<std::string> all = mutations(
+        {"application/sdp", "APPLICATION/SDP", "Application/Sdp;x=1", "application/sdpx"});
+    const std::string k_sdp = "application/sdp";
+    for (unsigned flips = 0; flips < 1u << 15; flips += 97) { // letter cases, a spread of them
+        std::string s = k_sdp;
+        for (size_t i = 0; i < s.size(); ++i)
+            if ((flips >> i) & 1 && s[i] != '/') s[i] = static_cast<char>(s[i] ^ 0x20);
+        all.push_back(s);
+    }
+    size_t accepted = 0;
+    for (const std::string& s : all) {
+        const std::string padded = " " + s;
+        media_type_value a, b;
+        const bool ra = parse_media_type_value(s, a);
+        ASSERT_EQ(ra, parse_media_type_value(padded, b)) << s;
+        if (!ra) continue;
+        ++accepted;
+        const auto offset = [](std::string_view v, const std::string& base) {
+            return v.empty() ? size_t{0} : static_cast<size_t>(v.data() - base.data());
+        };
+        EXPECT_EQ(a.type, b.type) << s;
+        EXPECT_EQ(a.subtype, b.subtype) << s;
+        EXPECT_EQ(a.params, b.params) << s;
+        EXPECT_EQ(offset(a.type, s) + 1, offset(b.type, padded)) << s;
+        EXPECT_EQ(offset(a.subtype, s) + 1, offset(b.subtype, padded)) << s;
+    }
+    EXPECT_GT(accepted, 300u);
+}
