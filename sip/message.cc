@@ -602,10 +602,24 @@ inline bool fast_uint(std::string_view v, size_t max_digits, uint32_t max, uint3
     return true;
 }
 
-// The run of at most `limit` decimal digits at p (before `end`), summed as it is read into `n`
-// (no overflow below 10 digits); returns its end. Bounding the walk once keeps one compare a
-// digit for the range.
+// The run of at most `limit` (>= 4) decimal digits at p (before `end`), summed as it is read
+// into `n` (no overflow below 10 digits); returns its end. Bounding the walk once keeps one
+// compare a digit for the range.
 inline const char* read_digits(const char* p, const char* end, size_t limit, uint32_t& n) noexcept {
+    // Exactly four digits (a port, most intervals) as one word on a little-endian machine: all
+    // four bytes within '0'..'9' (high nibble 3, and still 3 after adding 6), then the digits
+    // combined in pairs and the pairs combined, with no carry out of a byte or a pair.
+    if (std::endian::native == std::endian::little && end - p >= 4 &&
+        (end - p == 4 || static_cast<unsigned>(static_cast<unsigned char>(p[4]) - '0') > 9)) {
+        uint32_t w;
+        std::memcpy(&w, p, 4);
+        if ((w & 0xf0f0f0f0u) == 0x30303030u && ((w + 0x06060606u) & 0xf0f0f0f0u) == 0x30303030u) {
+            const uint32_t d = w - 0x30303030u;                       // digit a in the lowest byte
+            const uint32_t pairs = (d * 10 + (d >> 8)) & 0x00ff00ffu; // 10a + b, 10c + e
+            n = (pairs * 100 + (pairs >> 16)) & 0xffffu;
+            return p + 4;
+        }
+    }
     const char* const lim = static_cast<size_t>(end - p) > limit ? p + limit : end;
     n = 0;
     for (; p < lim; ++p) {

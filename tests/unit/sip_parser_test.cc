@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -951,4 +952,42 @@ TEST(SipParser, MediaTypeFastPathMatchesGeneralWalk) {
         EXPECT_EQ(offset(a.subtype, s) + 1, offset(b.subtype, padded)) << s;
     }
     EXPECT_GT(accepted, 300u);
+}
+
+// Four-digit numbers read as one word (a Via port, rport=, a Session-Expires delta): every
+// four-byte string of digits and the bytes around the digit range, against the reference
+// grammar's byte walk, and every four-digit interval.
+TEST(SipParser, FourDigitWordsMatchByteWalk) {
+    const std::string bytes = std::string("0159/:; a") + '\x80' + '\xb0' + '\xb9';
+    size_t accepted = 0;
+    for (char c0 : bytes)
+        for (char c1 : bytes)
+            for (char c2 : bytes)
+                for (char c3 : bytes) {
+                    const std::string n = {c0, c1, c2, c3};
+                    for (const std::string& s :
+                         {"SIP/2.0/UDP h:" + n + ";branch=b", "SIP/2.0/UDP h;rport=" + n,
+                          "SIP/2.0/UDP h:" + n + "5;rport=" + n + "0"}) {
+                        via_value a, b;
+                        const bool ra = parse_via_value(s, a);
+                        ASSERT_EQ(ra, detail::parse_via_value_reference(s, b)) << s;
+                        if (!ra) continue;
+                        ++accepted;
+                        EXPECT_EQ(a.port, b.port) << s;
+                        EXPECT_EQ(a.has_port, b.has_port) << s;
+                        EXPECT_EQ(a.rport_value, b.rport_value) << s;
+                        EXPECT_EQ(a.has_rport_value, b.has_rport_value) << s;
+                        EXPECT_TRUE(same_view(a.params, b.params)) << s;
+                    }
+                }
+    EXPECT_GT(accepted, 1000u);
+    for (unsigned v = 0; v < 10000; ++v) {
+        char text[32];
+        std::snprintf(text, sizeof(text), "%04u;refresher=uac", v);
+        session_expires_value se;
+        ASSERT_TRUE(parse_session_expires_value(text, se)) << text;
+        EXPECT_EQ(se.seconds, v) << text;
+        ASSERT_TRUE(parse_session_expires_value(std::string_view(text, 4), se)) << text;
+        EXPECT_EQ(se.seconds, v) << text;
+    }
 }
