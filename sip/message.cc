@@ -1,6 +1,7 @@
 #include "sip/message.h"
 
 #include "sip/scan.h"
+#include "sip/util/swar.h"
 
 #include <array>
 #include <bit>
@@ -602,34 +603,6 @@ inline bool fast_uint(std::string_view v, size_t max_digits, uint32_t max, uint3
     return true;
 }
 
-// The run of at most `limit` (>= 4) decimal digits at p (before `end`), summed as it is read
-// into `n` (no overflow below 10 digits); returns its end. Bounding the walk once keeps one
-// compare a digit for the range.
-inline const char* read_digits(const char* p, const char* end, size_t limit, uint32_t& n) noexcept {
-    // Exactly four digits (a port, most intervals) as one word on a little-endian machine: all
-    // four bytes within '0'..'9' (high nibble 3, and still 3 after adding 6), then the digits
-    // combined in pairs and the pairs combined, with no carry out of a byte or a pair.
-    if (std::endian::native == std::endian::little && end - p >= 4 &&
-        (end - p == 4 || static_cast<unsigned>(static_cast<unsigned char>(p[4]) - '0') > 9)) {
-        uint32_t w;
-        std::memcpy(&w, p, 4);
-        if ((w & 0xf0f0f0f0u) == 0x30303030u && ((w + 0x06060606u) & 0xf0f0f0f0u) == 0x30303030u) {
-            const uint32_t d = w - 0x30303030u;                       // digit a in the lowest byte
-            const uint32_t pairs = (d * 10 + (d >> 8)) & 0x00ff00ffu; // 10a + b, 10c + e
-            n = (pairs * 100 + (pairs >> 16)) & 0xffffu;
-            return p + 4;
-        }
-    }
-    const char* const lim = static_cast<size_t>(end - p) > limit ? p + limit : end;
-    n = 0;
-    for (; p < lim; ++p) {
-        const auto d = static_cast<uint32_t>(static_cast<unsigned char>(*p) - '0');
-        if (d > 9) break;
-        n = n * 10 + d;
-    }
-    return p;
-}
-
 // Four bytes as a memcpy load reads them on this machine.
 constexpr uint32_t word4(const char (&s)[5]) noexcept {
     uint32_t w = 0;
@@ -709,7 +682,7 @@ __attribute__((always_inline)) inline bool fast_via(std::string_view v, via_valu
         // 1..5 digits, at most 65535, scanned and summed in one walk; more digits give up.
         const char* db = ++p;
         uint32_t port;
-        p = read_digits(p, end, 6, port);
+        p = swar::read_digits(p, end, 6, port);
         if (p == db || p - db > 5 || port > 65535) return false;
         out.port = static_cast<uint16_t>(port);
         out.has_port = true;
@@ -730,7 +703,7 @@ __attribute__((always_inline)) inline bool fast_via(std::string_view v, via_valu
         if (has_prefix8(p, end, k_rport_eq)) {
             const char* const vb = p + 7;
             uint32_t x;
-            const char* const ve = read_digits(vb, end, 6, x);
+            const char* const ve = swar::read_digits(vb, end, 6, x);
             if (ve == vb || ve - vb > 5 || x > 65535 || (ve < end && *ve != ';')) break;
             out.rport = true;
             out.rport_value = static_cast<uint16_t>(x);
@@ -797,6 +770,21 @@ __attribute__((always_inline)) inline bool fast_via(std::string_view v, via_valu
     return true;
 }
 
+// The first '"' or backslash at or after q, or `end`: eight bytes a step on a little-endian
+// machine (the zero bytes of the word XOR each), the class walk for the rest.
+inline const char* skip_qplain(const char* q, const char* end) noexcept {
+    if (std::endian::native == std::endian::little) {
+        for (; end - q >= 8; q += 8) {
+            uint64_t w;
+            std::memcpy(&w, q, 8);
+            const uint64_t hit = swar::zero_bytes(w ^ 0x2222222222222222u) |
+                                 swar::zero_bytes(w ^ 0x5c5c5c5c5c5c5c5cu);
+            if (hit != 0) return q + (__builtin_ctzll(hit) >> 3);
+        }
+    }
+    return skip_in(k_class2, q, end, c2_qplain);
+}
+
 // [ quoted-string LWS ] "<" sip-URI ">" params; `out` cleared by the caller. Gives up on LWS at
 // either end (it starts on '"' or '<' and ends on '>' or a parameter byte), so `v` may come
 // untrimmed: the reference trims.
@@ -806,7 +794,7 @@ __attribute__((always_inline)) inline bool fast_name_addr(std::string_view v,
     const char* const end = p + v.size();
     if (p == end) return false;
     if (*p == '"') {
-        const char* q = skip_in(k_class2, p + 1, end, c2_qplain);
+        const char* q = skip_qplain(p + 1, end);
         if (q == end || *q != '"') return false; // an escape, or unterminated
         ++q;
         out.display_name = {p, static_cast<size_t>(q - p)};
@@ -1059,7 +1047,7 @@ inline bool fast_session_expires(std::string_view v, session_expires_value& out)
     const char* const end = p + v.size();
     const char* const db = p;
     uint32_t n;
-    p = read_digits(p, end, 10, n);
+    p = swar::read_digits(p, end, 10, n);
     if (p == db || p - db > 9) return false;
     if (p != end) {
         const unsigned last = static_cast<unsigned char>(end[-1]) | 0x20u;

@@ -1,5 +1,7 @@
 #include "sip/uri.h"
 
+#include "sip/util/swar.h"
+
 #include <array>
 #include <bit>
 #include <cstring>
@@ -286,12 +288,9 @@ constexpr std::array<uint8_t, 256> k_fast_host = [] {
     return t;
 }();
 
-// 0x80 in each byte of `w` that is a '.', the others 0, for bytes below 0x80: the zero bytes of
-// `w` XOR "........", found exactly (no carry crosses a byte).
+// 0x80 in each byte of `w` that is a '.', the others 0: the zero bytes of `w` XOR "........".
 constexpr uint64_t dot_bytes(uint64_t w) noexcept {
-    constexpr uint64_t dots = 0x2e2e2e2e2e2e2e2eu, low7 = 0x7f7f7f7f7f7f7f7fu;
-    const uint64_t x = w ^ dots;
-    return ~(((x & low7) + low7) | x | low7);
+    return swar::zero_bytes(w ^ 0x2e2e2e2e2e2e2e2eu);
 }
 
 // Whether [b, e) holds two adjacent dots, for a run of host bytes (alphanumerics, '-', '.': all
@@ -465,11 +464,11 @@ bool sip_fast_scan(std::string_view text, sip_fast_fields& f) noexcept {
     uint16_t port = 0;
     bool has_port = false;
     if (i < n && p[i] == ':') {
-        size_t b = ++i;
-        unsigned v = 0;
-        while (i < n && p[i] >= '0' && p[i] <= '9' && i - b < 5)
-            v = v * 10 + static_cast<unsigned>(p[i++] - '0');
-        if (i == b || v > 65535 || (i < n && p[i] >= '0' && p[i] <= '9')) return false;
+        // 1..5 digits at most 65535: a sixth digit read refuses.
+        uint32_t v;
+        const size_t b = ++i;
+        i = static_cast<size_t>(swar::read_digits(p + b, p + n, 6, v) - p);
+        if (i == b || i - b > 5 || v > 65535) return false;
         port = static_cast<uint16_t>(v);
         has_port = true;
     }

@@ -854,6 +854,9 @@ TEST(SipParser, NameAddrFastPathMatchesReference) {
         "\"\" <sip:a@b:5060;transport=udp>;tag=1;tag=2",
         "\"q\\\"x\" <sip:a@b>;tag=t",
         "<tel:+1555>;tag=z",
+        "\"J\xc3\xbcrgen M\xc3\xbcller, \xe2\x80\x9c"
+        "A\xe2\x80\x9d\" <sip:j@h>;tag=1",
+        "\"0123456789abcdefghij\\\"\" <sip:a@b>",
     };
     size_t accepted = 0;
     for (const std::string& s : mutations(k_bases)) {
