@@ -1,6 +1,7 @@
 #include "sip/message.h"
 
 #include "sip/scan.h"
+#include "sip/util/swar.h"
 
 #include <array>
 #include <bit>
@@ -144,6 +145,15 @@ inline std::string_view trim(std::string_view v) noexcept {
     while (e > b && is(v[e - 1], c_lws))
         --e;
     return v.substr(b, e - b);
+}
+
+// scan(trim(v)) for a scan that fails on any value with LWS at either end: run on `v` as given
+// first, as the index hands values over already trimmed, and trimmed only when that fails.
+template <class Scan>
+__attribute__((always_inline)) inline bool scan_trimmed(std::string_view v, Scan&& scan) noexcept {
+    if (scan(v)) return true;
+    const std::string_view t = trim(v);
+    return t.size() != v.size() && scan(t);
 }
 
 // A cursor over one header value for the typed grammars.
@@ -351,7 +361,7 @@ size_t parse_result::format(char* out, size_t cap) const noexcept {
 // Header grammars
 
 bool parse_uint_value(std::string_view value, uint64_t max, uint64_t& out) noexcept {
-    return parse_uint(trim(value), max, out);
+    return scan_trimmed(value, [&](std::string_view v) { return parse_uint(v, max, out); });
 }
 
 bool parse_token_value(std::string_view value, std::string_view& out) noexcept {
@@ -359,19 +369,30 @@ bool parse_token_value(std::string_view value, std::string_view& out) noexcept {
     return is_token(out);
 }
 
+namespace {
+
+// parse_call_id_value's body, inlined into it and into message::fill_call_id.
+__attribute__((always_inline)) inline bool call_id_of(std::string_view value,
+                                                      std::string_view& out) noexcept {
+    return scan_trimmed(value, [&](std::string_view v) {
+        if (v.empty()) return false;
+        // word ["@" word]: class runs four bytes a step, the '@' looked at once.
+        const char* const b = v.data();
+        const char* const e = b + v.size();
+        const char* p = skip_long(k_class, k_set_word, b, e, c_word);
+        if (p < e) {
+            if (*p != '@' || p == b || p + 1 == e) return false;
+            if (skip_long(k_class, k_set_word, p + 1, e, c_word) != e) return false;
+        }
+        out = v;
+        return true;
+    });
+}
+
+} // namespace
+
 bool parse_call_id_value(std::string_view value, std::string_view& out) noexcept {
-    std::string_view v = trim(value);
-    if (v.empty()) return false;
-    // word ["@" word]: class runs four bytes a step, the '@' looked at once.
-    const char* const b = v.data();
-    const char* const e = b + v.size();
-    const char* p = skip_long(k_class, k_set_word, b, e, c_word);
-    if (p < e) {
-        if (*p != '@' || p == b || p + 1 == e) return false;
-        if (skip_long(k_class, k_set_word, p + 1, e, c_word) != e) return false;
-    }
-    out = v;
-    return true;
+    return call_id_of(value, out);
 }
 
 bool detail::parse_via_value_reference(std::string_view value, via_value& out) noexcept {
@@ -557,7 +578,7 @@ __attribute__((always_inline)) inline bool fast_params(const char* p, const char
         bool has_value = false;
         if (p < end && *p == '=') {
             const char* vb = ++p;
-            p = skip_long(k_class, k_set_token, p, end, c_token);
+            p = skip_class(p, end, c_token);
             if (p == vb) return false;
             value = {vb, static_cast<size_t>(p - vb)};
             has_value = true;
@@ -621,9 +642,22 @@ inline bool has_prefix8(const char* p, const char* end, const prefix8& x) noexce
 }
 constexpr prefix8 k_branch_eq = make_prefix8(";branch=");
 constexpr prefix8 k_tag_eq = make_prefix8(";tag=");
+// `x`, of `n` bytes, moved to the last n of 8: has_prefix8(end - 8, end, ...) then tests whether a
+// range ends with it.
+constexpr prefix8 at_end8(prefix8 x, size_t n) noexcept {
+    const unsigned sh = static_cast<unsigned>(8 * (8 - n));
+    const auto move = [sh](uint64_t w) {
+        return std::endian::native == std::endian::little ? w << sh : w >> sh;
+    };
+    return {move(x.word), move(x.fold), move(x.mask)};
+}
+constexpr prefix8 k_rport_last = at_end8(make_prefix8(";rport"), 6);
+constexpr prefix8 k_rport_eq = make_prefix8(";rport=");
+constexpr prefix8 k_received = make_prefix8("received");
 
-// "SIP/2.0/" transport SP host [":" port] params, `v` trimmed.
-bool fast_via(std::string_view v, via_value& out) noexcept {
+// "SIP/2.0/" transport SP host [":" port] params. Gives up on LWS at either end (no byte it
+// ends on is LWS), so `v` may come untrimmed: the reference trims.
+__attribute__((always_inline)) inline bool fast_via(std::string_view v, via_value& out) noexcept {
     const char* p = v.data();
     const char* const end = p + v.size();
     if (v.size() < 10 || std::memcmp(p, "SIP/2.0/", 8) != 0) return false;
@@ -647,12 +681,8 @@ bool fast_via(std::string_view v, via_value& out) noexcept {
     if (p < end && *p == ':') {
         // 1..5 digits, at most 65535, scanned and summed in one walk; more digits give up.
         const char* db = ++p;
-        uint32_t port = 0;
-        for (; p < end && p - db < 6; ++p) {
-            const auto d = static_cast<uint32_t>(static_cast<unsigned char>(*p) - '0');
-            if (d > 9) break;
-            port = port * 10 + d;
-        }
+        uint32_t port;
+        p = swar::read_digits(p, end, 6, port);
         if (p == db || p - db > 5 || port > 65535) return false;
         out.port = static_cast<uint16_t>(port);
         out.has_port = true;
@@ -664,6 +694,38 @@ bool fast_via(std::string_view v, via_value& out) noexcept {
         if (p == bb || (p < end && *p != ';')) return false;
         out.branch = {bb, static_cast<size_t>(p - bb)};
         out.has_branch = true;
+    }
+    // ";rport=N" and ";received=X", which a response's Via nearly always carries next: each name
+    // by one 8-byte compare instead of the name walk and compare of the general walk below,
+    // taken only when the value ends the value or a ';' follows it (what the general walk would
+    // accept, with the same fields); anything else is left to that walk, from the same byte.
+    for (;;) {
+        if (has_prefix8(p, end, k_rport_eq)) {
+            const char* const vb = p + 7;
+            uint32_t x;
+            const char* const ve = swar::read_digits(vb, end, 6, x);
+            if (ve == vb || ve - vb > 5 || x > 65535 || (ve < end && *ve != ';')) break;
+            out.rport = true;
+            out.rport_value = static_cast<uint16_t>(x);
+            out.has_rport_value = true;
+            p = ve;
+        } else if (end - p >= 10 && *p == ';' && has_prefix8(p + 1, end, k_received) &&
+                   p[9] == '=') {
+            const char* const vb = p + 10;
+            const char* const ve = skip_class(vb, end, c_token);
+            if (ve == vb || (ve < end && *ve != ';')) break;
+            out.received = {vb, static_cast<size_t>(ve - vb)};
+            out.has_received = true;
+            p = ve;
+        } else {
+            break;
+        }
+    }
+    // ";rport" closing the value (what most clients send): its flag without the general walk
+    // below, by one compare of the value's last 8 bytes (it has at least 10).
+    if (end - p == 6 && has_prefix8(end - 8, end, k_rport_last)) {
+        out.rport = true;
+        p = end;
     }
     const bool ok = fast_params(p, end, [&](std::string_view n, std::string_view pv, bool has_v) {
         uint32_t x;
@@ -708,13 +770,31 @@ bool fast_via(std::string_view v, via_value& out) noexcept {
     return true;
 }
 
-// [ quoted-string LWS ] "<" sip-URI ">" params, `v` trimmed; `out` cleared by the caller.
-bool fast_name_addr(std::string_view v, name_addr_value& out) noexcept {
+// The first '"' or backslash at or after q, or `end`: eight bytes a step on a little-endian
+// machine (the zero bytes of the word XOR each), the class walk for the rest.
+inline const char* skip_qplain(const char* q, const char* end) noexcept {
+    if (std::endian::native == std::endian::little) {
+        for (; end - q >= 8; q += 8) {
+            uint64_t w;
+            std::memcpy(&w, q, 8);
+            const uint64_t hit = swar::zero_bytes(w ^ 0x2222222222222222u) |
+                                 swar::zero_bytes(w ^ 0x5c5c5c5c5c5c5c5cu);
+            if (hit != 0) return q + (__builtin_ctzll(hit) >> 3);
+        }
+    }
+    return skip_in(k_class2, q, end, c2_qplain);
+}
+
+// [ quoted-string LWS ] "<" sip-URI ">" params; `out` cleared by the caller. Gives up on LWS at
+// either end (it starts on '"' or '<' and ends on '>' or a parameter byte), so `v` may come
+// untrimmed: the reference trims.
+__attribute__((always_inline)) inline bool fast_name_addr(std::string_view v,
+                                                          name_addr_value& out) noexcept {
     const char* p = v.data();
     const char* const end = p + v.size();
     if (p == end) return false;
     if (*p == '"') {
-        const char* q = skip_in(k_class2, p + 1, end, c2_qplain);
+        const char* q = skip_qplain(p + 1, end);
         if (q == end || *q != '"') return false; // an escape, or unterminated
         ++q;
         out.display_name = {p, static_cast<size_t>(q - p)};
@@ -756,16 +836,32 @@ bool fast_name_addr(std::string_view v, name_addr_value& out) noexcept {
 
 } // namespace
 
-bool parse_via_value(std::string_view value, via_value& out) noexcept {
+namespace {
+
+// The bodies of parse_via_value and parse_name_addr_value, inlined into them and into the
+// cached accessors (message::fill_top_via, fill_from, fill_to), which so pay no call layer.
+__attribute__((always_inline)) inline bool via_value_of(std::string_view value,
+                                                        via_value& out) noexcept {
     clear_via(out);
-    if (fast_via(trim(value), out)) return true;
+    if (fast_via(value, out)) return true;
     return detail::parse_via_value_reference(value, out);
 }
 
-bool parse_name_addr_value(std::string_view value, name_addr_value& out) noexcept {
+__attribute__((always_inline)) inline bool name_addr_value_of(std::string_view value,
+                                                              name_addr_value& out) noexcept {
     out = name_addr_value{};
-    if (fast_name_addr(trim(value), out)) return true;
+    if (fast_name_addr(value, out)) return true;
     return detail::parse_name_addr_value_reference(value, out);
+}
+
+} // namespace
+
+bool parse_via_value(std::string_view value, via_value& out) noexcept {
+    return via_value_of(value, out);
+}
+
+bool parse_name_addr_value(std::string_view value, name_addr_value& out) noexcept {
+    return name_addr_value_of(value, out);
 }
 
 bool detail::parse_name_addr_value_reference(std::string_view value,
@@ -809,35 +905,63 @@ bool parse_contact_value(std::string_view value, contact_value& out) noexcept {
     return scan_params(pc, param);
 }
 
-bool parse_cseq_value(std::string_view value, cseq_value& out) noexcept {
+namespace {
+
+// parse_cseq_value's body, inlined into it and into message::fill_cseq.
+__attribute__((always_inline)) inline bool cseq_of(std::string_view value,
+                                                   cseq_value& out) noexcept {
     // 1*DIGIT LWS token, in one pass (RFC 3261 s20.16; the number at most 2^31-1).
     out = cseq_value{};
-    const std::string_view v = trim(value);
-    const char* p = v.data();
-    const char* const end = p + v.size();
-    const char* const db = p;
-    uint64_t n = 0;
-    for (; p < end; ++p) {
-        const auto d = static_cast<uint64_t>(static_cast<unsigned char>(*p) - '0');
-        if (d > 9) break;
-        n = n * 10 + d;
-        if (n > 0x7fffffffu) return false;
-    }
-    if (p == db || p == end || !is(*p, c_lws)) return false;
-    do
-        ++p;
-    while (p < end && is(*p, c_lws));
-    const char* const mb = p;
-    p = skip_token_short(p, end);
-    if (p == mb || p != end) return false;
-    out.method_name = {mb, static_cast<size_t>(p - mb)};
-    out.number = static_cast<uint32_t>(n);
-    out.method = lookup_method(out.method_name);
-    return true;
+    return scan_trimmed(value, [&](std::string_view v) {
+        const char* p = v.data();
+        const char* const end = p + v.size();
+        const char* const db = p;
+        uint64_t n = 0;
+        for (; p < end; ++p) {
+            const auto d = static_cast<uint64_t>(static_cast<unsigned char>(*p) - '0');
+            if (d > 9) break;
+            n = n * 10 + d;
+            if (n > 0x7fffffffu) return false;
+        }
+        if (p == db || p == end || !is(*p, c_lws)) return false;
+        do
+            ++p;
+        while (p < end && is(*p, c_lws));
+        // The rest is the method: one Tandem knows (nearly every CSeq) is a token, which
+        // lookup_method's whole-name compare proves; any other is scanned as one.
+        const std::string_view name(p, static_cast<size_t>(end - p));
+        const method me = lookup_method(name);
+        if (me == method::other && (name.empty() || skip_token_short(p, end) != end)) return false;
+        out.method_name = name;
+        out.number = static_cast<uint32_t>(n);
+        out.method = me;
+        return true;
+    });
 }
+
+} // namespace
+
+bool parse_cseq_value(std::string_view value, cseq_value& out) noexcept {
+    return cseq_of(value, out);
+}
+
+namespace {
+
+constexpr prefix8 k_applicat = make_prefix8("applicat"), k_tion_sdp = make_prefix8("tion/sdp");
+
+} // namespace
 
 bool parse_media_type_value(std::string_view value, media_type_value& out) noexcept {
     out = media_type_value{};
+    if (value.size() == 15 && has_prefix8(value.data(), value.data() + 15, k_applicat) &&
+        has_prefix8(value.data() + 7, value.data() + 15, k_tion_sdp)) {
+        // "application/sdp" (letters in either case), nearly every body's type: two overlapping
+        // 8-byte compares give the fields the walk below gives for these bytes.
+        out.type = value.substr(0, 11);
+        out.subtype = value.substr(12, 3);
+        out.params = value.substr(15);
+        return true;
+    }
     {
         // type "/" subtype with no LWS around the '/' (nearly every peer), in one walk: the
         // same fields as the general path below for those bytes; anything else goes there.
@@ -922,12 +1046,8 @@ inline bool fast_session_expires(std::string_view v, session_expires_value& out)
     const char* p = v.data();
     const char* const end = p + v.size();
     const char* const db = p;
-    uint32_t n = 0;
-    for (; p < end && p - db < 10; ++p) {
-        const auto d = static_cast<uint32_t>(static_cast<unsigned char>(*p) - '0');
-        if (d > 9) break;
-        n = n * 10 + d;
-    }
+    uint32_t n;
+    p = swar::read_digits(p, end, 10, n);
     if (p == db || p - db > 9) return false;
     if (p != end) {
         const unsigned last = static_cast<unsigned char>(end[-1]) | 0x20u;
@@ -1340,27 +1460,27 @@ void fill(field<T>& f, const message& m, size_t slot, Parse&& fn) noexcept {
 } // namespace
 
 void message::fill_top_via() const noexcept {
-    fill(_top_via, *this, find(header_id::via), parse_via_value);
+    fill(_top_via, *this, find(header_id::via), via_value_of);
     _cached |= cached_top_via;
 }
 
 void message::fill_from() const noexcept {
-    fill(_from, *this, find(header_id::from), parse_name_addr_value);
+    fill(_from, *this, find(header_id::from), name_addr_value_of);
     _cached |= cached_from;
 }
 
 void message::fill_to() const noexcept {
-    fill(_to, *this, find(header_id::to), parse_name_addr_value);
+    fill(_to, *this, find(header_id::to), name_addr_value_of);
     _cached |= cached_to;
 }
 
 void message::fill_call_id() const noexcept {
-    fill(_call_id, *this, find(header_id::call_id), parse_call_id_value);
+    fill(_call_id, *this, find(header_id::call_id), call_id_of);
     _cached |= cached_call_id;
 }
 
 void message::fill_cseq() const noexcept {
-    fill(_cseq, *this, find(header_id::cseq), parse_cseq_value);
+    fill(_cseq, *this, find(header_id::cseq), cseq_of);
     _cached |= cached_cseq;
 }
 

@@ -1,6 +1,10 @@
 #include "sip/uri.h"
 
+#include "sip/util/swar.h"
+
 #include <array>
+#include <bit>
+#include <cstring>
 
 namespace tandem::sip {
 
@@ -284,6 +288,66 @@ constexpr std::array<uint8_t, 256> k_fast_host = [] {
     return t;
 }();
 
+// 0x80 in each byte of `w` that is a '.', the others 0: the zero bytes of `w` XOR "........".
+constexpr uint64_t dot_bytes(uint64_t w) noexcept {
+    return swar::zero_bytes(w ^ 0x2e2e2e2e2e2e2e2eu);
+}
+
+// Whether [b, e) holds two adjacent dots, for a run of host bytes (alphanumerics, '-', '.': all
+// below 0x80). Eight bytes a step, at a stride of seven so that every adjacent pair lies in one
+// step, where a dot byte next to another is a double dot.
+inline bool has_double_dot(const char* b, const char* e) noexcept {
+    const auto len = static_cast<size_t>(e - b);
+    if (len < 8) {
+        for (size_t k = 1; k < len; ++k)
+            if (b[k] == '.' && b[k - 1] == '.') return true;
+        return false;
+    }
+    for (size_t s = 0;; s += 7) {
+        if (s + 8 > len) s = len - 8;
+        uint64_t w;
+        std::memcpy(&w, b + s, 8);
+        const uint64_t d = dot_bytes(w);
+        if ((d & (d >> 8)) != 0) return true;
+        if (s + 8 == len) return false;
+    }
+}
+
+// An IPv4 address over [b, b + len), a run of digits and dots of 8 to 15 bytes (the usual
+// address), on a little-endian machine: the dots' positions from two overlapping 8-byte words
+// (dot_bytes, one bit a byte gathered by a multiply), then each group's length and value from
+// them. True only for exactly three dots around four groups of one to three digits at most
+// 255; false on anything else, which the caller's byte walk then decides.
+inline bool ipv4_words(const char* b, size_t len) noexcept {
+    if (std::endian::native != std::endian::little || len < 8 || len > 15) return false;
+    uint64_t lo, hi;
+    std::memcpy(&lo, b, 8);
+    std::memcpy(&hi, b + len - 8, 8);
+    // Bit 8j of d >> 7 times bit 7k + 7 of the multiplier is bit 56 + j when k = 7 - j; the
+    // products are all distinct bits (nothing carries) and no other lands in bits 56..63.
+    const auto gather = [](uint64_t d) {
+        return static_cast<unsigned>(((d >> 7) * 0x0102040810204080u) >> 56);
+    };
+    unsigned m = gather(dot_bytes(lo)) | gather(dot_bytes(hi)) << (len - 8);
+    unsigned at[3];
+    for (unsigned& a : at) { // the three lowest dots, each taken off in turn
+        if (m == 0) return false;
+        a = static_cast<unsigned>(__builtin_ctz(m));
+        m &= m - 1;
+    }
+    if (m != 0) return false;
+    const auto group = [b](unsigned from, unsigned to) {
+        const unsigned n = to - from; // 0 (two dots, or one first) wraps: refused below
+        if (n - 1 >= 3) return false;
+        unsigned v = static_cast<unsigned>(b[from] - '0');
+        if (n > 1) v = v * 10 + static_cast<unsigned>(b[from + 1] - '0');
+        if (n > 2) v = v * 10 + static_cast<unsigned>(b[from + 2] - '0');
+        return v <= 255;
+    };
+    return group(0, at[0]) && group(at[0] + 1, at[1]) && group(at[1] + 1, at[2]) &&
+           group(at[2] + 1, static_cast<unsigned>(len));
+}
+
 // params_ok for params of plain bytes, in one walk: every ';'-separated element a non-empty
 // name of param characters with at most one '=' and a value of param characters. False also
 // for what params_ok may accept ('%' escapes): the caller then runs the full parser.
@@ -342,12 +406,14 @@ bool sip_fast_scan(std::string_view text, sip_fast_fields& f) noexcept {
         ++i;
     size_t host_b = 4;
     bool has_user = false;
+    // No '@' ends the run: the URI has no user when it has no '@' at all. One further on needs
+    // no search: the host starts at 4 and its bytes are user bytes, so it ends by i, and the
+    // port digits and parameter bytes that must take the rest exclude '@', so the walk below
+    // gives up on it.
     if (i < n && p[i] == '@') {
         if (i == 4) return false;
         has_user = true;
         host_b = i + 1;
-    } else if (std::string_view(p + i, n - i).find('@') != std::string_view::npos) {
-        return false;
     }
     // host_ok's hostname / IPv4 rules. The host run is found four bytes a step, noting whether
     // it holds a letter or '-'; only a run of digits and dots is walked again, for IPv4.
@@ -366,7 +432,9 @@ bool sip_fast_scan(std::string_view text, sip_fast_fields& f) noexcept {
     if (i == host_b) return false;
     std::string_view host(p + host_b, i - host_b);
     host_kind kind = host_kind::hostname;
-    if ((seen & 2) == 0) {
+    if ((seen & 2) == 0 && ipv4_words(p + host_b, i - host_b)) {
+        kind = host_kind::ipv4;
+    } else if ((seen & 2) == 0) {
         // Digits and dots only: a group (digits up to a dot or the end) at a time. A group of
         // 1..3 digits at most 255 is an IPv4 one (unsigned wrap on longer groups is harmless:
         // the length already fails); an empty group after the first is a double dot.
@@ -391,18 +459,16 @@ bool sip_fast_scan(std::string_view text, sip_fast_fields& f) noexcept {
             return false;
         }
     } else {
-        if (p[host_b] == '.' || p[host_b] == '-') return false;
-        for (size_t k = host_b + 1; k < i; ++k)
-            if (p[k] == '.' && p[k - 1] == '.') return false;
+        if (p[host_b] == '.' || p[host_b] == '-' || has_double_dot(p + host_b, p + i)) return false;
     }
     uint16_t port = 0;
     bool has_port = false;
     if (i < n && p[i] == ':') {
-        size_t b = ++i;
-        unsigned v = 0;
-        while (i < n && p[i] >= '0' && p[i] <= '9' && i - b < 5)
-            v = v * 10 + static_cast<unsigned>(p[i++] - '0');
-        if (i == b || v > 65535 || (i < n && p[i] >= '0' && p[i] <= '9')) return false;
+        // 1..5 digits at most 65535: a sixth digit read refuses.
+        uint32_t v;
+        const size_t b = ++i;
+        i = static_cast<size_t>(swar::read_digits(p + b, p + n, 6, v) - p);
+        if (i == b || i - b > 5 || v > 65535) return false;
         port = static_cast<uint16_t>(v);
         has_port = true;
     }

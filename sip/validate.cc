@@ -132,174 +132,167 @@ struct header_scan {
     header_scan() noexcept { std::memset(counts, 0, sizeof(counts)); }
 };
 
+// One slot's syntax check: nullptr when it parses, else the reason. The first slot of a cached
+// accessor's header is checked through the accessor, so that the layers above reuse the parse;
+// the other slots parse into a local that only that case constructs.
+__attribute__((always_inline)) inline const char*
+check_slot(const message& m, const header_field& h, bool first_of_id, header_scan& s) noexcept {
+    std::string_view v = m.value(h);
+    switch (h.id) {
+    case header_id::via: {
+        const bool ok = first_of_id ? m.top_via().ok() : [v] {
+            via_value x; // only here: its clear is a `rep stos`
+            return parse_via_value(v, x);
+        }();
+        return ok ? nullptr : "bad Via";
+    }
+    case header_id::from:
+    case header_id::to: {
+        const bool from = h.id == header_id::from;
+        const bool ok = first_of_id ? (from ? m.from().ok() : m.to().ok()) : [v] {
+            name_addr_value x;
+            return parse_name_addr_value(v, x);
+        }();
+        return ok ? nullptr : from ? "bad From" : "bad To";
+    }
+    case header_id::route:
+    case header_id::record_route:
+    case header_id::refer_to:
+    case header_id::referred_by:
+    case header_id::p_asserted_identity:
+    case header_id::p_preferred_identity: {
+        name_addr_value x;
+        if (parse_name_addr_value(v, x)) return nullptr;
+        return h.id == header_id::route          ? "bad Route"
+               : h.id == header_id::record_route ? "bad Record-Route"
+               : h.id == header_id::refer_to     ? "bad Refer-To"
+               : h.id == header_id::referred_by  ? "bad Referred-By"
+                                                 : "bad P-Asserted-Identity";
+    }
+    case header_id::contact: {
+        // The first is cached: the dialog layer reads it again.
+        const bool ok = first_of_id ? m.contact(0).ok() : [v] {
+            contact_value x;
+            return parse_contact_value(v, x);
+        }();
+        return ok ? nullptr : "bad Contact";
+    }
+    case header_id::call_id: {
+        const bool ok = first_of_id ? m.call_id().ok() : [v] {
+            std::string_view x;
+            return parse_call_id_value(v, x);
+        }();
+        return ok ? nullptr : "bad Call-ID";
+    }
+    case header_id::cseq: {
+        const bool ok = first_of_id ? m.cseq().ok() : [v] {
+            cseq_value x;
+            return parse_cseq_value(v, x);
+        }();
+        return ok ? nullptr : "bad CSeq";
+    }
+    case header_id::max_forwards: {
+        uint64_t x;
+        if (!parse_uint_value(v, 255, x)) return "bad Max-Forwards";
+        if (first_of_id) {
+            s.has_max_forwards = true;
+            s.max_forwards = x;
+        }
+        return nullptr;
+    }
+    case header_id::expires:
+    case header_id::rseq:
+    case header_id::min_expires:
+    case header_id::retry_after: {
+        uint64_t x;
+        if (h.id == header_id::retry_after) {
+            // delta-seconds [comment] *(SEMI retry-param): check the number only.
+            size_t e = 0;
+            while (e < v.size() && v[e] >= '0' && v[e] <= '9')
+                ++e;
+            v = v.substr(0, e);
+        }
+        if (parse_uint_value(v, 0xffffffffu, x)) return nullptr;
+        return h.id == header_id::expires       ? "bad Expires"
+               : h.id == header_id::rseq        ? "bad RSeq"
+               : h.id == header_id::min_expires ? "bad Min-Expires"
+                                                : "bad Retry-After";
+    }
+    case header_id::content_type: {
+        bool ok;
+        if (first_of_id) {
+            ok = parse_media_type_value(v, s.content_type);
+            s.has_content_type = ok;
+        } else {
+            media_type_value x;
+            ok = parse_media_type_value(v, x);
+        }
+        return ok ? nullptr : "bad Content-Type";
+    }
+    case header_id::require:
+    case header_id::supported:
+    case header_id::proxy_require:
+    case header_id::unsupported:
+    case header_id::allow: {
+        // An empty Supported/Allow is legal (no tags). An Allow element is nearly always a
+        // method Tandem knows: lookup_method's fixed-size compares prove it a token.
+        bool ok;
+        if (v.empty())
+            ok = h.id != header_id::require && h.id != header_id::proxy_require;
+        else
+            ok =
+                (h.id == header_id::allow && lookup_method(v) != method::other) || option_tag_ok(v);
+        // The Require verdict (420) comes later; note it while the value is at hand.
+        if (h.id == header_id::require && !option_tag_supported(v)) s.bad_require = true;
+        return ok ? nullptr : "bad option tag";
+    }
+    case header_id::rack: {
+        rack_value x;
+        return parse_rack_value(v, x) ? nullptr : "bad RAck";
+    }
+    case header_id::reason: {
+        reason_value x;
+        return parse_reason_value(v, x) ? nullptr : "bad Reason";
+    }
+    case header_id::replaces: {
+        replaces_value x;
+        return parse_replaces_value(v, x) ? nullptr : "bad Replaces";
+    }
+    case header_id::session_expires: {
+        session_expires_value x;
+        return parse_session_expires_value(v, x) ? nullptr : "bad Session-Expires";
+    }
+    case header_id::min_se: {
+        session_expires_value x;
+        return parse_session_expires_value(v, x) && x.refresher.empty() ? nullptr : "bad Min-SE";
+    }
+    case header_id::date:
+        return valid_date(v) ? nullptr : "bad Date";
+    case header_id::authorization:
+        s.has_authorization = true;
+        return nullptr;
+    default:
+        return nullptr;
+    }
+}
+
 // Every typed header must parse: the first that does not gives `bad`. The slots are counted in
-// the same pass (the caller's Missing/Multiple refusals come before `bad`). The first slot of a
-// cached accessor's header is checked through the accessor, so that the layers above reuse the
-// parse; after the first failure the pass only counts.
+// the same pass (the caller's Missing/Multiple refusals come before `bad`); after the first
+// failure a second loop only counts, so the checking loop needs no "failed yet?" test a slot.
 void scan_headers(const message& m, header_scan& s) noexcept {
     static_assert(message::max_headers <= 255);
-    for (size_t i = 0; i < m.header_count(); ++i) {
-        const header_field& h = m.header(i);
+    const size_t n = m.header_count();
+    size_t i = 0;
+    while (i < n) {
+        const header_field& h = m.header(i++);
         const bool first_of_id = s.counts[static_cast<size_t>(h.id)]++ == 0;
-        if (s.bad != nullptr) continue;
-        std::string_view v = m.value(h);
-        bool ok = true;
-        const char* why = "";
-        switch (h.id) {
-        case header_id::unknown:
-            break;
-        case header_id::via: {
-            ok = first_of_id ? m.top_via().ok() : [v] {
-                via_value x; // only here: its clear is a `rep stos`
-                return parse_via_value(v, x);
-            }();
-            why = "bad Via";
+        if (const char* why = check_slot(m, h, first_of_id, s); why != nullptr) {
+            s.bad = why;
             break;
         }
-        case header_id::from:
-        case header_id::to: {
-            name_addr_value x;
-            const bool from = h.id == header_id::from;
-            ok = !first_of_id ? parse_name_addr_value(v, x) : from ? m.from().ok() : m.to().ok();
-            why = from ? "bad From" : "bad To";
-            break;
-        }
-        case header_id::route:
-        case header_id::record_route:
-        case header_id::refer_to:
-        case header_id::referred_by:
-        case header_id::p_asserted_identity:
-        case header_id::p_preferred_identity: {
-            name_addr_value x;
-            ok = parse_name_addr_value(v, x);
-            why = h.id == header_id::route          ? "bad Route"
-                  : h.id == header_id::record_route ? "bad Record-Route"
-                  : h.id == header_id::refer_to     ? "bad Refer-To"
-                  : h.id == header_id::referred_by  ? "bad Referred-By"
-                                                    : "bad P-Asserted-Identity";
-            break;
-        }
-        case header_id::contact: {
-            if (first_of_id) {
-                ok = m.contact(0).ok(); // cached: the dialog layer reads it again
-            } else {
-                contact_value x;
-                ok = parse_contact_value(v, x);
-            }
-            why = "bad Contact";
-            break;
-        }
-        case header_id::call_id: {
-            std::string_view x;
-            ok = first_of_id ? m.call_id().ok() : parse_call_id_value(v, x);
-            why = "bad Call-ID";
-            break;
-        }
-        case header_id::cseq: {
-            cseq_value x;
-            ok = first_of_id ? m.cseq().ok() : parse_cseq_value(v, x);
-            why = "bad CSeq";
-            break;
-        }
-        case header_id::max_forwards: {
-            uint64_t x;
-            ok = parse_uint_value(v, 255, x);
-            if (ok && first_of_id) {
-                s.has_max_forwards = true;
-                s.max_forwards = x;
-            }
-            why = "bad Max-Forwards";
-            break;
-        }
-        case header_id::expires:
-        case header_id::rseq:
-        case header_id::min_expires:
-        case header_id::retry_after: {
-            uint64_t x;
-            if (h.id == header_id::retry_after) {
-                // delta-seconds [comment] *(SEMI retry-param): check the number only.
-                size_t e = 0;
-                while (e < v.size() && v[e] >= '0' && v[e] <= '9')
-                    ++e;
-                v = v.substr(0, e);
-            }
-            ok = parse_uint_value(v, 0xffffffffu, x);
-            why = h.id == header_id::expires       ? "bad Expires"
-                  : h.id == header_id::rseq        ? "bad RSeq"
-                  : h.id == header_id::min_expires ? "bad Min-Expires"
-                                                   : "bad Retry-After";
-            break;
-        }
-        case header_id::content_type: {
-            if (first_of_id) {
-                ok = parse_media_type_value(v, s.content_type);
-                s.has_content_type = ok;
-            } else {
-                media_type_value x;
-                ok = parse_media_type_value(v, x);
-            }
-            why = "bad Content-Type";
-            break;
-        }
-        case header_id::require:
-        case header_id::supported:
-        case header_id::proxy_require:
-        case header_id::unsupported:
-        case header_id::allow: {
-            // An empty Supported/Allow is legal (no tags). An Allow element is nearly always a
-            // method Tandem knows: lookup_method's fixed-size compares prove it a token.
-            if (v.empty())
-                ok = h.id != header_id::require && h.id != header_id::proxy_require;
-            else
-                ok = (h.id == header_id::allow && lookup_method(v) != method::other) ||
-                     option_tag_ok(v);
-            // The Require verdict (420) comes later; note it while the value is at hand.
-            if (h.id == header_id::require && !option_tag_supported(v)) s.bad_require = true;
-            why = "bad option tag";
-            break;
-        }
-        case header_id::rack: {
-            rack_value x;
-            ok = parse_rack_value(v, x);
-            why = "bad RAck";
-            break;
-        }
-        case header_id::reason: {
-            reason_value x;
-            ok = parse_reason_value(v, x);
-            why = "bad Reason";
-            break;
-        }
-        case header_id::replaces: {
-            replaces_value x;
-            ok = parse_replaces_value(v, x);
-            why = "bad Replaces";
-            break;
-        }
-        case header_id::session_expires: {
-            session_expires_value x;
-            ok = parse_session_expires_value(v, x);
-            why = "bad Session-Expires";
-            break;
-        }
-        case header_id::min_se: {
-            session_expires_value x;
-            ok = parse_session_expires_value(v, x) && x.refresher.empty();
-            why = "bad Min-SE";
-            break;
-        }
-        case header_id::date:
-            ok = valid_date(v);
-            why = "bad Date";
-            break;
-        case header_id::authorization:
-            s.has_authorization = true;
-            break;
-        default:
-            break;
-        }
-        if (!ok) s.bad = why;
     }
+    for (; i < n; ++i)
+        ++s.counts[static_cast<size_t>(m.header(i).id)];
 }
 
 } // namespace
@@ -374,7 +367,10 @@ semantic_verdict semantic_check(const message& m) noexcept {
 
     const cseq_value& cs = *m.cseq();
     const via_value& top = *m.top_via();
-    if (cs.method_name != m.method_name()) {
+    // Both methods known: the names match exactly when the methods do (lookup_method maps each
+    // known name, and only it, to its method), so no byte compare; else the names are compared.
+    const bool known = cs.method != method::other && m.method() != method::other;
+    if (known ? cs.method != m.method() : cs.method_name != m.method_name()) {
         return m.method() == method::other ? refuse(501, "Not Implemented")
                                            : refuse(400, "CSeq method mismatch");
     }

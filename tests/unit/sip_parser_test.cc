@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -487,6 +488,15 @@ TEST(SipValidate, SemanticRefusals) {
     check("CSeq: 1 INVITE\r\n", 0, ""); // RFC 2543 peers send no Max-Forwards
     check("Max-Forwards: 70\r\n", 400, "Missing CSeq");
     check("CSeq: 1 BYE\r\n", 400, "CSeq method mismatch");
+    // Known methods compare as methods, any other by name, exactly (case included).
+    check("CSeq: 1 invite\r\n", 400, "CSeq method mismatch");
+    check("CSeq: 1 INVITEX\r\n", 400, "CSeq method mismatch");
+    for (const auto& [cseq, code] :
+         {std::pair<const char*, int>{"FOO", 0}, {"BAR", 501}, {"INVITE", 501}, {"foo", 501}}) {
+        auto p = parse_text("FOO" + base_head.substr(6) + "CSeq: 1 " + cseq + "\r\n\r\n");
+        ASSERT_TRUE(p.r.ok()) << cseq;
+        EXPECT_EQ(semantic_check(*p.m).code, code) << cseq;
+    }
     check("CSeq: 1 INVITE\r\nMax-Forwards: 0\r\n", 483, "Too Many Hops");
     check("CSeq: 1 INVITE\r\nRequire: foo\r\n", 420, "Bad Extension");
     check("CSeq: 1 INVITE\r\nRequire: 100rel, timer\r\n", 0, "");
@@ -801,6 +811,10 @@ TEST(SipParser, ViaFastPathMatchesReference) {
         "SIP/2.0/TLS h:5;x;y=1;branch=a;branch=b;rport;ttl=255;ttl=0",
         "SIP/2.0/UDP h:65535;Received=1.2.3.4;MADDR=m;RPORT=65535",
         "SIP/2.0/UDP h:065536;rport=70000;ttl=256",
+        "SIP/2.0/UDP 192.0.2.7;RPort",
+        "SIP/2.0/TCP h:5;branch=b;rport",
+        "SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-1;rport=5060;received=198.51.100.10",
+        "SIP/2.0/UDP h;branch=x;received=[::1];rport=1;RECEIVED=a:b;rport=01234",
     };
     size_t accepted = 0;
     for (const std::string& s : mutations(k_bases)) {
@@ -840,6 +854,9 @@ TEST(SipParser, NameAddrFastPathMatchesReference) {
         "\"\" <sip:a@b:5060;transport=udp>;tag=1;tag=2",
         "\"q\\\"x\" <sip:a@b>;tag=t",
         "<tel:+1555>;tag=z",
+        "\"J\xc3\xbcrgen M\xc3\xbcller, \xe2\x80\x9c"
+        "A\xe2\x80\x9d\" <sip:j@h>;tag=1",
+        "\"0123456789abcdefghij\\\"\" <sip:a@b>",
     };
     size_t accepted = 0;
     for (const std::string& s : mutations(k_bases)) {
@@ -857,4 +874,123 @@ TEST(SipParser, NameAddrFastPathMatchesReference) {
         EXPECT_EQ(a.has_tag, b.has_tag) << s;
     }
     EXPECT_GT(accepted, 1000u);
+}
+
+// CSeq, Call-ID and the decimal values are scanned as given and trimmed only when that fails:
+// the same verdict and fields as on the trimmed value, with LWS of each kind on either side.
+TEST(SipParser, UntrimmedScansMatchTrimmed) {
+    const auto trimmed = [](std::string_view v) {
+        const auto lws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+        while (!v.empty() && lws(v.front()))
+            v.remove_prefix(1);
+        while (!v.empty() && lws(v.back()))
+            v.remove_suffix(1);
+        return v;
+    };
+    std::vector<std::string> all;
+    for (const std::string& s : mutations(
+             {"1 INVITE", "2147483647 BYE", "3c26700c-7f1a@198.51.100.10", "0068", "4294967295"}))
+        for (std::string_view pad : {"", " ", "\t", "\r\n ", "  "}) {
+            all.push_back(std::string(pad) + s);
+            all.push_back(s + std::string(pad));
+            all.push_back(std::string(pad) + s + std::string(pad));
+        }
+    size_t accepted = 0;
+    for (const std::string& s : all) {
+        const std::string_view t = trimmed(s);
+        cseq_value a, b;
+        const bool ra = parse_cseq_value(s, a);
+        ASSERT_EQ(ra, parse_cseq_value(t, b)) << s;
+        if (ra) {
+            ++accepted;
+            EXPECT_TRUE(same_view(a.method_name, b.method_name)) << s;
+            EXPECT_EQ(a.number, b.number) << s;
+            EXPECT_EQ(a.method, b.method) << s;
+        }
+        std::string_view ia, ib;
+        const bool ri = parse_call_id_value(s, ia);
+        ASSERT_EQ(ri, parse_call_id_value(t, ib)) << s;
+        if (ri) {
+            ++accepted;
+            EXPECT_TRUE(same_view(ia, ib)) << s;
+        }
+        for (uint64_t max : {uint64_t{255}, uint64_t{0xffffffffu}}) {
+            uint64_t na = 7, nb = 7;
+            const bool rn = parse_uint_value(s, max, na);
+            ASSERT_EQ(rn, parse_uint_value(t, max, nb)) << s;
+            EXPECT_EQ(na, nb) << s;
+            accepted += rn;
+        }
+    }
+    EXPECT_GT(accepted, 1000u);
+}
+
+// Content-Type: the value as given (its "application/sdp" compare included) against the same
+// value behind one SP, which only the general walk takes: same verdict, same fields.
+TEST(SipParser, MediaTypeFastPathMatchesGeneralWalk) {
+    std::vector<std::string> all = mutations(
+        {"application/sdp", "APPLICATION/SDP", "Application/Sdp;x=1", "application/sdpx"});
+    const std::string k_sdp = "application/sdp";
+    for (unsigned flips = 0; flips < 1u << 15; flips += 97) { // letter cases, a spread of them
+        std::string s = k_sdp;
+        for (size_t i = 0; i < s.size(); ++i)
+            if ((flips >> i) & 1 && s[i] != '/') s[i] = static_cast<char>(s[i] ^ 0x20);
+        all.push_back(s);
+    }
+    size_t accepted = 0;
+    for (const std::string& s : all) {
+        const std::string padded = " " + s;
+        media_type_value a, b;
+        const bool ra = parse_media_type_value(s, a);
+        ASSERT_EQ(ra, parse_media_type_value(padded, b)) << s;
+        if (!ra) continue;
+        ++accepted;
+        const auto offset = [](std::string_view v, const std::string& base) {
+            return v.empty() ? size_t{0} : static_cast<size_t>(v.data() - base.data());
+        };
+        EXPECT_EQ(a.type, b.type) << s;
+        EXPECT_EQ(a.subtype, b.subtype) << s;
+        EXPECT_EQ(a.params, b.params) << s;
+        EXPECT_EQ(offset(a.type, s) + 1, offset(b.type, padded)) << s;
+        EXPECT_EQ(offset(a.subtype, s) + 1, offset(b.subtype, padded)) << s;
+    }
+    EXPECT_GT(accepted, 300u);
+}
+
+// Four-digit numbers read as one word (a Via port, rport=, a Session-Expires delta): every
+// four-byte string of digits and the bytes around the digit range, against the reference
+// grammar's byte walk, and every four-digit interval.
+TEST(SipParser, FourDigitWordsMatchByteWalk) {
+    const std::string bytes = std::string("0159/:; a") + '\x80' + '\xb0' + '\xb9';
+    size_t accepted = 0;
+    for (char c0 : bytes)
+        for (char c1 : bytes)
+            for (char c2 : bytes)
+                for (char c3 : bytes) {
+                    const std::string n = {c0, c1, c2, c3};
+                    for (const std::string& s :
+                         {"SIP/2.0/UDP h:" + n + ";branch=b", "SIP/2.0/UDP h;rport=" + n,
+                          "SIP/2.0/UDP h:" + n + "5;rport=" + n + "0"}) {
+                        via_value a, b;
+                        const bool ra = parse_via_value(s, a);
+                        ASSERT_EQ(ra, detail::parse_via_value_reference(s, b)) << s;
+                        if (!ra) continue;
+                        ++accepted;
+                        EXPECT_EQ(a.port, b.port) << s;
+                        EXPECT_EQ(a.has_port, b.has_port) << s;
+                        EXPECT_EQ(a.rport_value, b.rport_value) << s;
+                        EXPECT_EQ(a.has_rport_value, b.has_rport_value) << s;
+                        EXPECT_TRUE(same_view(a.params, b.params)) << s;
+                    }
+                }
+    EXPECT_GT(accepted, 1000u);
+    for (unsigned v = 0; v < 10000; ++v) {
+        char text[32];
+        std::snprintf(text, sizeof(text), "%04u;refresher=uac", v);
+        session_expires_value se;
+        ASSERT_TRUE(parse_session_expires_value(text, se)) << text;
+        EXPECT_EQ(se.seconds, v) << text;
+        ASSERT_TRUE(parse_session_expires_value(std::string_view(text, 4), se)) << text;
+        EXPECT_EQ(se.seconds, v) << text;
+    }
 }

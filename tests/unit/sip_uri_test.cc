@@ -192,7 +192,23 @@ TEST(SipUri, CommonShapeEdgesMatchTheGrammar) {
                                   "1.2.3.4444",
                                   "1...",
                                   "...",
-                                  "1.2.3.4."}) {
+                                  "1.2.3.4.",
+                                  "10.0.0.1",
+                                  "127.0.0.1",
+                                  "192.168.100.200",
+                                  "1.22.333.4",
+                                  "256.0.0.10",
+                                  "10.0.0.256",
+                                  "10.0.0.10.",
+                                  "10..0.0.1",
+                                  ".10.0.0.1",
+                                  "10.0.0..1",
+                                  "100.100.100.100",
+                                  "100.100.100.1000",
+                                  "1000.1.1.1",
+                                  "10.0.0.0.1",
+                                  "12345678",
+                                  "1.2.3456"}) {
         for (std::string_view prefix : {"sip:", "sip:u@"}) {
             const std::string text = std::string(prefix) + std::string(host);
             uri fast, ref;
@@ -224,6 +240,9 @@ TEST(SipUri, SchemeOnlyCheckMatchesParseUri) {
         "sip:u@1.2.3;x",
         "sip:u@a-b.c-d.example.com:5;lr;x=y",
         "sip:bob@203.0.113.20:5060",
+        "sip:127.0.0.1:5060;lr;x=a@b",
+        "sip:host.example;a=1@2",
+        "sip:u@a.bb.ccc.dddd.eeeee.ffffff.ggggggg.hhhhhhhh.i",
     };
     const std::string bytes = "@:;?=.%[]-x9 \"<>";
     std::vector<std::string> all;

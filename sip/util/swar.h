@@ -1,0 +1,49 @@
+#pragma once
+
+// Word-at-a-time helpers for the typed grammars (sip/message.cc, sip/uri.cc): plain integer
+// arithmetic on 4- and 8-byte loads inside the given range (never past it), so no CPU feature
+// is needed; the paths that depend on byte order test std::endian and otherwise walk bytes.
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace tandem::sip::swar {
+
+/// 0x80 in each byte of `x` that is zero, 0 in the others: exact for any byte values (no carry
+/// crosses a byte, and the high bit is tested on its own).
+constexpr uint64_t zero_bytes(uint64_t x) noexcept {
+    constexpr uint64_t low7 = 0x7f7f7f7f7f7f7f7fu;
+    return ~(((x & low7) + low7) | x | low7);
+}
+
+/// The run of at most `limit` (>= 4) decimal digits at p (before `end`), summed as it is read
+/// into `n` (no overflow below 10 digits); returns its end. Bounding the walk once keeps one
+/// compare a digit for the range.
+inline const char* read_digits(const char* p, const char* end, size_t limit, uint32_t& n) noexcept {
+    // Exactly four digits (a port, most intervals) as one word on a little-endian machine: all
+    // four bytes within '0'..'9' (high nibble 3, and still 3 after adding 6), then the digits
+    // combined in pairs and the pairs combined, with no carry out of a byte or a pair.
+    if (std::endian::native == std::endian::little && end - p >= 4 &&
+        (end - p == 4 || static_cast<unsigned>(static_cast<unsigned char>(p[4]) - '0') > 9)) {
+        uint32_t w;
+        std::memcpy(&w, p, 4);
+        if ((w & 0xf0f0f0f0u) == 0x30303030u && ((w + 0x06060606u) & 0xf0f0f0f0u) == 0x30303030u) {
+            const uint32_t d = w - 0x30303030u;                       // digit a in the lowest byte
+            const uint32_t pairs = (d * 10 + (d >> 8)) & 0x00ff00ffu; // 10a + b, 10c + e
+            n = (pairs * 100 + (pairs >> 16)) & 0xffffu;
+            return p + 4;
+        }
+    }
+    const char* const lim = static_cast<size_t>(end - p) > limit ? p + limit : end;
+    n = 0;
+    for (; p < lim; ++p) {
+        const auto d = static_cast<uint32_t>(static_cast<unsigned char>(*p) - '0');
+        if (d > 9) break;
+        n = n * 10 + d;
+    }
+    return p;
+}
+
+} // namespace tandem::sip::swar
