@@ -1028,6 +1028,59 @@ __attribute__((cold, noinline)) parse_result need_more() noexcept {
     return {parse_status::incomplete, 0, "incomplete"};
 }
 
+// The LWS bytes (SP HTAB, and CR LF inside a folded value) are all <= ' ': one compare settles
+// every other byte before the class table.
+inline bool is_lws(char c) noexcept {
+    return static_cast<unsigned char>(c) <= ' ' && is(c, c_lws);
+}
+// [b, e) without its leading LWS: the new begin. Nearly every value and list element starts with
+// exactly one SP; p[e] is readable (the CR that ends the line, or the delimiter that ends the
+// element), so two byte tests settle that case without the loop.
+inline size_t skip_lws(const char* p, size_t b, size_t e) noexcept {
+    if (b < e && p[b] == ' ' && static_cast<unsigned char>(p[b + 1]) > ' ') return b + 1;
+    while (b < e && is_lws(p[b]))
+        ++b;
+    return b;
+}
+// [b, e) without its trailing LWS: the new end.
+inline size_t trim_lws_back(const char* p, size_t b, size_t e) noexcept {
+    while (e > b && is_lws(p[e - 1]))
+        --e;
+    return e;
+}
+
+// An index slot written as two 8-byte stores instead of six field stores: `line` holds the
+// fields every slot of one header line shares (name offset, name length, id) in the slot's
+// layout, and each slot adds its value and flags.
+static_assert(sizeof(header_field) == 16 && offsetof(header_field, value_off) == 4 &&
+              offsetof(header_field, value_len) == 8 && offsetof(header_field, name_len) == 12 &&
+              offsetof(header_field, id) == 14 && offsetof(header_field, flags) == 15 &&
+              sizeof(header_id) == 1);
+struct slot_line {
+    uint64_t lo; // name_off
+    uint64_t hi; // name_len, id
+};
+inline slot_line make_slot_line(size_t nb, size_t name_len, header_id id) noexcept {
+    return {nb, static_cast<uint64_t>(name_len) << 32 |
+                    static_cast<uint64_t>(static_cast<uint8_t>(id)) << 48};
+}
+__attribute__((always_inline)) inline void put_slot(header_field& h, const slot_line& line,
+                                                    size_t b, size_t e, uint8_t flags) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        const uint64_t lo = line.lo | static_cast<uint64_t>(b) << 32;
+        const uint64_t hi = line.hi | (e - b) | static_cast<uint64_t>(flags) << 56;
+        std::memcpy(reinterpret_cast<char*>(&h), &lo, 8);
+        std::memcpy(reinterpret_cast<char*>(&h) + 8, &hi, 8);
+    } else {
+        h.name_off = static_cast<uint32_t>(line.lo);
+        h.value_off = static_cast<uint32_t>(b);
+        h.value_len = static_cast<uint32_t>(e - b);
+        h.name_len = static_cast<uint16_t>(line.hi >> 32);
+        h.id = static_cast<header_id>(line.hi >> 48);
+        h.flags = flags;
+    }
+}
+
 bool valid_version(std::string_view v) noexcept {
     // "SIP" "/" 1*DIGIT "." 1*DIGIT, case-insensitive name; nearly always exactly SIP/2.0.
     if (v.size() == 7 && std::memcmp(v.data(), "SIP/2.0", 7) == 0) return true;
@@ -1166,25 +1219,16 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
             ve = le;
             break;
         }
-        while (vb < ve && is(data[vb], c_lws))
-            ++vb;
-        while (ve > vb && is(data[ve - 1], c_lws))
-            --ve;
+        vb = skip_lws(data, vb, ve);
+        ve = trim_lws_back(data, vb, ve);
 
-        auto add = [&](size_t b, size_t e, bool first) __attribute__((always_inline))->bool {
+        // The line's first slot; `_first` keeps the first line of each id.
+        const slot_line sl = make_slot_line(nb, ne - nb, id);
+        const auto add_first = [&](size_t b, size_t e) __attribute__((always_inline))->bool {
             if (count >= message::max_headers) return false;
-            header_field& h = m._headers[count];
-            h.name_off = static_cast<uint32_t>(nb);
-            h.name_len = static_cast<uint16_t>(ne - nb);
-            h.value_off = static_cast<uint32_t>(b);
-            h.value_len = static_cast<uint32_t>(e - b);
-            h.id = id;
-            h.flags = first ? header_field::first_in_line : 0;
-            // A line's later elements follow its first, which has set _first already.
-            if (first) {
-                uint16_t& f = m._first[static_cast<size_t>(id)];
-                if (f == 0xffff) f = static_cast<uint16_t>(count);
-            }
+            put_slot(m._headers[count], sl, b, e, header_field::first_in_line);
+            uint16_t& f = m._first[static_cast<size_t>(id)];
+            if (f == 0xffff) f = static_cast<uint16_t>(count);
             ++count;
             return true;
         };
@@ -1197,15 +1241,17 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
             for (;;) {
                 const size_t i = dw.next();
                 if (i >= ve || (data[i] == ',' && angle == 0)) {
-                    size_t ee = i;
-                    size_t b = eb;
-                    while (b < ee && is(data[b], c_lws))
-                        ++b;
-                    while (ee > b && is(data[ee - 1], c_lws))
-                        --ee;
+                    const size_t b = skip_lws(data, eb, i);
+                    const size_t ee = trim_lws_back(data, b, i);
                     if (b == ee) return fail("empty list element", b);
-                    if (!add(b, ee, first)) return fail("too many headers", nb);
-                    first = false;
+                    if (first) {
+                        if (!add_first(b, ee)) return fail("too many headers", nb);
+                        first = false;
+                    } else {
+                        // A line's later elements follow its first, which has set _first.
+                        if (count >= message::max_headers) return fail("too many headers", nb);
+                        put_slot(m._headers[count++], sl, b, ee, 0);
+                    }
                     if (i >= ve) break;
                     eb = i + 1;
                     continue;
@@ -1226,7 +1272,7 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
                 } // else ',' inside < >, or a stray backslash: nothing to do
             }
         } else {
-            if (!add(vb, ve, true)) return fail("too many headers", nb);
+            if (!add_first(vb, ve)) return fail("too many headers", nb);
         }
         if (id == header_id::content_length) {
             uint64_t v;

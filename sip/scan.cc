@@ -297,14 +297,14 @@ bool detect_ssse3() noexcept {
     __builtin_cpu_init();
     return __builtin_cpu_supports("ssse3") != 0;
 }
-// Decided once at static initialisation; read-only afterwards, so any thread may scan.
-const bool g_avx2 = detect_avx2();
 } // namespace
 
+// Decided once at static initialisation; read-only afterwards, so any thread may scan.
+const bool detail::cpu_avx2 = detect_avx2();
 const bool detail::cpu_ssse3 = detect_ssse3();
 
 bool have_avx2() noexcept {
-    return g_avx2;
+    return detail::cpu_avx2;
 }
 
 bool have_ssse3() noexcept {
@@ -312,19 +312,11 @@ bool have_ssse3() noexcept {
 }
 
 size_t find_eol(const char* p, size_t len) noexcept {
-    return g_avx2 ? find_eol_avx2(p, len) : find_eol_sse2(p, len);
-}
-
-uint64_t eol_mask64(const char* p) noexcept {
-    return g_avx2 ? eol_mask64_avx2(p) : eol_mask64_sse2(p);
+    return detail::cpu_avx2 ? find_eol_avx2(p, len) : find_eol_sse2(p, len);
 }
 
 size_t find_list_delim(const char* p, size_t len) noexcept {
-    return g_avx2 ? find_list_delim_avx2(p, len) : find_list_delim_sse2(p, len);
-}
-
-uint64_t delim_mask64(const char* p) noexcept {
-    return g_avx2 ? delim_mask64_avx2(p) : delim_mask64_sse2(p);
+    return detail::cpu_avx2 ? find_list_delim_avx2(p, len) : find_list_delim_sse2(p, len);
 }
 
 #else // portable build: the scalar twins are the only kernels
@@ -351,6 +343,7 @@ size_t find_list_delim_avx2(const char* p, size_t len) noexcept {
 bool have_avx2() noexcept {
     return false;
 }
+const bool detail::cpu_avx2 = false;
 const bool detail::cpu_ssse3 = false;
 bool have_ssse3() noexcept {
     return false;
@@ -370,9 +363,6 @@ uint64_t eol_mask64_sse2(const char* p) noexcept {
 uint64_t eol_mask64_avx2(const char* p) noexcept {
     return eol_mask_scalar(p, 64);
 }
-uint64_t eol_mask64(const char* p) noexcept {
-    return eol_mask_scalar(p, 64);
-}
 uint64_t eol_mask_partial(const char* p, size_t n) noexcept {
     return eol_mask_scalar(p, n);
 }
@@ -380,9 +370,6 @@ uint64_t delim_mask64_sse2(const char* p) noexcept {
     return delim_mask_scalar(p, 64);
 }
 uint64_t delim_mask64_avx2(const char* p) noexcept {
-    return delim_mask_scalar(p, 64);
-}
-uint64_t delim_mask64(const char* p) noexcept {
     return delim_mask_scalar(p, 64);
 }
 uint64_t delim_mask_partial(const char* p, size_t n) noexcept {

@@ -17,13 +17,21 @@
 
 namespace tandem::sip::scan {
 
-/// Bit i set when p[i] is CR or LF, for exactly 64 bytes at p (dispatches to AVX2 or SSE2).
-[[nodiscard]] uint64_t eol_mask64(const char* p) noexcept;
-/// The same for the first n <= 64 bytes only (bits n..63 clear); the scalar twin.
+namespace detail {
+/// have_avx2(), set once at static initialisation; read-only afterwards. The block kernels below
+/// test it inline, so the parser's per-block call goes straight to the kernel.
+extern const bool cpu_avx2;
+} // namespace detail
+
+/// The same for the first n <= 64 bytes only (bits n..63 clear); the scalar twin of eol_mask64.
 [[nodiscard]] uint64_t eol_mask_scalar(const char* p, size_t n) noexcept;
 [[nodiscard]] uint64_t eol_mask64_sse2(const char* p) noexcept;
 /// Only call when `have_avx2()`.
 [[nodiscard]] uint64_t eol_mask64_avx2(const char* p) noexcept;
+/// Bit i set when p[i] is CR or LF, for exactly 64 bytes at p (dispatches to AVX2 or SSE2).
+[[nodiscard]] inline uint64_t eol_mask64(const char* p) noexcept {
+    return detail::cpu_avx2 ? eol_mask64_avx2(p) : eol_mask64_sse2(p);
+}
 /// Like eol_mask_scalar (n <= 64, reads only n bytes): the bytes copied into a zeroed 64-byte
 /// block on the stack, which eol_mask64 classifies.
 [[nodiscard]] uint64_t eol_mask_partial(const char* p, size_t n) noexcept;
@@ -60,14 +68,17 @@ private:
     uint64_t _mask = 0;
 };
 
-/// Bit i set when p[i] is a list delimiter (',' '"' '<' '>' '\\', as find_list_delim), for exactly
-/// 64 bytes at p (dispatches to AVX2 or SSE2).
-[[nodiscard]] uint64_t delim_mask64(const char* p) noexcept;
-/// The same for the first n <= 64 bytes only (bits n..63 clear); the scalar twin.
+/// The same for the first n <= 64 bytes only (bits n..63 clear); the scalar twin of
+/// delim_mask64.
 [[nodiscard]] uint64_t delim_mask_scalar(const char* p, size_t n) noexcept;
 [[nodiscard]] uint64_t delim_mask64_sse2(const char* p) noexcept;
 /// Only call when `have_avx2()`.
 [[nodiscard]] uint64_t delim_mask64_avx2(const char* p) noexcept;
+/// Bit i set when p[i] is a list delimiter (',' '"' '<' '>' '\\', as find_list_delim), for exactly
+/// 64 bytes at p (dispatches to AVX2 or SSE2).
+[[nodiscard]] inline uint64_t delim_mask64(const char* p) noexcept {
+    return detail::cpu_avx2 ? delim_mask64_avx2(p) : delim_mask64_sse2(p);
+}
 /// Like delim_mask_scalar (n <= 64, reads only n bytes): the bytes copied into a zeroed 64-byte
 /// block on the stack, which delim_mask64 classifies.
 [[nodiscard]] uint64_t delim_mask_partial(const char* p, size_t n) noexcept;
