@@ -84,10 +84,13 @@ private:
 [[nodiscard]] uint64_t delim_mask_partial(const char* p, size_t n) noexcept;
 
 /// The structural index of one message: its CR/LF bytes (as eol_index) and its list delimiters
-/// (',' '"' '<' '>' '\\'), each kept as one 64-bit mask per 64-byte block, classified on first
-/// use (one vector pass per block; the last, partial block in scalar). The parser finds line
-/// ends and list separators by walking set bits instead of bytes. Reads only [p, p+len). One
-/// object per parse; not shared between threads.
+/// (',' '"' '<' '>' '\\'), each as one 64-bit mask per 64-byte block (one vector pass per block;
+/// the last, partial block in scalar). The CR/LF mask of the block in use is kept; delimiter
+/// masks are classified where asked for, and a delim_walk keeps the one it walks: the parser
+/// asks for them only in list values, and a cache here would be two more values its header
+/// loop carries from line to line. The parser finds line ends and list separators by walking
+/// set bits instead of bytes. Reads only [p, p+len). One object per parse; not shared between
+/// threads.
 class structural_index {
 public:
     structural_index(const char* p, size_t len) noexcept : _p(p), _len(len) {}
@@ -107,11 +110,10 @@ public:
     /// Index of the first list delimiter in [from, end), or `end` when there is none; `end` must
     /// be <= len. Classifies only the blocks that [from, end) touches.
     [[nodiscard]] __attribute__((always_inline)) size_t next_delim(size_t from,
-                                                                   size_t end) noexcept {
+                                                                   size_t end) const noexcept {
         while (from < end) {
             const size_t block = from >> 6;
-            if (block != _delim_block) load_delim(block);
-            const uint64_t m = _delim >> (from & 63);
+            const uint64_t m = delim_mask(block) >> (from & 63);
             if (m != 0) {
                 const size_t at = from + static_cast<size_t>(__builtin_ctzll(m));
                 return at < end ? at : end;
@@ -123,9 +125,10 @@ public:
 
     /// The list-delimiter mask of 64-byte block `block` (bit i: byte 64 * block + i); `block`
     /// must start inside the range (64 * block < len).
-    [[nodiscard]] __attribute__((always_inline)) uint64_t delim_mask(size_t block) noexcept {
-        if (block != _delim_block) load_delim(block);
-        return _delim;
+    [[nodiscard]] __attribute__((always_inline)) uint64_t delim_mask(size_t block) const noexcept {
+        const size_t base = block << 6;
+        return base + 64 <= _len ? delim_mask64(_p + base)
+                                 : delim_mask_partial(_p + base, _len - base);
     }
 
 private:
@@ -134,19 +137,11 @@ private:
         const size_t base = block << 6;
         _eol = base + 64 <= _len ? eol_mask64(_p + base) : eol_mask_partial(_p + base, _len - base);
     }
-    __attribute__((always_inline)) void load_delim(size_t block) noexcept {
-        _delim_block = block;
-        const size_t base = block << 6;
-        _delim = base + 64 <= _len ? delim_mask64(_p + base)
-                                   : delim_mask_partial(_p + base, _len - base);
-    }
 
     const char* _p;
     size_t _len;
     size_t _eol_block = ~size_t{0};
-    size_t _delim_block = ~size_t{0};
     uint64_t _eol = 0;
-    uint64_t _delim = 0;
 };
 
 /// A set of ASCII bytes for the class-run kernel, as a nibble table: bit h of rows[c & 15] is set
@@ -208,7 +203,7 @@ extern const bool cpu_ssse3;
 class delim_walk {
 public:
     __attribute__((always_inline))
-    delim_walk(structural_index& sx, size_t from, size_t end) noexcept
+    delim_walk(const structural_index& sx, size_t from, size_t end) noexcept
         : _sx(sx), _end(end) {
         seek(from);
     }
@@ -237,7 +232,7 @@ public:
     }
 
 private:
-    structural_index& _sx;
+    const structural_index& _sx;
     size_t _end;
     size_t _block = 0;
     uint64_t _bits = 0;
