@@ -1168,7 +1168,6 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
     size_t pos = eol + 2;
     size_t count = 0;
     int64_t content_length = -1;
-    uint32_t content_length_at = 0;
     for (;;) {
         if (pos >= len) return stream ? need_more() : fail("headers not terminated", pos);
         char c0 = data[pos];
@@ -1281,7 +1280,6 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
             if (content_length >= 0 && static_cast<uint64_t>(content_length) != v)
                 return fail("conflicting Content-Length", vb);
             content_length = static_cast<int64_t>(v);
-            content_length_at = static_cast<uint32_t>(vb);
         }
     }
     m._header_count = static_cast<uint16_t>(count);
@@ -1293,8 +1291,13 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         body = static_cast<size_t>(content_length);
         if (body > avail) {
             // RFC 3261 s18.3: larger than the datagram is an error; a stream waits.
-            return stream ? need_more()
-                          : fail("Content-Length larger than message", content_length_at);
+            if (stream) return need_more();
+            // At the last Content-Length line's value (its one slot: not a list header); found
+            // here, not carried through the header loop.
+            size_t at = count;
+            while (m._headers[--at].id != header_id::content_length) {
+            }
+            return fail("Content-Length larger than message", m._headers[at].value_off);
         }
     } else {
         body = stream ? 0 : avail;

@@ -189,6 +189,9 @@ TEST(SipParser, StartLineErrorsHaveReasonAndOffset) {
         {"INVITE sip:a@b SIP/2.0\r\nVia SIP/2.0/UDP h\r\n\r\n", "bad header name", 24},
         {"INVITE sip:a@b SIP/2.0\r\n: x\r\n\r\n", "bad header name", 24},
         {"INVITE sip:a@b SIP/2.0\r\nl: 10\r\n\r\nabc", "Content-Length larger than message", 27},
+        // At the last Content-Length line's value, after a list header's slots.
+        {"INVITE sip:a@b SIP/2.0\r\nl: 10\r\nAllow: A, B\r\nContent-Length:  10 \r\n\r\nabc",
+         "Content-Length larger than message", 61},
         {"INVITE sip:a@b SIP/2.0\r\nl: 1\r\nl: 2\r\n\r\n", "conflicting Content-Length", 33},
         {"INVITE sip:a@b SIP/2.0\r\nl: 0x10\r\n\r\n", "bad Content-Length", 27},
         {"INVITE sip:a@b SIP/2.0\r\nVia: a,,b\r\n\r\n", "empty list element", 31},
