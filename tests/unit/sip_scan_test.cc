@@ -194,9 +194,9 @@ TEST(SipScan, StructuralIndexFindsDelimitersInsideTheGivenEnd) {
     EXPECT_EQ(idx.next_eol(13), 86u);
 }
 
-// The AVX2 delimiter kernel classifies by (low nibble, high nibble) pairs: every byte value at
-// every seventh position of a block, among fill bytes that share a nibble with a delimiter or
-// CR, gets the scalar twin's answer.
+// The AVX2 delimiter and line-end kernels classify by nibbles: every byte value at every
+// seventh position of a block, among fill bytes that share a nibble with a delimiter or CR,
+// gets the scalar twins' answers.
 TEST(SipScan, DelimMaskMatchesScalarForEveryByteValue) {
     guarded g(64);
     for (const char fill : {'x', ',', '\r', '2', '.', 'R', '^', '\x8c'}) {
@@ -210,6 +210,12 @@ TEST(SipScan, DelimMaskMatchesScalarForEveryByteValue) {
                 ASSERT_EQ(delim_mask64(p), want) << c << " " << at;
                 if (have_avx2()) {
                     ASSERT_EQ(delim_mask64_avx2(p), want) << c << " " << at;
+                }
+                const uint64_t eol = eol_mask_scalar(p, 64);
+                ASSERT_EQ(eol_mask64_sse2(p), eol) << c << " " << at;
+                ASSERT_EQ(eol_mask64(p), eol) << c << " " << at;
+                if (have_avx2()) {
+                    ASSERT_EQ(eol_mask64_avx2(p), eol) << c << " " << at;
                 }
             }
         }
