@@ -1234,8 +1234,8 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         if (header_is_list(id) && vb < ve) {
             // Split at top-level commas: not inside quoted strings or < >.
             scan::delim_walk dw(sx, vb, ve);
+            const size_t line_first = count;
             size_t eb = vb;
-            bool first = true;
             int angle = 0;
             for (;;) {
                 const size_t i = dw.next();
@@ -1243,9 +1243,8 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
                     const size_t b = skip_lws(data, eb, i);
                     const size_t ee = trim_lws_back(data, b, i);
                     if (b == ee) return fail("empty list element", b);
-                    if (first) {
+                    if (count == line_first) {
                         if (!add_first(b, ee)) return fail("too many headers", nb);
-                        first = false;
                     } else {
                         // A line's later elements follow its first, which has set _first.
                         if (count >= message::max_headers) return fail("too many headers", nb);
