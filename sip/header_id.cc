@@ -288,6 +288,12 @@ constexpr std::array<wide_slot, k_table_size> build_wide_table() {
     return t;
 }
 constexpr std::array<wide_slot, k_table_size> k_wide_table = build_wide_table();
+constexpr bool filled_slots_are_known() {
+    for (const wide_slot& w : k_wide_table)
+        if (w.len != 0 && w.id == header_id::unknown) return false;
+    return true;
+}
+static_assert(filled_slots_are_known()); // lookup_header_wide_inline relies on it
 static_assert(k_max_name == 3 * 8);
 static_assert(std::size(k_names) == detail::known_name_count);
 

@@ -171,7 +171,11 @@ lookup_header_wide_inline(const char* name, size_t len) noexcept {
         __builtin_memcpy(&c, name + 16, 8);
         diff |= (((b | case_bits) ^ y.w[1]) & m.w[1]) | (((c | case_bits) ^ y.w[2]) & m.w[2]);
     }
-    return diff == 0 ? s.id : header_id::unknown;
+    if (diff != 0) return header_id::unknown;
+    // Every filled slot holds a known id (sip/header_id.cc checks it): the caller's test for
+    // `unknown` folds away.
+    if (s.id == header_id::unknown) __builtin_unreachable();
+    return s.id;
 }
 
 /// `lookup_header_before_colon` inlined for the parser, with the line end known: `eol` is the
@@ -200,8 +204,8 @@ lookup_header_in_line(const char* p, size_t eol, size_t& name_len) noexcept {
     if (k == header_name_window) return header_id::unknown;
 #endif
     // A CR or LF before the ':' (CR is the one byte besides '-' that folds onto '-'): unknown,
-    // as lookup_header_before_colon answers.
-    if (k == 0 || k >= eol) return header_id::unknown;
+    // as lookup_header_before_colon answers. (An empty name, k == 0, is unknown to the lookup.)
+    if (k >= eol) return header_id::unknown;
     const header_id id = lookup_header_wide_inline(p, k);
     if (id != header_id::unknown) name_len = k;
     return id;
