@@ -126,7 +126,12 @@ public:
     /// The list-delimiter mask of 64-byte block `block` (bit i: byte 64 * block + i); `block`
     /// must start inside the range (64 * block < len).
     [[nodiscard]] __attribute__((always_inline)) uint64_t delim_mask(size_t block) const noexcept {
-        const size_t base = block << 6;
+        return delim_mask_at(block << 6);
+    }
+    /// The list-delimiter mask of the 64 bytes at `base` (bit i: byte base + i; bits past the
+    /// range clear); `base` < len, any alignment.
+    [[nodiscard]] __attribute__((always_inline)) uint64_t
+    delim_mask_at(size_t base) const noexcept {
         return base + 64 <= _len ? delim_mask64(_p + base)
                                  : delim_mask_partial(_p + base, _len - base);
     }
@@ -199,23 +204,24 @@ extern const bool cpu_ssse3;
 
 /// Walks the list delimiters of [from, end) of a structural_index in increasing order, clearing
 /// one mask bit per step instead of searching again from each position. `end` <= the index's
-/// len. Same answers as next_delim: next() == sx.next_delim(last + 1, end).
+/// len. Same answers as next_delim: next() == sx.next_delim(last + 1, end). Its masks are of
+/// 64-byte windows from where it starts (not of the aligned blocks): a list value of up to 64
+/// bytes is one kernel call wherever it lies.
 class delim_walk {
 public:
     __attribute__((always_inline))
     delim_walk(const structural_index& sx, size_t from, size_t end) noexcept
-        : _sx(sx), _end(end) {
-        seek(from);
+        : _sx(sx), _end(end), _base(end) {
+        if (from < end) load(from);
     }
 
     /// The next delimiter after the previous one (or at/after the seek point), or `end`.
     [[nodiscard]] __attribute__((always_inline)) size_t next() noexcept {
         while (_bits == 0) {
-            if (((_block + 1) << 6) >= _end) return _end;
-            ++_block;
-            _bits = _sx.delim_mask(_block);
+            if (_base + 64 >= _end) return _end;
+            load(_base + 64);
         }
-        const size_t at = (_block << 6) + static_cast<size_t>(__builtin_ctzll(_bits));
+        const size_t at = _base + static_cast<size_t>(__builtin_ctzll(_bits));
         _bits &= _bits - 1;
         return at < _end ? at : _end;
     }
@@ -223,18 +229,24 @@ public:
     /// Continue at `from`: delimiters before it are skipped.
     __attribute__((always_inline)) void seek(size_t from) noexcept {
         if (from >= _end) {
-            _block = _end >> 6;
             _bits = 0;
-            return;
+            _base = _end;
+        } else if (from - _base < 64) {
+            _bits &= ~uint64_t{0} << (from - _base);
+        } else {
+            load(from);
         }
-        _block = from >> 6;
-        _bits = _sx.delim_mask(_block) & (~uint64_t{0} << (from & 63));
     }
 
 private:
+    __attribute__((always_inline)) void load(size_t base) noexcept {
+        _base = base;
+        _bits = _sx.delim_mask_at(base);
+    }
+
     const structural_index& _sx;
     size_t _end;
-    size_t _block = 0;
+    size_t _base; // the window's first byte (`end` when there is none)
     uint64_t _bits = 0;
 };
 

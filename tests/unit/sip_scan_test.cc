@@ -89,8 +89,9 @@ void check_all(const char* p, size_t n) {
     }
     // delim_walk: each step is the search from just past the previous delimiter; after a
     // backslash it seeks two bytes on, as the parser does inside a quoted string.
-    for (size_t start : {size_t{0}, n / 3}) {
-        for (size_t end : {n, start + (n - start) / 2}) {
+    for (size_t start : {size_t{0}, n / 3, n / 2 + 1}) {
+        if (start > n) continue;
+        for (size_t end : {n, start + (n - start) / 2, start}) { // start: an empty walk
             delim_walk walk(sidx, start, end);
             size_t from = start;
             for (;;) {
