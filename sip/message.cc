@@ -1081,9 +1081,38 @@ __attribute__((always_inline)) inline void put_slot(header_field& h, const slot_
     }
 }
 
-bool valid_version(std::string_view v) noexcept {
-    // "SIP" "/" 1*DIGIT "." 1*DIGIT, case-insensitive name; nearly always exactly SIP/2.0.
-    if (v.size() == 7 && std::memcmp(v.data(), "SIP/2.0", 7) == 0) return true;
+// A request line's method when it is a known one of at most 7 letters followed by SP (nearly
+// every request): the SP is the lowest zero byte of the first word XOR SPs (that lowest one is
+// exact), and lookup_method knowing the bytes before it proves them a token. Sets `len` to the
+// method's length then; else `other` and `len` unchanged.
+inline method known_method_word(std::string_view line, size_t& len) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        if (line.size() < 8) return method::other;
+        constexpr uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+        uint64_t w;
+        std::memcpy(&w, line.data(), 8);
+        const uint64_t x = w ^ (ones * ' ');
+        const uint64_t z = (x - ones) & ~x & highs;
+        if (z == 0) return method::other;
+        const auto sp = static_cast<size_t>(__builtin_ctzll(z)) >> 3;
+        const method known = sp > 0 ? lookup_method(line.substr(0, sp)) : method::other;
+        if (known != method::other) len = sp;
+        return known;
+    } else {
+        return method::other;
+    }
+}
+
+bool valid_version_reference(std::string_view v) noexcept;
+
+// "SIP" "/" 1*DIGIT "." 1*DIGIT, case-insensitive name; nearly always exactly SIP/2.0, which is
+// tested inline.
+inline bool valid_version(std::string_view v) noexcept {
+    return (v.size() == 7 && std::memcmp(v.data(), "SIP/2.0", 7) == 0) ||
+           valid_version_reference(v);
+}
+
+__attribute__((noinline)) bool valid_version_reference(std::string_view v) noexcept {
     if (v.size() < 7 || !iequal(v.substr(0, 4), "SIP/")) return false;
     size_t i = 4, d1 = 0, d2 = 0;
     while (i < v.size() && is(v[i], c_digit))
@@ -1138,18 +1167,25 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         m._is_request = false;
     } else {
         size_t i = 0;
-        while (i < line.size() && is(line[i], c_token))
-            ++i;
+        const method known = known_method_word(line, i);
+        if (known == method::other) {
+            while (i < line.size() && is(line[i], c_token))
+                ++i;
+        }
         if (i == 0 || i >= line.size() || line[i] != ' ') return fail("bad method", 0);
         m._method_len = static_cast<uint32_t>(i);
         size_t ub = ++i;
         // Request-URI: scheme ":" then URI bytes up to the next SP.
         // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-        while (i < line.size() && (is(line[i], c_host) || line[i] == '+'))
-            ++i;
-        if (i == ub || i >= line.size() || line[i] != ':' || is(line[ub], c_digit) ||
-            line[ub] == '-' || line[ub] == '.' || line[ub] == '+')
-            return fail("bad Request-URI", ub);
+        if (line.size() - ub > 4 && std::memcmp(line.data() + ub, "sip:", 4) == 0) {
+            i = ub + 3; // the usual scheme: the loop below would stop at its ':'
+        } else {
+            while (i < line.size() && (is(line[i], c_host) || line[i] == '+'))
+                ++i;
+            if (i == ub || i >= line.size() || line[i] != ':' || is(line[ub], c_digit) ||
+                line[ub] == '-' || line[ub] == '.' || line[ub] == '+')
+                return fail("bad Request-URI", ub);
+        }
         i = static_cast<size_t>(
             skip_long(k_class, k_set_uri, line.data() + i, line.data() + line.size(), c_uri) -
             line.data());
@@ -1161,7 +1197,7 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         m._version_off = static_cast<uint32_t>(vb);
         m._version_len = static_cast<uint32_t>(line.size() - vb);
         m._is_request = true;
-        m._method = lookup_method(line.substr(0, m._method_len));
+        m._method = known != method::other ? known : lookup_method(line.substr(0, m._method_len));
     }
 
     // Headers (RFC 3261 s7.3): one pass; fold continuation lines into the value.
