@@ -1141,9 +1141,13 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
     std::string_view line(data, eol);
     m._start_len = static_cast<uint32_t>(eol);
     if (line.size() >= 4 && iequal(line.substr(0, 4), "SIP/")) {
-        size_t sp1 = line.find(' ');
-        if (sp1 == std::string_view::npos || !valid_version(line.substr(0, sp1)))
-            return fail("bad status line", 0);
+        // Nearly always "SIP/2.0 ": its SP is the first, and the version is valid.
+        size_t sp1 = 7;
+        if (line.size() < 8 || std::memcmp(line.data(), "SIP/2.0 ", 8) != 0) {
+            sp1 = line.find(' ');
+            if (sp1 == std::string_view::npos || !valid_version(line.substr(0, sp1)))
+                return fail("bad status line", 0);
+        }
         if (sp1 + 4 > line.size()) return fail("bad status code", sp1 + 1);
         int code = 0;
         for (size_t i = sp1 + 1; i < sp1 + 4; ++i) {
