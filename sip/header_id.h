@@ -165,11 +165,15 @@ lookup_header_wide_inline(const char* name, size_t len) noexcept {
     if (s.len != len) return header_id::unknown; // also the empty slots (len 0)
     const detail::name_words& y = detail::k_wide_name_words[s.entry];
     uint64_t diff = first ^ y.w[0];
-    if (len > 8) { // most names fit one word
-        uint64_t b, c;
+    if (len > 8) { // most names fit one word, nearly all the others two
+        uint64_t b;
         __builtin_memcpy(&b, name + 8, 8);
-        __builtin_memcpy(&c, name + 16, 8);
-        diff |= (((b | case_bits) ^ y.w[1]) & m.w[1]) | (((c | case_bits) ^ y.w[2]) & m.w[2]);
+        diff |= ((b | case_bits) ^ y.w[1]) & m.w[1];
+        if (len > 16) {
+            uint64_t c;
+            __builtin_memcpy(&c, name + 16, 8);
+            diff |= ((c | case_bits) ^ y.w[2]) & m.w[2];
+        }
     }
     if (diff != 0) return header_id::unknown;
     // Every filled slot holds a known id (sip/header_id.cc checks it): the caller's test for
