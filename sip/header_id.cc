@@ -262,19 +262,38 @@ constexpr std::array<name_words, k_max_name + 1> build_len_masks() {
 }
 constexpr std::array<name_words, k_max_name + 1> k_len_masks = build_len_masks();
 
-// Per hash slot: the entry's id and length next to its index, one cache line holds several.
+// Per slot of detail::wide_hash: the entry's id and length next to its index, one cache line
+// holds several.
 using detail::wide_slot;
 static_assert(detail::wide_table_size == k_table_size);
+constexpr size_t wide_slot_of(size_t e) noexcept {
+    const std::string_view n = k_names[e].name;
+    return detail::wide_hash(k_name_words[e].w[0], lower(static_cast<unsigned char>(n.back())),
+                             n.size());
+}
+constexpr bool wide_hash_is_perfect() {
+    std::array<bool, k_table_size> used{};
+    for (size_t e = 0; e < std::size(k_names); ++e) {
+        if (used[wide_slot_of(e)]) return false;
+        used[wide_slot_of(e)] = true;
+    }
+    return true;
+}
+static_assert(wide_hash_is_perfect(), "wide header name hash collides: pick a new multiplier");
 constexpr std::array<wide_slot, k_table_size> build_wide_table() {
     std::array<wide_slot, k_table_size> t{};
-    for (size_t h = 0; h < k_table_size; ++h) {
-        uint8_t e = k_table[h].entry;
-        if (e == 0xff) continue;
-        t[h] = {e, static_cast<uint8_t>(k_names[e].name.size()), k_names[e].id};
-    }
+    for (size_t e = 0; e < std::size(k_names); ++e)
+        t[wide_slot_of(e)] = {static_cast<uint8_t>(e), static_cast<uint8_t>(k_names[e].name.size()),
+                              k_names[e].id};
     return t;
 }
 constexpr std::array<wide_slot, k_table_size> k_wide_table = build_wide_table();
+constexpr bool filled_slots_are_known() {
+    for (const wide_slot& w : k_wide_table)
+        if (w.len != 0 && w.id == header_id::unknown) return false;
+    return true;
+}
+static_assert(filled_slots_are_known()); // lookup_header_wide_inline relies on it
 static_assert(k_max_name == 3 * 8);
 static_assert(std::size(k_names) == detail::known_name_count);
 
@@ -286,12 +305,8 @@ const std::array<detail::name_words, detail::known_name_count> detail::k_wide_na
     k_name_words;
 const std::array<detail::name_words, header_name_max + 1> detail::k_wide_len_masks = k_len_masks;
 
-namespace {
-inline header_id lookup_wide(const char* name, size_t len) noexcept;
-} // namespace
-
 header_id lookup_header_wide(const char* name, size_t len) noexcept {
-    return lookup_wide(name, len);
+    return lookup_header_wide_inline(name, len);
 }
 
 header_id lookup_header_before_colon(const char* p, size_t& name_len) noexcept {
@@ -317,37 +332,10 @@ header_id lookup_header_before_colon(const char* p, size_t& name_len) noexcept {
     for (size_t i = 0; i < k; ++i)
         if (p[i] == '\r') return header_id::unknown;
 #endif
-    const header_id id = lookup_wide(p, k);
+    const header_id id = lookup_header_wide_inline(p, k);
     if (id != header_id::unknown) name_len = k;
     return id;
 }
-
-namespace {
-inline header_id lookup_wide(const char* name, size_t len) noexcept {
-    if (len - 1 >= k_max_name) return header_id::unknown; // 0 or longer than any known name
-    // On token bytes `| 0x20` folds exactly A-Z to a-z and maps every other token byte to a
-    // byte no other token byte maps to ('_' to 0x7f, the rest to themselves), so the hash finds
-    // the slot k_lower would and the word compare below is the case-insensitive compare.
-    const auto fold = [&](size_t i) {
-        return static_cast<size_t>(static_cast<unsigned char>(name[i]) | 0x20u);
-    };
-    const size_t h =
-        (len * 2u + fold(0) * 8u + fold(len - 1) * 11u + fold(len / 2) * 4u) & (k_table_size - 1);
-    const wide_slot s = k_wide_table[h];
-    if (s.len != len) return header_id::unknown; // also the empty slots (len 0)
-    constexpr uint64_t case_bits = 0x2020202020202020u;
-    uint64_t a, b, c;
-    std::memcpy(&a, name, 8);
-    std::memcpy(&b, name + 8, 8);
-    std::memcpy(&c, name + 16, 8);
-    const name_words& m = k_len_masks[len];
-    const name_words& y = k_name_words[s.entry];
-    const uint64_t diff = (((a | case_bits) ^ y.w[0]) & m.w[0]) |
-                          (((b | case_bits) ^ y.w[1]) & m.w[1]) |
-                          (((c | case_bits) ^ y.w[2]) & m.w[2]);
-    return diff == 0 ? s.id : header_id::unknown;
-}
-} // namespace
 
 header_id lookup_header(const char* name, size_t len) noexcept {
     if (len == 0 || len > k_max_name) return header_id::unknown;

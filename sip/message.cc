@@ -1148,9 +1148,91 @@ __attribute__((cold, noinline)) parse_result need_more() noexcept {
     return {parse_status::incomplete, 0, "incomplete"};
 }
 
-bool valid_version(std::string_view v) noexcept {
-    // "SIP" "/" 1*DIGIT "." 1*DIGIT, case-insensitive name; nearly always exactly SIP/2.0.
-    if (v.size() == 7 && std::memcmp(v.data(), "SIP/2.0", 7) == 0) return true;
+// The LWS bytes (SP HTAB, and CR LF inside a folded value) are all <= ' ': one compare settles
+// every other byte before the class table.
+inline bool is_lws(char c) noexcept {
+    return static_cast<unsigned char>(c) <= ' ' && is(c, c_lws);
+}
+// [b, e) without its leading LWS: the new begin. Nearly every value and list element starts with
+// exactly one SP; p[e] is readable (the CR that ends the line, or the delimiter that ends the
+// element), so two byte tests settle that case without the loop.
+inline size_t skip_lws(const char* p, size_t b, size_t e) noexcept {
+    if (b < e && p[b] == ' ' && static_cast<unsigned char>(p[b + 1]) > ' ') return b + 1;
+    while (b < e && is_lws(p[b]))
+        ++b;
+    return b;
+}
+// [b, e) without its trailing LWS: the new end.
+inline size_t trim_lws_back(const char* p, size_t b, size_t e) noexcept {
+    while (e > b && is_lws(p[e - 1]))
+        --e;
+    return e;
+}
+
+// An index slot written as two 8-byte stores instead of six field stores: `line` holds the
+// fields every slot of one header line shares (name offset, name length, id) in the slot's
+// layout, and each slot adds its value and flags.
+static_assert(sizeof(header_field) == 16 && offsetof(header_field, value_off) == 4 &&
+              offsetof(header_field, value_len) == 8 && offsetof(header_field, name_len) == 12 &&
+              offsetof(header_field, id) == 14 && offsetof(header_field, flags) == 15 &&
+              sizeof(header_id) == 1);
+struct slot_line {
+    uint64_t lo; // name_off
+    uint64_t hi; // name_len, id
+};
+inline slot_line make_slot_line(size_t nb, size_t name_len, header_id id) noexcept {
+    return {nb, static_cast<uint64_t>(name_len) << 32 |
+                    static_cast<uint64_t>(static_cast<uint8_t>(id)) << 48};
+}
+__attribute__((always_inline)) inline void put_slot(header_field& h, const slot_line& line,
+                                                    size_t b, size_t e, uint8_t flags) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        const uint64_t lo = line.lo | static_cast<uint64_t>(b) << 32;
+        const uint64_t hi = line.hi | (e - b) | static_cast<uint64_t>(flags) << 56;
+        std::memcpy(reinterpret_cast<char*>(&h), &lo, 8);
+        std::memcpy(reinterpret_cast<char*>(&h) + 8, &hi, 8);
+    } else {
+        h.name_off = static_cast<uint32_t>(line.lo);
+        h.value_off = static_cast<uint32_t>(b);
+        h.value_len = static_cast<uint32_t>(e - b);
+        h.name_len = static_cast<uint16_t>(line.hi >> 32);
+        h.id = static_cast<header_id>(line.hi >> 48);
+        h.flags = flags;
+    }
+}
+
+// A request line's method when it is a known one of at most 7 letters followed by SP (nearly
+// every request): the SP is the lowest zero byte of the first word XOR SPs (that lowest one is
+// exact), and lookup_method knowing the bytes before it proves them a token. Sets `len` to the
+// method's length then; else `other` and `len` unchanged.
+inline method known_method_word(std::string_view line, size_t& len) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        if (line.size() < 8) return method::other;
+        constexpr uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+        uint64_t w;
+        std::memcpy(&w, line.data(), 8);
+        const uint64_t x = w ^ (ones * ' ');
+        const uint64_t z = (x - ones) & ~x & highs;
+        if (z == 0) return method::other;
+        const auto sp = static_cast<size_t>(__builtin_ctzll(z)) >> 3;
+        const method known = sp > 0 ? lookup_method(line.substr(0, sp)) : method::other;
+        if (known != method::other) len = sp;
+        return known;
+    } else {
+        return method::other;
+    }
+}
+
+bool valid_version_reference(std::string_view v) noexcept;
+
+// "SIP" "/" 1*DIGIT "." 1*DIGIT, case-insensitive name; nearly always exactly SIP/2.0, which is
+// tested inline.
+inline bool valid_version(std::string_view v) noexcept {
+    return (v.size() == 7 && std::memcmp(v.data(), "SIP/2.0", 7) == 0) ||
+           valid_version_reference(v);
+}
+
+__attribute__((noinline)) bool valid_version_reference(std::string_view v) noexcept {
     if (v.size() < 7 || !iequal(v.substr(0, 4), "SIP/")) return false;
     size_t i = 4, d1 = 0, d2 = 0;
     while (i < v.size() && is(v[i], c_digit))
@@ -1179,9 +1261,13 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
     std::string_view line(data, eol);
     m._start_len = static_cast<uint32_t>(eol);
     if (line.size() >= 4 && iequal(line.substr(0, 4), "SIP/")) {
-        size_t sp1 = line.find(' ');
-        if (sp1 == std::string_view::npos || !valid_version(line.substr(0, sp1)))
-            return fail("bad status line", 0);
+        // Nearly always "SIP/2.0 ": its SP is the first, and the version is valid.
+        size_t sp1 = 7;
+        if (line.size() < 8 || std::memcmp(line.data(), "SIP/2.0 ", 8) != 0) {
+            sp1 = line.find(' ');
+            if (sp1 == std::string_view::npos || !valid_version(line.substr(0, sp1)))
+                return fail("bad status line", 0);
+        }
         if (sp1 + 4 > line.size()) return fail("bad status code", sp1 + 1);
         int code = 0;
         for (size_t i = sp1 + 1; i < sp1 + 4; ++i) {
@@ -1205,18 +1291,25 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         m._is_request = false;
     } else {
         size_t i = 0;
-        while (i < line.size() && is(line[i], c_token))
-            ++i;
+        const method known = known_method_word(line, i);
+        if (known == method::other) {
+            while (i < line.size() && is(line[i], c_token))
+                ++i;
+        }
         if (i == 0 || i >= line.size() || line[i] != ' ') return fail("bad method", 0);
         m._method_len = static_cast<uint32_t>(i);
         size_t ub = ++i;
         // Request-URI: scheme ":" then URI bytes up to the next SP.
         // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-        while (i < line.size() && (is(line[i], c_host) || line[i] == '+'))
-            ++i;
-        if (i == ub || i >= line.size() || line[i] != ':' || is(line[ub], c_digit) ||
-            line[ub] == '-' || line[ub] == '.' || line[ub] == '+')
-            return fail("bad Request-URI", ub);
+        if (line.size() - ub > 4 && std::memcmp(line.data() + ub, "sip:", 4) == 0) {
+            i = ub + 3; // the usual scheme: the loop below would stop at its ':'
+        } else {
+            while (i < line.size() && (is(line[i], c_host) || line[i] == '+'))
+                ++i;
+            if (i == ub || i >= line.size() || line[i] != ':' || is(line[ub], c_digit) ||
+                line[ub] == '-' || line[ub] == '.' || line[ub] == '+')
+                return fail("bad Request-URI", ub);
+        }
         i = static_cast<size_t>(
             skip_long(k_class, k_set_uri, line.data() + i, line.data() + line.size(), c_uri) -
             line.data());
@@ -1228,14 +1321,13 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         m._version_off = static_cast<uint32_t>(vb);
         m._version_len = static_cast<uint32_t>(line.size() - vb);
         m._is_request = true;
-        m._method = lookup_method(line.substr(0, m._method_len));
+        m._method = known != method::other ? known : lookup_method(line.substr(0, m._method_len));
     }
 
     // Headers (RFC 3261 s7.3): one pass; fold continuation lines into the value.
     size_t pos = eol + 2;
     size_t count = 0;
     int64_t content_length = -1;
-    uint32_t content_length_at = 0;
     for (;;) {
         if (pos >= len) return stream ? need_more() : fail("headers not terminated", pos);
         char c0 = data[pos];
@@ -1286,46 +1378,38 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
             ve = le;
             break;
         }
-        while (vb < ve && is(data[vb], c_lws))
-            ++vb;
-        while (ve > vb && is(data[ve - 1], c_lws))
-            --ve;
+        vb = skip_lws(data, vb, ve);
+        ve = trim_lws_back(data, vb, ve);
 
-        auto add = [&](size_t b, size_t e, bool first) __attribute__((always_inline))->bool {
+        // The line's first slot; `_first` keeps the first line of each id.
+        const slot_line sl = make_slot_line(nb, ne - nb, id);
+        const auto add_first = [&](size_t b, size_t e) __attribute__((always_inline))->bool {
             if (count >= message::max_headers) return false;
-            header_field& h = m._headers[count];
-            h.name_off = static_cast<uint32_t>(nb);
-            h.name_len = static_cast<uint16_t>(ne - nb);
-            h.value_off = static_cast<uint32_t>(b);
-            h.value_len = static_cast<uint32_t>(e - b);
-            h.id = id;
-            h.flags = first ? header_field::first_in_line : 0;
-            // A line's later elements follow its first, which has set _first already.
-            if (first) {
-                uint16_t& f = m._first[static_cast<size_t>(id)];
-                if (f == 0xffff) f = static_cast<uint16_t>(count);
-            }
+            put_slot(m._headers[count], sl, b, e, header_field::first_in_line);
+            uint16_t& f = m._first[static_cast<size_t>(id)];
+            if (f == 0xffff) f = static_cast<uint16_t>(count);
             ++count;
             return true;
         };
         if (header_is_list(id) && vb < ve) {
             // Split at top-level commas: not inside quoted strings or < >.
             scan::delim_walk dw(sx, vb, ve);
+            const size_t line_first = count;
             size_t eb = vb;
-            bool first = true;
             int angle = 0;
             for (;;) {
                 const size_t i = dw.next();
                 if (i >= ve || (data[i] == ',' && angle == 0)) {
-                    size_t ee = i;
-                    size_t b = eb;
-                    while (b < ee && is(data[b], c_lws))
-                        ++b;
-                    while (ee > b && is(data[ee - 1], c_lws))
-                        --ee;
+                    const size_t b = skip_lws(data, eb, i);
+                    const size_t ee = trim_lws_back(data, b, i);
                     if (b == ee) return fail("empty list element", b);
-                    if (!add(b, ee, first)) return fail("too many headers", nb);
-                    first = false;
+                    if (count == line_first) {
+                        if (!add_first(b, ee)) return fail("too many headers", nb);
+                    } else {
+                        // A line's later elements follow its first, which has set _first.
+                        if (count >= message::max_headers) return fail("too many headers", nb);
+                        put_slot(m._headers[count++], sl, b, ee, 0);
+                    }
                     if (i >= ve) break;
                     eb = i + 1;
                     continue;
@@ -1346,7 +1430,7 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
                 } // else ',' inside < >, or a stray backslash: nothing to do
             }
         } else {
-            if (!add(vb, ve, true)) return fail("too many headers", nb);
+            if (!add_first(vb, ve)) return fail("too many headers", nb);
         }
         if (id == header_id::content_length) {
             uint64_t v;
@@ -1355,7 +1439,6 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
             if (content_length >= 0 && static_cast<uint64_t>(content_length) != v)
                 return fail("conflicting Content-Length", vb);
             content_length = static_cast<int64_t>(v);
-            content_length_at = static_cast<uint32_t>(vb);
         }
     }
     m._header_count = static_cast<uint16_t>(count);
@@ -1367,8 +1450,13 @@ parse_result parse(const char* data, size_t len, message& m, parse_mode mode) no
         body = static_cast<size_t>(content_length);
         if (body > avail) {
             // RFC 3261 s18.3: larger than the datagram is an error; a stream waits.
-            return stream ? need_more()
-                          : fail("Content-Length larger than message", content_length_at);
+            if (stream) return need_more();
+            // At the last Content-Length line's value (its one slot: not a list header); found
+            // here, not carried through the header loop.
+            size_t at = count;
+            while (m._headers[--at].id != header_id::content_length) {
+            }
+            return fail("Content-Length larger than message", m._headers[at].value_off);
         }
     } else {
         body = stream ? 0 : avail;

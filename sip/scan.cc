@@ -150,16 +150,24 @@ uint64_t eol_mask_partial(const char* p, size_t n) noexcept {
     return eol_mask64(block);
 }
 
+namespace {
+// For eol_mask64_avx2: entry n is the byte, CR or LF, whose low nibble is n, and 0xff where
+// there is none (no byte below 0x80 is 0xff; PSHUFB gives 0 for bytes >= 0x80, and none of
+// those is 0); written once per 128-bit lane. So PSHUFB(table, v) == v holds exactly for CR and
+// LF: one lookup and one compare a 32-byte half instead of two compares and an OR.
+alignas(32) constexpr uint8_t k_eol_nib[32] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, '\n', 0xff, 0xff, '\r', 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, '\n', 0xff, 0xff, '\r', 0xff, 0xff};
+} // namespace
+
 __attribute__((target("avx2"))) uint64_t eol_mask64_avx2(const char* p) noexcept {
-    const __m256i cr = _mm256_set1_epi8('\r');
-    const __m256i lf = _mm256_set1_epi8('\n');
-    __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
-    auto lo = static_cast<uint32_t>(
-        _mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(a, cr), _mm256_cmpeq_epi8(a, lf))));
-    auto hi = static_cast<uint32_t>(
-        _mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(b, cr), _mm256_cmpeq_epi8(b, lf))));
-    return static_cast<uint64_t>(lo) | (static_cast<uint64_t>(hi) << 32);
+    const __m256i t = _mm256_load_si256(reinterpret_cast<const __m256i*>(k_eol_nib));
+    const auto half = [&](const char* q) __attribute__((target("avx2"))) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+        return static_cast<uint32_t>(
+            _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_shuffle_epi8(t, v), v)));
+    };
+    return static_cast<uint64_t>(half(p)) | (static_cast<uint64_t>(half(p + 32)) << 32);
 }
 
 namespace {
@@ -188,38 +196,27 @@ uint64_t delim_mask_partial(const char* p, size_t n) noexcept {
 }
 
 namespace {
-// Nibble tables for delim_mask64_avx2: a byte is a delimiter when k_nib_lo[its low nibble] &
-// k_nib_hi[its high nibble] is not 0. One bit per low nibble the delimiters have: 0xc (',' '<'
-// '\\'), 0x2 ('"'), 0xe ('>'), set in the high-nibble entries that complete one; high nibbles
-// 8..15 select 0. Each table is written twice, once per 128-bit lane, so that it is one load.
-constexpr uint8_t k_c = 1, k_dq = 2, k_e = 4;
-alignas(32) constexpr uint8_t k_nib_lo[32] = {0, 0,   k_dq, 0,   0, 0, 0,   0,    0,   0, 0,
-                                              0, k_c, 0,    k_e, 0, 0, 0,   k_dq, 0,   0, 0,
-                                              0, 0,   0,    0,   0, 0, k_c, 0,    k_e, 0};
-alignas(32) constexpr uint8_t k_nib_hi[32] = {
-    0, 0, k_c | k_dq, k_c | k_e, 0, k_c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, k_c | k_dq, k_c | k_e, 0, k_c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-alignas(32) constexpr uint8_t k_nib_mask[32] = {15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
-                                                15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
-                                                15, 15, 15, 15, 15, 15, 15, 15, 15, 15};
+// For delim_mask64_avx2, as k_eol_nib: entry n is the delimiter among '"' ',' '>' whose low
+// nibble is n (those three have different ones), 0xff where there is none, once per 128-bit
+// lane. '<' and '\\' share ','s low nibble and are compared directly.
+alignas(32) constexpr uint8_t k_delim_nib[32] = {
+    0xff, 0xff, '"', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, ',', 0xff, '>', 0xff,
+    0xff, 0xff, '"', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, ',', 0xff, '>', 0xff};
 } // namespace
 
-// Two PSHUFB lookups a 32-byte half instead of five compares.
+// One PSHUFB lookup and three compares a 32-byte half instead of five compares.
 __attribute__((target("avx2"))) uint64_t delim_mask64_avx2(const char* p) noexcept {
-    const __m256i lo_t = _mm256_load_si256(reinterpret_cast<const __m256i*>(k_nib_lo));
-    const __m256i hi_t = _mm256_load_si256(reinterpret_cast<const __m256i*>(k_nib_hi));
-    const __m256i nibble = _mm256_load_si256(reinterpret_cast<const __m256i*>(k_nib_mask));
-    const __m256i zero = _mm256_setzero_si256();
-    uint32_t bits[2];
-    for (int k = 0; k < 2; ++k) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * k));
-        const __m256i c = _mm256_and_si256(
-            _mm256_shuffle_epi8(lo_t, _mm256_and_si256(v, nibble)),
-            _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble)));
-        // The class bytes are 0..7: "greater than zero" is "is a delimiter".
-        bits[k] = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpgt_epi8(c, zero)));
-    }
-    return bits[0] | (static_cast<uint64_t>(bits[1]) << 32);
+    const __m256i t = _mm256_load_si256(reinterpret_cast<const __m256i*>(k_delim_nib));
+    const __m256i lt = _mm256_set1_epi8('<');
+    const __m256i bs = _mm256_set1_epi8('\\');
+    const auto half = [&](const char* q) __attribute__((target("avx2"))) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+        const __m256i m =
+            _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_shuffle_epi8(t, v), v),
+                            _mm256_or_si256(_mm256_cmpeq_epi8(v, lt), _mm256_cmpeq_epi8(v, bs)));
+        return static_cast<uint32_t>(_mm256_movemask_epi8(m));
+    };
+    return static_cast<uint64_t>(half(p)) | (static_cast<uint64_t>(half(p + 32)) << 32);
 }
 
 size_t find_list_delim_sse2(const char* p, size_t len) noexcept {
@@ -297,14 +294,14 @@ bool detect_ssse3() noexcept {
     __builtin_cpu_init();
     return __builtin_cpu_supports("ssse3") != 0;
 }
-// Decided once at static initialisation; read-only afterwards, so any thread may scan.
-const bool g_avx2 = detect_avx2();
 } // namespace
 
+// Decided once at static initialisation; read-only afterwards, so any thread may scan.
+const bool detail::cpu_avx2 = detect_avx2();
 const bool detail::cpu_ssse3 = detect_ssse3();
 
 bool have_avx2() noexcept {
-    return g_avx2;
+    return detail::cpu_avx2;
 }
 
 bool have_ssse3() noexcept {
@@ -312,19 +309,11 @@ bool have_ssse3() noexcept {
 }
 
 size_t find_eol(const char* p, size_t len) noexcept {
-    return g_avx2 ? find_eol_avx2(p, len) : find_eol_sse2(p, len);
-}
-
-uint64_t eol_mask64(const char* p) noexcept {
-    return g_avx2 ? eol_mask64_avx2(p) : eol_mask64_sse2(p);
+    return detail::cpu_avx2 ? find_eol_avx2(p, len) : find_eol_sse2(p, len);
 }
 
 size_t find_list_delim(const char* p, size_t len) noexcept {
-    return g_avx2 ? find_list_delim_avx2(p, len) : find_list_delim_sse2(p, len);
-}
-
-uint64_t delim_mask64(const char* p) noexcept {
-    return g_avx2 ? delim_mask64_avx2(p) : delim_mask64_sse2(p);
+    return detail::cpu_avx2 ? find_list_delim_avx2(p, len) : find_list_delim_sse2(p, len);
 }
 
 #else // portable build: the scalar twins are the only kernels
@@ -351,6 +340,7 @@ size_t find_list_delim_avx2(const char* p, size_t len) noexcept {
 bool have_avx2() noexcept {
     return false;
 }
+const bool detail::cpu_avx2 = false;
 const bool detail::cpu_ssse3 = false;
 bool have_ssse3() noexcept {
     return false;
@@ -370,9 +360,6 @@ uint64_t eol_mask64_sse2(const char* p) noexcept {
 uint64_t eol_mask64_avx2(const char* p) noexcept {
     return eol_mask_scalar(p, 64);
 }
-uint64_t eol_mask64(const char* p) noexcept {
-    return eol_mask_scalar(p, 64);
-}
 uint64_t eol_mask_partial(const char* p, size_t n) noexcept {
     return eol_mask_scalar(p, n);
 }
@@ -380,9 +367,6 @@ uint64_t delim_mask64_sse2(const char* p) noexcept {
     return delim_mask_scalar(p, 64);
 }
 uint64_t delim_mask64_avx2(const char* p) noexcept {
-    return delim_mask_scalar(p, 64);
-}
-uint64_t delim_mask64(const char* p) noexcept {
     return delim_mask_scalar(p, 64);
 }
 uint64_t delim_mask_partial(const char* p, size_t n) noexcept {

@@ -17,13 +17,21 @@
 
 namespace tandem::sip::scan {
 
-/// Bit i set when p[i] is CR or LF, for exactly 64 bytes at p (dispatches to AVX2 or SSE2).
-[[nodiscard]] uint64_t eol_mask64(const char* p) noexcept;
-/// The same for the first n <= 64 bytes only (bits n..63 clear); the scalar twin.
+namespace detail {
+/// have_avx2(), set once at static initialisation; read-only afterwards. The block kernels below
+/// test it inline, so the parser's per-block call goes straight to the kernel.
+extern const bool cpu_avx2;
+} // namespace detail
+
+/// The same for the first n <= 64 bytes only (bits n..63 clear); the scalar twin of eol_mask64.
 [[nodiscard]] uint64_t eol_mask_scalar(const char* p, size_t n) noexcept;
 [[nodiscard]] uint64_t eol_mask64_sse2(const char* p) noexcept;
 /// Only call when `have_avx2()`.
 [[nodiscard]] uint64_t eol_mask64_avx2(const char* p) noexcept;
+/// Bit i set when p[i] is CR or LF, for exactly 64 bytes at p (dispatches to AVX2 or SSE2).
+[[nodiscard]] inline uint64_t eol_mask64(const char* p) noexcept {
+    return detail::cpu_avx2 ? eol_mask64_avx2(p) : eol_mask64_sse2(p);
+}
 /// Like eol_mask_scalar (n <= 64, reads only n bytes): the bytes copied into a zeroed 64-byte
 /// block on the stack, which eol_mask64 classifies.
 [[nodiscard]] uint64_t eol_mask_partial(const char* p, size_t n) noexcept;
@@ -60,23 +68,29 @@ private:
     uint64_t _mask = 0;
 };
 
-/// Bit i set when p[i] is a list delimiter (',' '"' '<' '>' '\\', as find_list_delim), for exactly
-/// 64 bytes at p (dispatches to AVX2 or SSE2).
-[[nodiscard]] uint64_t delim_mask64(const char* p) noexcept;
-/// The same for the first n <= 64 bytes only (bits n..63 clear); the scalar twin.
+/// The same for the first n <= 64 bytes only (bits n..63 clear); the scalar twin of
+/// delim_mask64.
 [[nodiscard]] uint64_t delim_mask_scalar(const char* p, size_t n) noexcept;
 [[nodiscard]] uint64_t delim_mask64_sse2(const char* p) noexcept;
 /// Only call when `have_avx2()`.
 [[nodiscard]] uint64_t delim_mask64_avx2(const char* p) noexcept;
+/// Bit i set when p[i] is a list delimiter (',' '"' '<' '>' '\\', as find_list_delim), for exactly
+/// 64 bytes at p (dispatches to AVX2 or SSE2).
+[[nodiscard]] inline uint64_t delim_mask64(const char* p) noexcept {
+    return detail::cpu_avx2 ? delim_mask64_avx2(p) : delim_mask64_sse2(p);
+}
 /// Like delim_mask_scalar (n <= 64, reads only n bytes): the bytes copied into a zeroed 64-byte
 /// block on the stack, which delim_mask64 classifies.
 [[nodiscard]] uint64_t delim_mask_partial(const char* p, size_t n) noexcept;
 
 /// The structural index of one message: its CR/LF bytes (as eol_index) and its list delimiters
-/// (',' '"' '<' '>' '\\'), each kept as one 64-bit mask per 64-byte block, classified on first
-/// use (one vector pass per block; the last, partial block in scalar). The parser finds line
-/// ends and list separators by walking set bits instead of bytes. Reads only [p, p+len). One
-/// object per parse; not shared between threads.
+/// (',' '"' '<' '>' '\\'), each as one 64-bit mask per 64-byte block (one vector pass per block;
+/// the last, partial block in scalar). The CR/LF mask of the block in use is kept; delimiter
+/// masks are classified where asked for, and a delim_walk keeps the one it walks: the parser
+/// asks for them only in list values, and a cache here would be two more values its header
+/// loop carries from line to line. The parser finds line ends and list separators by walking
+/// set bits instead of bytes. Reads only [p, p+len). One object per parse; not shared between
+/// threads.
 class structural_index {
 public:
     structural_index(const char* p, size_t len) noexcept : _p(p), _len(len) {}
@@ -96,11 +110,10 @@ public:
     /// Index of the first list delimiter in [from, end), or `end` when there is none; `end` must
     /// be <= len. Classifies only the blocks that [from, end) touches.
     [[nodiscard]] __attribute__((always_inline)) size_t next_delim(size_t from,
-                                                                   size_t end) noexcept {
+                                                                   size_t end) const noexcept {
         while (from < end) {
             const size_t block = from >> 6;
-            if (block != _delim_block) load_delim(block);
-            const uint64_t m = _delim >> (from & 63);
+            const uint64_t m = delim_mask(block) >> (from & 63);
             if (m != 0) {
                 const size_t at = from + static_cast<size_t>(__builtin_ctzll(m));
                 return at < end ? at : end;
@@ -112,9 +125,15 @@ public:
 
     /// The list-delimiter mask of 64-byte block `block` (bit i: byte 64 * block + i); `block`
     /// must start inside the range (64 * block < len).
-    [[nodiscard]] __attribute__((always_inline)) uint64_t delim_mask(size_t block) noexcept {
-        if (block != _delim_block) load_delim(block);
-        return _delim;
+    [[nodiscard]] __attribute__((always_inline)) uint64_t delim_mask(size_t block) const noexcept {
+        return delim_mask_at(block << 6);
+    }
+    /// The list-delimiter mask of the 64 bytes at `base` (bit i: byte base + i; bits past the
+    /// range clear); `base` < len, any alignment.
+    [[nodiscard]] __attribute__((always_inline)) uint64_t
+    delim_mask_at(size_t base) const noexcept {
+        return base + 64 <= _len ? delim_mask64(_p + base)
+                                 : delim_mask_partial(_p + base, _len - base);
     }
 
 private:
@@ -123,19 +142,11 @@ private:
         const size_t base = block << 6;
         _eol = base + 64 <= _len ? eol_mask64(_p + base) : eol_mask_partial(_p + base, _len - base);
     }
-    __attribute__((always_inline)) void load_delim(size_t block) noexcept {
-        _delim_block = block;
-        const size_t base = block << 6;
-        _delim = base + 64 <= _len ? delim_mask64(_p + base)
-                                   : delim_mask_partial(_p + base, _len - base);
-    }
 
     const char* _p;
     size_t _len;
     size_t _eol_block = ~size_t{0};
-    size_t _delim_block = ~size_t{0};
     uint64_t _eol = 0;
-    uint64_t _delim = 0;
 };
 
 /// A set of ASCII bytes for the class-run kernel, as a nibble table: bit h of rows[c & 15] is set
@@ -193,23 +204,24 @@ extern const bool cpu_ssse3;
 
 /// Walks the list delimiters of [from, end) of a structural_index in increasing order, clearing
 /// one mask bit per step instead of searching again from each position. `end` <= the index's
-/// len. Same answers as next_delim: next() == sx.next_delim(last + 1, end).
+/// len. Same answers as next_delim: next() == sx.next_delim(last + 1, end). Its masks are of
+/// 64-byte windows from where it starts (not of the aligned blocks): a list value of up to 64
+/// bytes is one kernel call wherever it lies.
 class delim_walk {
 public:
     __attribute__((always_inline))
-    delim_walk(structural_index& sx, size_t from, size_t end) noexcept
-        : _sx(sx), _end(end) {
-        seek(from);
+    delim_walk(const structural_index& sx, size_t from, size_t end) noexcept
+        : _sx(sx), _end(end), _base(end) {
+        if (from < end) load(from);
     }
 
     /// The next delimiter after the previous one (or at/after the seek point), or `end`.
     [[nodiscard]] __attribute__((always_inline)) size_t next() noexcept {
         while (_bits == 0) {
-            if (((_block + 1) << 6) >= _end) return _end;
-            ++_block;
-            _bits = _sx.delim_mask(_block);
+            if (_base + 64 >= _end) return _end;
+            load(_base + 64);
         }
-        const size_t at = (_block << 6) + static_cast<size_t>(__builtin_ctzll(_bits));
+        const size_t at = _base + static_cast<size_t>(__builtin_ctzll(_bits));
         _bits &= _bits - 1;
         return at < _end ? at : _end;
     }
@@ -217,18 +229,24 @@ public:
     /// Continue at `from`: delimiters before it are skipped.
     __attribute__((always_inline)) void seek(size_t from) noexcept {
         if (from >= _end) {
-            _block = _end >> 6;
             _bits = 0;
-            return;
+            _base = _end;
+        } else if (from - _base < 64) {
+            _bits &= ~uint64_t{0} << (from - _base);
+        } else {
+            load(from);
         }
-        _block = from >> 6;
-        _bits = _sx.delim_mask(_block) & (~uint64_t{0} << (from & 63));
     }
 
 private:
-    structural_index& _sx;
+    __attribute__((always_inline)) void load(size_t base) noexcept {
+        _base = base;
+        _bits = _sx.delim_mask_at(base);
+    }
+
+    const structural_index& _sx;
     size_t _end;
-    size_t _block = 0;
+    size_t _base; // the window's first byte (`end` when there is none)
     uint64_t _bits = 0;
 };
 

@@ -190,6 +190,9 @@ TEST(SipParser, StartLineErrorsHaveReasonAndOffset) {
         {"INVITE sip:a@b SIP/2.0\r\nVia SIP/2.0/UDP h\r\n\r\n", "bad header name", 24},
         {"INVITE sip:a@b SIP/2.0\r\n: x\r\n\r\n", "bad header name", 24},
         {"INVITE sip:a@b SIP/2.0\r\nl: 10\r\n\r\nabc", "Content-Length larger than message", 27},
+        // At the last Content-Length line's value, after a list header's slots.
+        {"INVITE sip:a@b SIP/2.0\r\nl: 10\r\nAllow: A, B\r\nContent-Length:  10 \r\n\r\nabc",
+         "Content-Length larger than message", 61},
         {"INVITE sip:a@b SIP/2.0\r\nl: 1\r\nl: 2\r\n\r\n", "conflicting Content-Length", 33},
         {"INVITE sip:a@b SIP/2.0\r\nl: 0x10\r\n\r\n", "bad Content-Length", 27},
         {"INVITE sip:a@b SIP/2.0\r\nVia: a,,b\r\n\r\n", "empty list element", 31},
@@ -992,5 +995,37 @@ TEST(SipParser, FourDigitWordsMatchByteWalk) {
         EXPECT_EQ(se.seconds, v) << text;
         ASSERT_TRUE(parse_session_expires_value(std::string_view(text, 4), se)) << text;
         EXPECT_EQ(se.seconds, v) << text;
+    }
+}
+
+// The start line's fast paths (a known method found with one word, "sip:", "SIP/2.0") and the
+// byte loops behind them give the same lines the same reading.
+TEST(SipParser, RequestLineFastPathsAgreeWithTheGrammar) {
+    struct c {
+        const char* line;
+        method id;
+        const char* name;
+        const char* uri;
+    };
+    const c cases[] = {
+        {"INVITE sip:a@b SIP/2.0", method::invite, "INVITE", "sip:a@b"},
+        {"ACK sips:a@b SIP/2.0", method::ack, "ACK", "sips:a@b"},
+        {"invite sip:a@b SIP/2.0", method::other, "invite", "sip:a@b"},
+        {"INVITEX sip:a@b SIP/2.0", method::other, "INVITEX", "sip:a@b"},
+        {"REGISTER sip:b SIP/2.0", method::register_, "REGISTER", "sip:b"},
+        {"SUBSCRIBE SIP:a@b sip/2.0", method::subscribe, "SUBSCRIBE", "SIP:a@b"},
+        {"BYE tel:+1555 SIP/02.00", method::bye, "BYE", "tel:+1555"},
+        {"X-Y.Z sip:a@b SIP/2.0", method::other, "X-Y.Z", "sip:a@b"},
+    };
+    for (const auto& k : cases) {
+        auto p = parse_text(std::string(k.line) + "\r\n\r\n");
+        ASSERT_EQ(p.r.status, parse_status::ok) << k.line;
+        EXPECT_EQ(p.m->method(), k.id) << k.line;
+        EXPECT_EQ(p.m->method_name(), k.name) << k.line;
+        EXPECT_EQ(p.m->request_uri(), k.uri) << k.line;
+    }
+    for (const char* bad : {"INVITE  sip:a@b SIP/2.0", "INVITE sip:a@b SIP/2.0 ",
+                            "INVITE sip:a@b SIP/2", "INV@TE sip:a@b SIP/2.0", "INVITE"}) {
+        EXPECT_EQ(parse_text(std::string(bad) + "\r\n\r\n").r.status, parse_status::invalid) << bad;
     }
 }

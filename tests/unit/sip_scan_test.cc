@@ -89,8 +89,9 @@ void check_all(const char* p, size_t n) {
     }
     // delim_walk: each step is the search from just past the previous delimiter; after a
     // backslash it seeks two bytes on, as the parser does inside a quoted string.
-    for (size_t start : {size_t{0}, n / 3}) {
-        for (size_t end : {n, start + (n - start) / 2}) {
+    for (size_t start : {size_t{0}, n / 3, n / 2 + 1}) {
+        if (start > n) continue;
+        for (size_t end : {n, start + (n - start) / 2, start}) { // start: an empty walk
             delim_walk walk(sidx, start, end);
             size_t from = start;
             for (;;) {
@@ -194,9 +195,9 @@ TEST(SipScan, StructuralIndexFindsDelimitersInsideTheGivenEnd) {
     EXPECT_EQ(idx.next_eol(13), 86u);
 }
 
-// The AVX2 delimiter kernel classifies by (low nibble, high nibble) pairs: every byte value at
-// every seventh position of a block, among fill bytes that share a nibble with a delimiter or
-// CR, gets the scalar twin's answer.
+// The AVX2 delimiter and line-end kernels classify by nibbles: every byte value at every
+// seventh position of a block, among fill bytes that share a nibble with a delimiter or CR,
+// gets the scalar twins' answers.
 TEST(SipScan, DelimMaskMatchesScalarForEveryByteValue) {
     guarded g(64);
     for (const char fill : {'x', ',', '\r', '2', '.', 'R', '^', '\x8c'}) {
@@ -210,6 +211,12 @@ TEST(SipScan, DelimMaskMatchesScalarForEveryByteValue) {
                 ASSERT_EQ(delim_mask64(p), want) << c << " " << at;
                 if (have_avx2()) {
                     ASSERT_EQ(delim_mask64_avx2(p), want) << c << " " << at;
+                }
+                const uint64_t eol = eol_mask_scalar(p, 64);
+                ASSERT_EQ(eol_mask64_sse2(p), eol) << c << " " << at;
+                ASSERT_EQ(eol_mask64(p), eol) << c << " " << at;
+                if (have_avx2()) {
+                    ASSERT_EQ(eol_mask64_avx2(p), eol) << c << " " << at;
                 }
             }
         }
