@@ -160,6 +160,7 @@ body_source make_body_source(const sdp_body& body) noexcept {
 
 void message_builder::fail(build_status s) noexcept {
     if (_status == build_status::ok) _status = s;
+    _writing = false;
 }
 
 void message_builder::put(std::string_view s) noexcept {
@@ -213,6 +214,7 @@ void message_builder::request_line(std::string_view method, std::string_view uri
     char* p = _buf + _len;
     _len += n;
     _started = true;
+    _writing = !failed();
     _headers_begin = _len;
     // The URI's copy last: when it needs memcpy, that is a tail call (no registers kept).
     std::memcpy(p + method.size() + 1 + uri.size(), version.data(), version.size());
@@ -253,6 +255,7 @@ void message_builder::status_line(int code, std::string_view reason) noexcept {
     p[13 + reason.size()] = '\n';
     _len += n;
     _started = true;
+    _writing = !failed();
     _headers_begin = _len;
     // The reason's copy last: when it needs memcpy, that is a tail call (no registers kept).
     if (reason.size() > 32) {
@@ -271,6 +274,7 @@ void message_builder::start_line(std::string_view line) noexcept {
     put(line);
     put("\r\n");
     _started = true;
+    _writing = !failed();
     _headers_begin = _len;
 }
 
@@ -432,6 +436,7 @@ void message_builder::replace_header(std::string_view name, std::string_view val
 build_result message_builder::finish(std::string_view body) noexcept {
     if (!failed() && (!_started || _finished)) fail(build_status::bad_input);
     _finished = true;
+    _writing = false;
     if (failed()) return build_result{_status, _len};
     const decimal_text length(body.size());
     const std::string_view digits = length.view();
@@ -460,6 +465,7 @@ build_result message_builder::finish(const body_source& src) noexcept {
     }
     put("Content-Length: ");
     _finished = true;
+    _writing = false;
     if (failed()) return build_result{_status, _len};
     // Room for the widest length (10 digits: a body is < 4 GiB) and the blank line.
     constexpr std::size_t reserve = 10 + 4;
