@@ -247,9 +247,11 @@ void message_builder::status_line(int code, std::string_view reason) noexcept {
     }
     char* p = _buf + _len;
     std::memcpy(p, "SIP/2.0 ", 8);
-    p[8] = static_cast<char>('0' + code / 100);
-    p[9] = static_cast<char>('0' + code / 10 % 10);
-    p[10] = static_cast<char>('0' + code % 10);
+    // One division and a table load of the last two digits, instead of three divisions.
+    const unsigned hundreds = static_cast<unsigned>(code) / 100;
+    p[8] = static_cast<char>('0' + hundreds);
+    std::memcpy(p + 9, detail::k_digit_pairs + 2 * (static_cast<unsigned>(code) - 100 * hundreds),
+                2);
     p[11] = ' ';
     p[12 + reason.size()] = '\r';
     p[13 + reason.size()] = '\n';

@@ -29,6 +29,14 @@
 
 namespace tandem::sip {
 
+namespace detail {
+// "00" to "99": two decimal digits per table load.
+inline constexpr char k_digit_pairs[] = "00010203040506070809101112131415161718192021222324"
+                                        "25262728293031323334353637383940414243444546474849"
+                                        "50515253545556575859606162636465666768697071727374"
+                                        "75767778798081828384858687888990919293949596979899";
+} // namespace detail
+
 /// The decimal digits of `v`, written at the end of `buf` (no allocation, no locale): two
 /// digits per step from a table of the 100 pairs, half the divisions of a digit loop (CSeq
 /// numbers, Content-Length and Max-Forwards values on every message built).
@@ -36,10 +44,7 @@ struct decimal_text {
     char buf[20];
     std::size_t first = sizeof(buf);
     explicit decimal_text(std::uint64_t v) noexcept {
-        static constexpr char pairs[] = "00010203040506070809101112131415161718192021222324"
-                                        "25262728293031323334353637383940414243444546474849"
-                                        "50515253545556575859606162636465666768697071727374"
-                                        "75767778798081828384858687888990919293949596979899";
+        constexpr const char* pairs = detail::k_digit_pairs;
         while (v >= 100) {
             const std::size_t r = static_cast<std::size_t>(v % 100) * 2;
             v /= 100;
