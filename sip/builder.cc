@@ -436,7 +436,7 @@ void message_builder::replace_header(std::string_view name, std::string_view val
 }
 
 build_result message_builder::finish(std::string_view body) noexcept {
-    if (!failed() && (!_started || _finished)) fail(build_status::bad_input);
+    if (!_writing) fail(build_status::bad_input); // not started, or finished (or failed: kept)
     _finished = true;
     _writing = false;
     if (failed()) return build_result{_status, _len};
@@ -462,9 +462,8 @@ build_result message_builder::finish(std::string_view body) noexcept {
 }
 
 build_result message_builder::finish(const body_source& src) noexcept {
-    if (!failed() && (!_started || _finished || src.write == nullptr)) {
-        fail(build_status::bad_input);
-    }
+    if (!_writing || src.write == nullptr)
+        fail(build_status::bad_input); // an earlier failure is kept
     put("Content-Length: ");
     _finished = true;
     _writing = false;
