@@ -1,6 +1,7 @@
 // The message parser: start lines, header index, folding, list splitting, Content-Length
 // framing, error reasons and offsets, and each typed header grammar.
 #include "sip/message.h"
+#include "sip/util/swar.h"
 #include "sip/validate.h"
 
 #include <gtest/gtest.h>
@@ -955,6 +956,29 @@ TEST(SipParser, MediaTypeFastPathMatchesGeneralWalk) {
         EXPECT_EQ(offset(a.subtype, s) + 1, offset(b.subtype, padded)) << s;
     }
     EXPECT_GT(accepted, 300u);
+}
+
+// Letters-only list elements (option tags, Allow methods) proved by word compares: every byte
+// value at every position of letter runs 4..40 long, against a byte-wise test.
+TEST(SipParser, AllLettersWordsMatchByteTest) {
+    const auto letter = [](unsigned char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    };
+    std::string base;
+    for (size_t i = 0; i < 40; ++i)
+        base += static_cast<char>(i % 2 ? 'A' + i % 26 : 'z' - i % 26);
+    size_t refused = 0;
+    for (size_t n = 4; n <= base.size(); ++n)
+        for (size_t at = 0; at < n; ++at)
+            for (unsigned c = 0; c < 256; ++c) {
+                std::string s = base.substr(0, n);
+                s[at] = static_cast<char>(c);
+                const bool want = letter(static_cast<unsigned char>(c));
+                ASSERT_EQ(swar::all_letters(s.data(), s.size()), want)
+                    << n << ' ' << at << ' ' << c;
+                refused += !want;
+            }
+    EXPECT_GT(refused, 100000u);
 }
 
 // Four-digit numbers read as one word (a Via port, rport=, a Session-Expires delta): every
