@@ -174,7 +174,7 @@ check_slot(const message& m, const header_field& h, bool first_of_id, header_sca
     }
     case header_id::contact: {
         // The first is cached: the dialog layer reads it again.
-        const bool ok = first_of_id ? m.contact(0).ok() : [v] {
+        const bool ok = first_of_id ? m.first_contact().ok() : [v] {
             contact_value x;
             return parse_contact_value(v, x);
         }();
