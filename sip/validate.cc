@@ -347,10 +347,21 @@ semantic_verdict semantic_check(const message& m) noexcept {
     header_scan s;
     scan_headers(m, s);
     const auto count = [&](header_id id) { return size_t{s.counts[static_cast<size_t>(id)]}; };
-    for (const auto& r : mandatory) {
-        size_t n = count(r.id);
-        if (n == 0) return refuse(400, r.missing);
-        if (n > 1 && r.multiple != nullptr) return refuse(400, r.multiple);
+    // The usual case in one 4-byte compare: From, To, Call-ID and CSeq are adjacent ids, each
+    // present once (all bytes equal, so no byte order enters it), and a Via; only otherwise the
+    // table walk finds which refusal comes first.
+    static_assert(static_cast<size_t>(header_id::to) == static_cast<size_t>(header_id::from) + 1 &&
+                  static_cast<size_t>(header_id::call_id) ==
+                      static_cast<size_t>(header_id::from) + 2 &&
+                  static_cast<size_t>(header_id::cseq) == static_cast<size_t>(header_id::from) + 3);
+    uint32_t once;
+    std::memcpy(&once, &s.counts[static_cast<size_t>(header_id::from)], 4);
+    if (once != 0x01010101u || count(header_id::via) == 0) {
+        for (const auto& r : mandatory) {
+            size_t n = count(r.id);
+            if (n == 0) return refuse(400, r.missing);
+            if (n > 1 && r.multiple != nullptr) return refuse(400, r.multiple);
+        }
     }
     if (count(header_id::max_forwards) > 1) return refuse(400, "Multiple Max-Forwards");
     if (count(header_id::content_type) > 1) return refuse(400, "Multiple Content-Type");
