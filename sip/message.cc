@@ -1581,14 +1581,13 @@ field<uint32_t> message::max_forwards() const noexcept {
     return uint_slot(*this, find(header_id::max_forwards), 255);
 }
 
+void message::fill_contact() const noexcept {
+    fill(_contact, *this, find(header_id::contact), parse_contact_value);
+    _cached |= cached_contact;
+}
+
 field<contact_value> message::contact(size_t n) const noexcept {
-    if (n == 0) {
-        if (!(_cached & cached_contact)) {
-            fill(_contact, *this, find(header_id::contact), parse_contact_value);
-            _cached |= cached_contact;
-        }
-        return _contact;
-    }
+    if (n == 0) return first_contact();
     return parse_slot<contact_value>(*this, nth(header_id::contact, n), parse_contact_value);
 }
 

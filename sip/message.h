@@ -337,6 +337,11 @@ public:
     [[nodiscard]] size_t contact_count() const noexcept { return count(header_id::contact); }
     /// The `n`th Contact value; the first (n == 0) is parsed once and cached.
     [[nodiscard]] field<contact_value> contact(size_t n = 0) const noexcept;
+    /// The first Contact's cache itself: a reader that only tests it skips contact(0)'s copy.
+    [[nodiscard]] const field<contact_value>& first_contact() const noexcept {
+        if (!(_cached & cached_contact)) fill_contact();
+        return _contact;
+    }
     [[nodiscard]] size_t route_count() const noexcept { return count(header_id::route); }
     [[nodiscard]] field<name_addr_value> route(size_t n) const noexcept;
     [[nodiscard]] size_t record_route_count() const noexcept {
@@ -375,6 +380,7 @@ private:
     void fill_to() const noexcept;
     void fill_call_id() const noexcept;
     void fill_cseq() const noexcept;
+    void fill_contact() const noexcept;
     static constexpr uint8_t cached_top_via = 1, cached_from = 2, cached_to = 4, cached_call_id = 8,
                              cached_cseq = 16, cached_contact = 32;
 

@@ -392,10 +392,16 @@ struct sip_fast_fields {
 
 bool sip_fast_scan(std::string_view text, sip_fast_fields& f) noexcept {
     const size_t n = text.size();
-    if (n < 5 || (text[0] | 0x20) != 's' || (text[1] | 0x20) != 'i' || (text[2] | 0x20) != 'p' ||
-        text[3] != ':')
-        return false;
     const char* const p = text.data();
+    // "sip:" in any letter case as one 4-byte compare: the three letters folded by 0x20 (the
+    // byte-order-free constants come from the same bytes as the load).
+    constexpr auto word = [](char a, char b, char c, char d) {
+        return std::bit_cast<uint32_t>(std::array<char, 4>{a, b, c, d});
+    };
+    uint32_t w;
+    if (n < 5) return false;
+    std::memcpy(&w, p, 4);
+    if ((w | word(0x20, 0x20, 0x20, 0)) != word('s', 'i', 'p', ':')) return false;
     size_t i = 4;
     // user-unreserved minus ';' and '?' (the full parser splits those by the first '@'); four
     // table lookups and one branch a step while the run lasts.

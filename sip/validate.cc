@@ -2,6 +2,7 @@
 
 #include "sip/scan.h"
 #include "sip/uri.h"
+#include "sip/util/swar.h"
 
 #include <array>
 #include <cstring>
@@ -34,9 +35,11 @@ constexpr std::array<bool, 256> k_token = [] {
     return t;
 }();
 
-// An option tag (a list element, already trimmed by the index): a token checked four bytes a
-// step; anything else goes to parse_token_value, which decides (LWS around it, bad bytes).
+// An option tag or Allow method (a list element, already trimmed by the index): letters only
+// (nearly every tag and method) by word compares, else a token checked four bytes a step;
+// anything else goes to parse_token_value, which decides (LWS around it, bad bytes).
 bool option_tag_ok(std::string_view v) noexcept {
+    if (v.size() >= 4 && swar::all_letters(v.data(), v.size())) return true;
     const auto* p = reinterpret_cast<const unsigned char*>(v.data());
     const auto* const e = p + v.size();
     bool all = true;
@@ -171,7 +174,7 @@ check_slot(const message& m, const header_field& h, bool first_of_id, header_sca
     }
     case header_id::contact: {
         // The first is cached: the dialog layer reads it again.
-        const bool ok = first_of_id ? m.contact(0).ok() : [v] {
+        const bool ok = first_of_id ? m.first_contact().ok() : [v] {
             contact_value x;
             return parse_contact_value(v, x);
         }();
@@ -234,14 +237,9 @@ check_slot(const message& m, const header_field& h, bool first_of_id, header_sca
     case header_id::proxy_require:
     case header_id::unsupported:
     case header_id::allow: {
-        // An empty Supported/Allow is legal (no tags). An Allow element is nearly always a
-        // method Tandem knows: lookup_method's fixed-size compares prove it a token.
-        bool ok;
-        if (v.empty())
-            ok = h.id != header_id::require && h.id != header_id::proxy_require;
-        else
-            ok =
-                (h.id == header_id::allow && lookup_method(v) != method::other) || option_tag_ok(v);
+        // An empty Supported/Allow is legal (no tags); an Allow method is a token like a tag.
+        const bool ok = v.empty() ? h.id != header_id::require && h.id != header_id::proxy_require
+                                  : option_tag_ok(v);
         // The Require verdict (420) comes later; note it while the value is at hand.
         if (h.id == header_id::require && !option_tag_supported(v)) s.bad_require = true;
         return ok ? nullptr : "bad option tag";
@@ -349,10 +347,21 @@ semantic_verdict semantic_check(const message& m) noexcept {
     header_scan s;
     scan_headers(m, s);
     const auto count = [&](header_id id) { return size_t{s.counts[static_cast<size_t>(id)]}; };
-    for (const auto& r : mandatory) {
-        size_t n = count(r.id);
-        if (n == 0) return refuse(400, r.missing);
-        if (n > 1 && r.multiple != nullptr) return refuse(400, r.multiple);
+    // The usual case in one 4-byte compare: From, To, Call-ID and CSeq are adjacent ids, each
+    // present once (all bytes equal, so no byte order enters it), and a Via; only otherwise the
+    // table walk finds which refusal comes first.
+    static_assert(static_cast<size_t>(header_id::to) == static_cast<size_t>(header_id::from) + 1 &&
+                  static_cast<size_t>(header_id::call_id) ==
+                      static_cast<size_t>(header_id::from) + 2 &&
+                  static_cast<size_t>(header_id::cseq) == static_cast<size_t>(header_id::from) + 3);
+    uint32_t once;
+    std::memcpy(&once, &s.counts[static_cast<size_t>(header_id::from)], 4);
+    if (once != 0x01010101u || count(header_id::via) == 0) {
+        for (const auto& r : mandatory) {
+            size_t n = count(r.id);
+            if (n == 0) return refuse(400, r.missing);
+            if (n > 1 && r.multiple != nullptr) return refuse(400, r.multiple);
+        }
     }
     if (count(header_id::max_forwards) > 1) return refuse(400, "Multiple Max-Forwards");
     if (count(header_id::content_type) > 1) return refuse(400, "Multiple Content-Type");

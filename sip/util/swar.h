@@ -18,6 +18,33 @@ constexpr uint64_t zero_bytes(uint64_t x) noexcept {
     return ~(((x & low7) + low7) | x | low7);
 }
 
+/// True when all `n` (>= 4) bytes at p are ASCII letters: two overlapping 4-byte loads joined
+/// into one word cover 4..8 bytes, two 8-byte loads 9..16 (longer runs go eight at a time). A
+/// byte test with no carry across bytes: a set high bit refuses on its own, so `x | 0x20` (the
+/// letter folded to lower case) is below 0x80 there and adding 0x1f (sets the high bit from
+/// 'a') or 0x05 (from '{') stays inside the byte. No byte order enters it.
+inline bool all_letters(const char* p, size_t n) noexcept {
+    constexpr uint64_t ones = 0x0101010101010101u;
+    const auto bad = [](uint64_t x) {
+        const uint64_t t = x | ones * 0x20;
+        return (x | ~(t + ones * 0x1f) | (t + ones * 0x05)) & ones * 0x80;
+    };
+    if (n <= 8) {
+        uint32_t a, b;
+        std::memcpy(&a, p, 4);
+        std::memcpy(&b, p + n - 4, 4);
+        return bad(a | uint64_t{b} << 32) == 0;
+    }
+    uint64_t a, b;
+    for (; n > 16; p += 8, n -= 8) {
+        std::memcpy(&a, p, 8);
+        if (bad(a) != 0) return false;
+    }
+    std::memcpy(&a, p, 8);
+    std::memcpy(&b, p + n - 8, 8);
+    return (bad(a) | bad(b)) == 0;
+}
+
 /// The run of at most `limit` (>= 4) decimal digits at p (before `end`), summed as it is read
 /// into `n` (no overflow below 10 digits); returns its end. Bounding the walk once keeps one
 /// compare a digit for the range.

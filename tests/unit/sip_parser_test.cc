@@ -1,6 +1,7 @@
 // The message parser: start lines, header index, folding, list splitting, Content-Length
 // framing, error reasons and offsets, and each typed header grammar.
 #include "sip/message.h"
+#include "sip/util/swar.h"
 #include "sip/validate.h"
 
 #include <gtest/gtest.h>
@@ -472,6 +473,47 @@ TEST(SipParser, TypedAccessorsReportBadAndAbsent) {
     semantic_verdict v = semantic_check(m);
     EXPECT_EQ(v.code, 400);
     EXPECT_STREQ(v.reason, "Missing Call-ID");
+}
+
+// The mandatory headers' usual case is one word compare, the rest the ordered table: every
+// count 0..2 of Via, From, To, Call-ID and CSeq (in both the request and the response) against
+// the table's order: Call-ID, From, To, CSeq (missing or multiple), then Via (missing).
+TEST(SipValidate, MandatoryHeaderCounts) {
+    struct mandatory {
+        const char* line;
+        const char* name;
+        bool single;
+    };
+    const mandatory ids[] = {{"Call-ID: x@y\r\n", "Call-ID", true},
+                             {"From: <sip:a@example.com>;tag=1\r\n", "From", true},
+                             {"To: <sip:b@example.com>\r\n", "To", true},
+                             {"CSeq: 1 INVITE\r\n", "CSeq", true},
+                             {"Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n", "Via", false}};
+    for (const char* start : {"INVITE sip:b@example.com SIP/2.0\r\n", "SIP/2.0 200 OK\r\n"}) {
+        const bool request = start[0] == 'I';
+        for (unsigned combo = 0; combo < 243; ++combo) {
+            unsigned n[5];
+            std::string text = start;
+            for (unsigned k = 0, c = combo; k < 5; ++k, c /= 3) {
+                n[k] = c % 3;
+                for (unsigned j = 0; j < n[k]; ++j)
+                    text += ids[k].line;
+            }
+            std::string want;
+            for (unsigned k = 0; k < 5 && want.empty(); ++k) {
+                if (n[k] == 0)
+                    want = std::string("Missing ") + ids[k].name;
+                else if (n[k] > 1 && ids[k].single)
+                    want = std::string("Multiple ") + ids[k].name;
+            }
+            if (want.empty() && !request && n[4] > 1) want = "More than one Via in response";
+            auto p = parse_text(text + "\r\n");
+            ASSERT_TRUE(p.r.ok()) << text;
+            const semantic_verdict v = semantic_check(*p.m);
+            EXPECT_EQ(v.code, want.empty() ? 0 : 400) << text;
+            EXPECT_EQ(std::string(v.reason), want) << text;
+        }
+    }
 }
 
 TEST(SipValidate, SemanticRefusals) {
@@ -958,6 +1000,29 @@ TEST(SipParser, MediaTypeFastPathMatchesGeneralWalk) {
         EXPECT_EQ(offset(a.subtype, s) + 1, offset(b.subtype, padded)) << s;
     }
     EXPECT_GT(accepted, 300u);
+}
+
+// Letters-only list elements (option tags, Allow methods) proved by word compares: every byte
+// value at every position of letter runs 4..40 long, against a byte-wise test.
+TEST(SipParser, AllLettersWordsMatchByteTest) {
+    const auto letter = [](unsigned char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    };
+    std::string base;
+    for (size_t i = 0; i < 40; ++i)
+        base += static_cast<char>(i % 2 ? 'A' + i % 26 : 'z' - i % 26);
+    size_t refused = 0;
+    for (size_t n = 4; n <= base.size(); ++n)
+        for (size_t at = 0; at < n; ++at)
+            for (unsigned c = 0; c < 256; ++c) {
+                std::string s = base.substr(0, n);
+                s[at] = static_cast<char>(c);
+                const bool want = letter(static_cast<unsigned char>(c));
+                ASSERT_EQ(swar::all_letters(s.data(), s.size()), want)
+                    << n << ' ' << at << ' ' << c;
+                refused += !want;
+            }
+    EXPECT_GT(refused, 100000u);
 }
 
 // Four-digit numbers read as one word (a Via port, rport=, a Session-Expires delta): every
