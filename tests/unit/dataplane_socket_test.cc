@@ -329,7 +329,7 @@ TEST(DataplaneSocket, AnIdleShardSleepsUntilItsNextTimer) {
     shard_options so;
     so.sleep_when_idle = true;
     so.tick_interval_ns = 1000000; // 1 ms
-    so.max_sleep_ns = 100000000;   // 100 ms
+    so.max_sleep_ns = 400000000;   // 400 ms
     epoch_registry registry(1);
     shard sh(0, 1, so, std::move(io), std::move(owned), nullptr, &registry);
     using clock = std::chrono::steady_clock;
@@ -340,7 +340,7 @@ TEST(DataplaneSocket, AnIdleShardSleepsUntilItsNextTimer) {
     // No timer: one tick (the first iteration's), then one sleep of max_sleep_ns.
     auto t0 = clock::now();
     (void)sh.poll_once();
-    EXPECT_GE(ms(clock::now() - t0), 95);
+    EXPECT_GE(ms(clock::now() - t0), 395);
     EXPECT_EQ(h.ticks.size(), 1u);
     EXPECT_EQ(sh.counters().idle_waits.get(), 1u);
     EXPECT_EQ(registry.seen(0), registry.epoch()); // online again
@@ -351,7 +351,7 @@ TEST(DataplaneSocket, AnIdleShardSleepsUntilItsNextTimer) {
     (void)sh.poll_once();
     const auto slept = ms(clock::now() - t0);
     EXPECT_GE(slept, 29);
-    EXPECT_LT(slept, 95);
+    EXPECT_LT(slept, 350); // woke for the timer, not at max_sleep_ns (a loaded machine is late)
     (void)sh.poll_once();
     ASSERT_FALSE(h.ticks.empty());
     EXPECT_GE(h.ticks.back(), h.due);
