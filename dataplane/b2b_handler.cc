@@ -65,18 +65,21 @@ void b2b_handler::on_packet(shard_context& ctx, const rx_packet& pkt) {
     _listen_index = pkt.listen_index;
     _engine->on_datagram(reinterpret_cast<const char*>(pkt.data), pkt.len, pkt.source,
                          ctx.now_ns() / ns_per_tick);
+    _unpublished = true;
 }
 
 void b2b_handler::on_tick(shard_context& ctx, uint64_t now_ns) {
     _ctx = &ctx;
     _engine->on_tick(now_ns / ns_per_tick);
+    _unpublished = true;
 }
 
 void b2b_handler::on_quiescent(shard_context& ctx) {
     (void)ctx;
-    // Once per loop iteration, so the counters /v1/stats reads are current even while the shard
-    // sleeps (its tick no longer wakes it just to publish them).
-    publish();
+    // At the end of every loop iteration that ran the engine, so the counters /v1/stats reads
+    // are current even while the shard sleeps (its tick no longer wakes it just to publish
+    // them); an idle polling loop (DPDK) publishes nothing.
+    if (_unpublished) publish();
 }
 
 uint64_t b2b_handler::next_timer_ns() const noexcept {
@@ -99,6 +102,7 @@ bool b2b_handler::send(const char* data, size_t len, const sip::endpoint& dest) 
 }
 
 void b2b_handler::publish() noexcept {
+    _unpublished = false;
     const auto& s = _engine->stats();
     auto set = [](std::atomic<uint64_t>& a, uint64_t v) { a.store(v, std::memory_order_relaxed); };
     set(_counters.calls_active, _engine->calls_active());

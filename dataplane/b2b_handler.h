@@ -85,6 +85,7 @@ private:
     std::unique_ptr<sip::b2b::engine> _engine;
     shard_context* _ctx = nullptr;
     uint16_t _listen_index = 0;
+    bool _unpublished = false; // the engine ran since the last publish()
     b2b_counters _counters;
 };
 

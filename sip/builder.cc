@@ -2,6 +2,7 @@
 
 #include "sip/message.h"
 #include "sip/scan.h"
+#include "sip/util/swar.h"
 
 #include <array>
 #include <cassert>
@@ -73,11 +74,6 @@ constexpr std::array<bool, 256> build_space_eol_table() noexcept {
 }
 constexpr std::array<bool, 256> k_space_eol = build_space_eol_table();
 
-// Whether an 8-byte word holds a byte below 0x21 (exact: the has-less-than bit trick).
-inline bool word_has_below_21(std::uint64_t w) noexcept {
-    return ((w - 0x2121212121212121ull) & ~w & 0x8080808080808080ull) != 0;
-}
-
 bool has_space_or_eol(std::string_view s) noexcept {
     // Eight bytes a step: a URI with no byte below 0x21 holds none of the four, and only one
     // with such a byte (rare) pays the table test per byte.
@@ -87,10 +83,10 @@ bool has_space_or_eol(std::string_view s) noexcept {
         bool low = false;
         for (std::size_t i = 0; i + 8 <= s.size(); i += 8) {
             std::memcpy(&w, p + i, 8);
-            low |= word_has_below_21(w);
+            low |= swar::has_byte_below(w, 0x21);
         }
         std::memcpy(&w, p + s.size() - 8, 8);
-        if (!low && !word_has_below_21(w)) return false;
+        if (!low && !swar::has_byte_below(w, 0x21)) return false;
     }
     for (char c : s)
         if (k_space_eol[static_cast<unsigned char>(c)]) return true;

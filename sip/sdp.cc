@@ -1,5 +1,7 @@
 #include "sip/sdp.h"
 
+#include "sip/util/swar.h"
+
 #include <cstring>
 #include <limits>
 
@@ -287,8 +289,7 @@ sdp_result sdp_view::parse(std::string_view body) noexcept {
             while (i + 8 <= n) {
                 std::uint64_t w;
                 std::memcpy(&w, p + i, 8);
-                constexpr std::uint64_t ones = 0x0101010101010101ull;
-                if (((w - ones * 14) & ~w & (ones * 0x80)) != 0) break;
+                if (swar::has_byte_below(w, 14)) break;
                 i += 8;
             }
             if (i >= n) break;

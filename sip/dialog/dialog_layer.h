@@ -184,8 +184,13 @@ public:
                           OnTerminated&& on_terminated);
 
     /// Starts loading the table slot a `find` (or the create/update) of `k` probes first, so
-    /// that its cache miss overlaps the caller's checks of the message. Changes nothing.
-    void prefetch(const dialog_key& k) const noexcept { _table.prefetch(key_of(k).lo); }
+    /// that its cache miss overlaps the caller's checks of the message. Changes nothing. Only
+    /// for a local tag Tandem minted (its key is the tag's bits, key_of): any other key would
+    /// cost a SipHash here and again in `find`, for a tag no dialog of ours carries.
+    void prefetch(const dialog_key& k) const noexcept {
+        util::digest128 bits;
+        if (_tags.bits(k.local_tag, bits)) _table.prefetch(bits.lo);
+    }
 
     /// Finds the dialog of an in-dialog request or response. An invalid id means "no such
     /// dialog": answer 481 (s12.2.2).

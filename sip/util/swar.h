@@ -1,6 +1,7 @@
 #pragma once
 
-// Word-at-a-time helpers for the typed grammars (sip/message.cc, sip/uri.cc): plain integer
+// Word-at-a-time helpers for the parsers and the builder (sip/message.cc, sip/uri.cc, sip/sdp.cc,
+// sip/builder.cc): plain integer
 // arithmetic on 4- and 8-byte loads inside the given range (never past it), so no CPU feature
 // is needed; the paths that depend on byte order test std::endian and otherwise walk bytes.
 
@@ -16,6 +17,13 @@ namespace tandem::sip::swar {
 constexpr uint64_t zero_bytes(uint64_t x) noexcept {
     constexpr uint64_t low7 = 0x7f7f7f7f7f7f7f7fu;
     return ~(((x & low7) + low7) | x | low7);
+}
+
+/// True when a byte of `x` is below `n` (n <= 0x80): exact, since a byte at or above 0x80 keeps
+/// its own high bit out (`& ~x`) and a borrow only starts in a byte that is below `n`.
+constexpr bool has_byte_below(uint64_t x, uint8_t n) noexcept {
+    constexpr uint64_t ones = 0x0101010101010101u;
+    return ((x - ones * n) & ~x & ones * 0x80) != 0;
 }
 
 /// True when all `n` (>= 4) bytes at p are ASCII letters: two overlapping 4-byte loads joined

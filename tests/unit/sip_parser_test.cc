@@ -1025,6 +1025,24 @@ TEST(SipParser, AllLettersWordsMatchByteTest) {
     EXPECT_GT(refused, 100000u);
 }
 
+// The "byte below n" word test the builder and the SDP scan use: every byte value at every
+// position of a word whose other bytes sit at n (the worst case for a borrow) or at 0xff, for
+// each bound they use and the extremes, against a byte-wise test.
+TEST(SipParser, HasByteBelowMatchesByteTest) {
+    for (unsigned n : {1u, 14u, 0x21u, 0x80u})
+        for (unsigned fill : {n, 0xffu})
+            for (unsigned at = 0; at < 8; ++at)
+                for (unsigned c = 0; c < 256; ++c) {
+                    unsigned char bytes[8];
+                    std::memset(bytes, static_cast<int>(fill), 8);
+                    bytes[at] = static_cast<unsigned char>(c);
+                    uint64_t w;
+                    std::memcpy(&w, bytes, 8);
+                    ASSERT_EQ(swar::has_byte_below(w, static_cast<uint8_t>(n)), c < n)
+                        << n << ' ' << fill << ' ' << at << ' ' << c;
+                }
+}
+
 // Four-digit numbers read as one word (a Via port, rport=, a Session-Expires delta): every
 // four-byte string of digits and the bytes around the digit range, against the reference
 // grammar's byte walk, and every four-digit interval.
