@@ -6,10 +6,12 @@ FUZZ_BUILD ?= build-fuzz
 CONFIG     ?= config/tandem.toml
 FUZZ_SECONDS ?= 300
 JOBS       ?= $(shell nproc)
+# Release builds are profile-guided (tools/pgo.sh, trained once per build folder); PGO=0: plain.
+PGO        ?= 1
 
 MESON_COMMON = -Dwerror=true
 
-.PHONY: all deps build run test bench bench-smoke asan fuzz format lint clean
+.PHONY: all deps build pgo run test bench bench-smoke asan fuzz format lint clean
 
 all: build
 
@@ -19,7 +21,22 @@ deps:
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) --buildtype=release $(MESON_COMMON)
 
+$(BUILD)/pgo.stamp: | $(BUILD)/build.ninja
+	./tools/pgo.sh $(BUILD)
+
+ifeq ($(PGO),1)
+build: deps $(BUILD)/pgo.stamp
+	ninja -C $(BUILD) -j $(JOBS)
+else
 build: deps $(BUILD)/build.ninja
+	rm -f $(BUILD)/pgo.stamp
+	meson configure $(BUILD) -Db_pgo=off
+	ninja -C $(BUILD) -j $(JOBS)
+endif
+
+# Train the profile-guided build again (after changes to the code a call runs).
+pgo: deps $(BUILD)/build.ninja
+	./tools/pgo.sh $(BUILD)
 	ninja -C $(BUILD) -j $(JOBS)
 
 run: build

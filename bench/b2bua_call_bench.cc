@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <bit>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -115,16 +116,7 @@ struct writer {
         std::memcpy(p + 8, &lo, 8);
         p += 16;
     }
-    void dec(uint64_t v) {
-        char tmp[20];
-        int n = 0;
-        do {
-            tmp[n++] = static_cast<char>('0' + v % 10);
-            v /= 10;
-        } while (v != 0);
-        while (n > 0)
-            *p++ = tmp[--n];
-    }
+    void dec(uint64_t v) { p = std::to_chars(p, p + 20, v).ptr; }
 };
 
 // The header values a UA reads, found in one pass over the header lines (first Via only).
