@@ -19,10 +19,20 @@
 namespace tandem::dataplane {
 
 struct socket_io::scratch {
+    // Transmit: filled per burst.
     std::vector<mmsghdr> msgs;
     std::vector<iovec> iovs;
     std::vector<sockaddr_storage> addrs;
-    std::vector<pkt_buf*> bufs;
+    // Receive: slot i's header points at its address and iovec once and for all; slots
+    // [0, rx_posted) hold buffers posted for the next recvmmsg (`rx_bufs[i]`, its iovec set).
+    // Received packets take theirs away and the next burst tops the slots up again, so a burst
+    // that got one packet costs one allocation, not `burst` allocations, frees and header
+    // set-ups.
+    std::vector<mmsghdr> rx_msgs;
+    std::vector<iovec> rx_iovs;
+    std::vector<sockaddr_storage> rx_addrs;
+    std::vector<pkt_buf*> rx_bufs;
+    uint32_t rx_posted = 0;
     std::vector<uint8_t> frame; // pcap capture: synthesised L2-L4 headers + payload
 };
 
@@ -97,10 +107,21 @@ socket_io::socket_io(std::vector<int> fds, std::vector<sip::endpoint> locals,
     : _fds(std::move(fds)), _locals(std::move(locals)), _options(options),
       _pool(options.pool_size, options.buffer_size, 0), _scratch(std::make_unique<scratch>()) {
     _options.burst = std::max<uint32_t>(_options.burst, 1);
-    _scratch->msgs.resize(_options.burst);
-    _scratch->iovs.resize(_options.burst);
-    _scratch->addrs.resize(_options.burst);
-    _scratch->bufs.resize(_options.burst);
+    scratch& s = *_scratch;
+    s.msgs.resize(_options.burst);
+    s.iovs.resize(_options.burst);
+    s.addrs.resize(_options.burst);
+    s.rx_msgs.resize(_options.burst);
+    s.rx_iovs.resize(_options.burst);
+    s.rx_addrs.resize(_options.burst);
+    s.rx_bufs.assign(_options.burst, nullptr);
+    for (uint32_t i = 0; i < _options.burst; ++i) {
+        msghdr& h = s.rx_msgs[i].msg_hdr;
+        h = {};
+        h.msg_name = &s.rx_addrs[i];
+        h.msg_iov = &s.rx_iovs[i];
+        h.msg_iovlen = 1;
+    }
     if (_pool.capacity() == 0) {
         _init = status::failure("socket backend: cannot allocate the buffer pool");
         return;
@@ -196,44 +217,40 @@ uint32_t socket_io::rx_burst(pkt_buf** out, uint32_t max) noexcept {
         if (fd < 0) {
             continue;
         }
-        uint32_t want = 0;
-        while (want < max - got) {
+        // Buffers stay posted in slots [0, posted) from one burst to the next: top them up to
+        // what this burst may fill.
+        const uint32_t room = max - got;
+        while (s.rx_posted < room) {
             pkt_buf* b = _pool.alloc();
             if (b == nullptr) {
                 break;
             }
-            s.bufs[want] = b;
-            s.iovs[want] = {b->data, b->cap};
-            mmsghdr& m = s.msgs[want];
-            m = {};
-            m.msg_hdr.msg_name = &s.addrs[want];
-            m.msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-            m.msg_hdr.msg_iov = &s.iovs[want];
-            m.msg_hdr.msg_iovlen = 1;
-            ++want;
+            s.rx_bufs[s.rx_posted] = b;
+            s.rx_iovs[s.rx_posted] = {b->data, b->cap};
+            ++s.rx_posted;
         }
+        const uint32_t want = std::min(room, s.rx_posted);
         if (want == 0) {
             _counters->rx_no_buffer.add();
             drained = false;
             break;
         }
-        const int r = ::recvmmsg(fd, s.msgs.data(), want, MSG_DONTWAIT, nullptr);
+        for (uint32_t i = 0; i < want; ++i) {
+            s.rx_msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+        }
+        const int r = ::recvmmsg(fd, s.rx_msgs.data(), want, MSG_DONTWAIT, nullptr);
         const uint32_t n = r > 0 ? static_cast<uint32_t>(r) : 0;
         drained = drained && n < want && (r >= 0 || errno == EAGAIN || errno == EWOULDBLOCK);
-        for (uint32_t i = 0; i < want; ++i) {
-            pkt_buf* b = s.bufs[i];
-            if (i >= n) {
-                _pool.free(b);
-                continue;
-            }
-            const mmsghdr& m = s.msgs[i];
+        for (uint32_t i = 0; i < n; ++i) {
+            pkt_buf* b = s.rx_bufs[i];
+            const mmsghdr& m = s.rx_msgs[i];
             if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
                 _counters->rx_truncated.add();
                 _pool.free(b);
                 continue;
             }
             b->len = m.msg_len;
-            b->remote = to_endpoint(s.addrs[i]);
+            b->remote = to_endpoint(s.rx_addrs[i]);
             b->local = _locals[index];
             b->listen_index = static_cast<uint16_t>(index);
             b->origin_shard = _shard_id;
@@ -244,11 +261,24 @@ uint32_t socket_io::rx_burst(pkt_buf** out, uint32_t max) noexcept {
             }
             out[got++] = b;
         }
+        // Slots [0, n) gave up their buffers: fill them from the end of the posted ones, so that
+        // the posted buffers are [0, posted - n) again (at most n moves, none when all went).
+        const uint32_t moves = std::min(n, s.rx_posted - n);
+        for (uint32_t i = 0; i < moves; ++i) {
+            const uint32_t from = s.rx_posted - 1 - i;
+            s.rx_bufs[i] = s.rx_bufs[from];
+            s.rx_iovs[i] = s.rx_iovs[from];
+        }
+        s.rx_posted -= n;
     }
     _next_socket = sockets > 0 ? (_next_socket + 1) % sockets : 0;
     // The loop stops early once `max` is reached: the sockets it did not ask are not drained.
     _rx_drained = drained && got < max;
     return got;
+}
+
+uint32_t socket_io::rx_posted() const noexcept {
+    return _scratch->rx_posted;
 }
 
 uint32_t socket_io::tx_burst(pkt_buf* const* pkts, uint32_t n) noexcept {

@@ -60,6 +60,9 @@ public:
     void wake() noexcept override;
 
     [[nodiscard]] const buffer_pool& pool() const noexcept { return _pool; }
+    /// Buffers posted for the next recvmmsg (taken from the pool, not holding a packet): a
+    /// received one is replaced, so that a burst sets up only as many as the last one used.
+    [[nodiscard]] uint32_t rx_posted() const noexcept;
 
 private:
     void capture(const pkt_buf& pkt, bool outgoing) noexcept;
@@ -74,7 +77,8 @@ private:
     bool _rx_drained = false;
     bool _rx_skip_once = false; // the last idle_wait saw no socket ready
     status _init;
-    // recvmmsg/sendmmsg scratch, sized to the burst at construction.
+    // recvmmsg/sendmmsg scratch, sized to the burst at construction; the receive side keeps its
+    // buffers posted between bursts.
     struct scratch;
     std::unique_ptr<scratch> _scratch;
     void* _pcap = nullptr;        // pcap_t* (dead handle for dumping), when capturing

@@ -222,7 +222,9 @@ TEST(DataplaneSocket, EchoOverIpv4Loopback) {
     EXPECT_EQ(c.rx_bytes.get(), 5u);
     EXPECT_EQ(c.tx_packets.get(), 1u);
     EXPECT_EQ(c.handled.get(), 1u);
-    EXPECT_EQ(static_cast<socket_io&>(sh.s->io()).pool().available(), 64u); // all returned
+    // All returned: in the pool, or posted for the next receive.
+    const auto& sio = static_cast<socket_io&>(sh.s->io());
+    EXPECT_EQ(sio.pool().available() + sio.rx_posted(), 64u);
 }
 
 // busy_ns is what a polling core's traffic costs: idle iterations add nothing, work adds time.
@@ -298,7 +300,71 @@ TEST(DataplaneSocket, ReceiveReportsWhenTheSocketsAreDrained) {
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(got[0]->data), got[0]->len), "c");
     free_all(n);
     EXPECT_EQ(counters.rx_packets.get(), 9u);
-    EXPECT_EQ(io.pool().available(), 16u);
+    EXPECT_EQ(io.pool().available() + io.rx_posted(), 16u);
+    EXPECT_EQ(io.rx_posted(), 3u); // the last burst posted 4; its packet left one slot empty
+}
+
+// Receive buffers stay posted between bursts: a burst allocates only for the slots the last one
+// used, and a pool with nothing left leaves the datagrams queued in the socket (counted), to be
+// received once buffers come back.
+TEST(DataplaneSocket, ReceiveBuffersStayPostedBetweenBursts) {
+    endpoint local;
+    const int fd = loopback_socket(AF_INET, local);
+    ASSERT_GE(fd, 0);
+    socket_io_options o;
+    o.burst = 4;
+    o.pool_size = 6;
+    o.buffer_size = 2048;
+    socket_io io({fd}, {local}, o);
+    shard_counters counters;
+    io.bind(counters, 0);
+    peer client;
+    ASSERT_TRUE(client.ok());
+    pkt_buf* got[4];
+
+    EXPECT_EQ(io.rx_burst(got, 4), 0u);
+    EXPECT_EQ(io.rx_posted(), 4u);
+    EXPECT_EQ(io.pool().available(), 2u);
+
+    ASSERT_TRUE(client.send_to(local.port, "one"));
+    ASSERT_EQ(io.rx_burst(got, 4), 1u);
+    EXPECT_EQ(io.rx_posted(), 3u);
+    pkt_buf* held = got[0]; // kept: 5 of the 6 buffers are out of the pool now
+    EXPECT_EQ(io.pool().available(), 2u);
+
+    // Three datagrams: the burst tops the slots up (one allocation) and takes all three.
+    for (const char* text : {"a", "b", "c"})
+        ASSERT_TRUE(client.send_to(local.port, text));
+    ASSERT_EQ(io.rx_burst(got, 4), 3u);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(got[2]->data), got[2]->len), "c");
+    EXPECT_EQ(io.rx_posted(), 1u);
+    EXPECT_EQ(io.pool().available(), 1u);
+    pkt_buf* held3[3] = {got[0], got[1], got[2]};
+
+    // Three more, and two buffers to receive them into (the one still posted and the pool's
+    // last): two received, then nothing is posted and the pool is empty.
+    ASSERT_TRUE(client.send_to(local.port, "d"));
+    ASSERT_TRUE(client.send_to(local.port, "e"));
+    ASSERT_TRUE(client.send_to(local.port, "f"));
+    ASSERT_EQ(io.rx_burst(got, 4), 2u);
+    EXPECT_EQ(io.rx_posted(), 0u);
+    EXPECT_EQ(io.pool().available(), 0u);
+    pkt_buf* held2[2] = {got[0], got[1]};
+    EXPECT_EQ(counters.rx_no_buffer.get(), 0u);
+    EXPECT_EQ(io.rx_burst(got, 4), 0u); // "f" waits in the socket
+    EXPECT_EQ(counters.rx_no_buffer.get(), 1u);
+    EXPECT_FALSE(io.rx_drained());
+
+    io.free(held);
+    ASSERT_EQ(io.rx_burst(got, 4), 1u);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(got[0]->data), got[0]->len), "f");
+    io.free(got[0]);
+    for (pkt_buf* b : held3)
+        io.free(b);
+    for (pkt_buf* b : held2)
+        io.free(b);
+    EXPECT_EQ(io.pool().available() + io.rx_posted(), 6u);
+    EXPECT_EQ(counters.rx_packets.get(), 7u);
 }
 
 // A handler whose only timer is what the test says.
@@ -406,7 +472,8 @@ TEST(DataplaneSocket, WrongShardHandsOverToTheOwner) {
     EXPECT_EQ(s1.s->counters().handled.get(), 1u);
     // Shard 1 gave the buffer back; shard 0 frees it on its next iteration.
     (void)s0.s->poll_once();
-    EXPECT_EQ(static_cast<socket_io&>(s0.s->io()).pool().available(), 64u);
+    const auto& sio = static_cast<socket_io&>(s0.s->io());
+    EXPECT_EQ(sio.pool().available() + sio.rx_posted(), 64u);
 
     // Its own packets stay on shard 0.
     const std::string mine = sip_options(minted_call_id(0, 2));
@@ -465,7 +532,8 @@ TEST(DataplaneSocket, FullRingIsCountedAndDropped) {
     (void)s1.s->poll_once();
     EXPECT_EQ(s1.s->counters().handled.get(), 2u);
     (void)s0.s->poll_once();
-    EXPECT_EQ(static_cast<socket_io&>(s0.s->io()).pool().available(), 64u);
+    const auto& sio = static_cast<socket_io&>(s0.s->io());
+    EXPECT_EQ(sio.pool().available() + sio.rx_posted(), 64u);
 }
 
 tandem::config::config loopback_config(uint32_t workers) {
