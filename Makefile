@@ -48,6 +48,10 @@ test: build
 # Micro-benchmarks, the end-to-end CPS harness against Kamailio, the DPDK backend's ramp (exit 77:
 # skipped where namespaces or DPDK are missing), then the README's tables.
 bench: build
+ifeq ($(PGO),1)
+	./tools/pgo.sh --if-stale $(BUILD)
+	ninja -C $(BUILD) -j $(JOBS)
+endif
 	./bench/micro.sh $(BUILD)
 	TANDEM_BIN=$(BUILD)/tandem ./bench/cps/run.sh
 	TANDEM_BIN=$(BUILD)/tandem ./bench/cps/dpdk.sh || [ $$? -eq 77 ]

@@ -37,5 +37,7 @@ if [[ -x "$memory_bin" ]]; then
     "$memory_bin" --benchmark_filter='BM_MemoryPerEstablishedCall' --benchmark_format=json \
         --benchmark_out="$out/micro/b2bua_memory.json" --benchmark_out_format=json >/dev/null
 fi
-python3 "$root/bench/micro_report.py" "$out/micro" "$out/micro.md" "bench/micro.sh $build"
+kind="release build"
+[[ ! -f "$build/pgo.stamp" ]] || kind="profile-guided release build, tools/pgo.sh"
+python3 "$root/bench/micro_report.py" "$out/micro" "$out/micro.md" "bench/micro.sh $build" "$kind"
 echo "micro: wrote $out/micro.md"

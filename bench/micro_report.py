@@ -9,6 +9,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "cps
 from report import cpu_model  # noqa: E402  (one definition, shared with the CPS report)
 
 src, dst, command = sys.argv[1], sys.argv[2], sys.argv[3]
+build_kind = sys.argv[4] if len(sys.argv) > 4 else "release build"
 
 
 def load(name):
@@ -102,7 +103,7 @@ with open(dst, "w") as f:
     cpus = os.cpu_count()
     load_avg = os.getloadavg()[0]
     f.write(f"Measured {now} on {cpus} CPUs ({cpu_model()}), load average {load_avg:.1f} at the end; "
-            f"`{command}`; CPU time per operation (Google Benchmark, release build); the parser "
+            f"`{command}`; CPU time per operation (Google Benchmark, {build_kind}); the parser "
             f"rows are the median of {reps} repetitions run in random interleaving with "
             f"libosip2's.\n\n")
     f.write("| what | figure | note |\n|---|---:|---|\n")

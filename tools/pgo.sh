@@ -16,12 +16,25 @@
 # and a few per cent in the hot benchmarks. Code the training does not run (the DPDK backend,
 # error paths) is compiled as without profiles (-fprofile-partial-training, meson.build), not
 # for size. Sources edited after training keep their old profiles (GCC warns that they are out
-# of date); `make pgo` trains again. `make build PGO=0` builds without profiles.
+# of date); `make pgo` trains again, and `make bench` does when a source is newer than the
+# profiles (--if-stale). `make build PGO=0` builds without profiles.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build="${1:?usage: tools/pgo.sh BUILD_DIR}"
+if_stale=0
+if [[ ${1:-} == --if-stale ]]; then
+    if_stale=1
+    shift
+fi
+build="${1:?usage: tools/pgo.sh [--if-stale] BUILD_DIR}"
 [[ -f "$build/build.ninja" ]] || { echo "pgo.sh: $build is not a configured meson build" >&2; exit 2; }
+# --if-stale (make bench): train only if a source was changed after the last training.
+if [[ $if_stale -eq 1 && -f "$build/pgo.stamp" ]] &&
+    [[ -z $(find sip dataplane control bench config meson.build -newer "$build/pgo.stamp" \
+        -type f \( -name '*.cc' -o -name '*.h' -o -name '*.build' -o -name '*.tdm' \) | head -n 1) ]]; then
+    echo "pgo.sh: $build's profiles are newer than every source"
+    exit 0
+fi
 rm -f "$build/pgo.stamp"
 
 echo "pgo.sh: instrumented build"
