@@ -94,6 +94,14 @@ EOF
             --duration 3 --hold-ms 10-200 --timeout 15 >"$work/loadgen.log" 2>&1 ||
             warn "loadgen run through the daemon failed: $(tail -n 2 "$work/loadgen.log")"
         kill -INT "$tandem_pid"
+        for _ in $(seq 100); do # at most 10 s; it writes its profiles as it exits
+            kill -0 "$tandem_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$tandem_pid" 2>/dev/null; then
+            warn "daemon still running 10 s after SIGINT: killed, no profile from it"
+            kill -KILL "$tandem_pid"
+        fi
         wait "$tandem_pid" || warn "daemon exit status $?"
     else
         warn "daemon did not start: $(tail -n 2 "$work/tandem.log")"
