@@ -245,20 +245,36 @@ TEST(DataplaneSocket, BusyTimeCountsOnlyIterationsThatDidWork) {
     EXPECT_GT(c.busy_ns.get(), after_tick);
 }
 
+// A socket_io on a fresh loopback socket with its own counters, outside any shard (null `io` if
+// the socket could not be opened).
+struct lone_io {
+    endpoint local;
+    shard_counters counters;
+    std::unique_ptr<socket_io> io;
+
+    lone_io(uint32_t burst, uint32_t pool_size) {
+        const int fd = loopback_socket(AF_INET, local);
+        if (fd < 0) {
+            return;
+        }
+        socket_io_options o;
+        o.burst = burst;
+        o.pool_size = pool_size;
+        o.buffer_size = 2048;
+        io = std::make_unique<socket_io>(std::vector<int>{fd}, std::vector<endpoint>{local}, o);
+        io->bind(counters, 0);
+    }
+};
+
 // The sleeping loop needs no extra receive call to learn that a socket is empty: a burst that
 // came back short says so, and so does a wait that timed out. Neither may lose a datagram that
 // arrives in between: readiness is level-triggered, so the next wait returns at once.
 TEST(DataplaneSocket, ReceiveReportsWhenTheSocketsAreDrained) {
-    endpoint local;
-    const int fd = loopback_socket(AF_INET, local);
-    ASSERT_GE(fd, 0);
-    socket_io_options o;
-    o.burst = 4;
-    o.pool_size = 16;
-    o.buffer_size = 2048;
-    socket_io io({fd}, {local}, o);
-    shard_counters counters;
-    io.bind(counters, 0);
+    lone_io lone(4, 16);
+    ASSERT_NE(lone.io, nullptr);
+    socket_io& io = *lone.io;
+    const endpoint& local = lone.local;
+    shard_counters& counters = lone.counters;
     peer client;
     ASSERT_TRUE(client.ok());
     pkt_buf* got[8];
@@ -308,16 +324,11 @@ TEST(DataplaneSocket, ReceiveReportsWhenTheSocketsAreDrained) {
 // used, and a pool with nothing left leaves the datagrams queued in the socket (counted), to be
 // received once buffers come back.
 TEST(DataplaneSocket, ReceiveBuffersStayPostedBetweenBursts) {
-    endpoint local;
-    const int fd = loopback_socket(AF_INET, local);
-    ASSERT_GE(fd, 0);
-    socket_io_options o;
-    o.burst = 4;
-    o.pool_size = 6;
-    o.buffer_size = 2048;
-    socket_io io({fd}, {local}, o);
-    shard_counters counters;
-    io.bind(counters, 0);
+    lone_io lone(4, 6);
+    ASSERT_NE(lone.io, nullptr);
+    socket_io& io = *lone.io;
+    const endpoint& local = lone.local;
+    shard_counters& counters = lone.counters;
     peer client;
     ASSERT_TRUE(client.ok());
     pkt_buf* got[4];
