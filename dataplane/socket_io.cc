@@ -23,7 +23,8 @@ struct socket_io::scratch {
     std::vector<mmsghdr> msgs;
     std::vector<iovec> iovs;
     std::vector<sockaddr_storage> addrs;
-    // Receive: slot i's header points at its address and iovec once and for all; slots
+    // Receive: slot i's header points at its address and iovec once and for all (and keeps the
+    // address room, restored after each packet); slots
     // [0, rx_posted) hold buffers posted for the next recvmmsg (`rx_bufs[i]`, its iovec set).
     // Received packets take theirs away and the next burst tops the slots up again, so a burst
     // that got one packet costs one allocation, not `burst` allocations, frees and header
@@ -121,6 +122,7 @@ socket_io::socket_io(std::vector<int> fds, std::vector<sip::endpoint> locals,
         h.msg_name = &s.rx_addrs[i];
         h.msg_iov = &s.rx_iovs[i];
         h.msg_iovlen = 1;
+        h.msg_namelen = sizeof(sockaddr_storage);
     }
     if (_pool.capacity() == 0) {
         _init = status::failure("socket backend: cannot allocate the buffer pool");
@@ -235,15 +237,15 @@ uint32_t socket_io::rx_burst(pkt_buf** out, uint32_t max) noexcept {
             drained = false;
             break;
         }
-        for (uint32_t i = 0; i < want; ++i) {
-            s.rx_msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-        }
         const int r = ::recvmmsg(fd, s.rx_msgs.data(), want, MSG_DONTWAIT, nullptr);
         const uint32_t n = r > 0 ? static_cast<uint32_t>(r) : 0;
         drained = drained && n < want && (r >= 0 || errno == EAGAIN || errno == EWOULDBLOCK);
         for (uint32_t i = 0; i < n; ++i) {
             pkt_buf* b = s.rx_bufs[i];
-            const mmsghdr& m = s.rx_msgs[i];
+            mmsghdr& m = s.rx_msgs[i];
+            // The kernel wrote the address's length over the room it had: give it back (only
+            // the slots it filled; the others still hold it).
+            m.msg_hdr.msg_namelen = sizeof(sockaddr_storage);
             if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
                 _counters->rx_truncated.add();
                 _pool.free(b);

@@ -1,9 +1,9 @@
 #pragma once
 
 // Word-at-a-time helpers for the parsers and the builder (sip/message.cc, sip/uri.cc, sip/sdp.cc,
-// sip/builder.cc): plain integer
-// arithmetic on 4- and 8-byte loads inside the given range (never past it), so no CPU feature
-// is needed; the paths that depend on byte order test std::endian and otherwise walk bytes.
+// sip/builder.cc): plain integer arithmetic on 4- and 8-byte loads inside the given range (never
+// past it), so no CPU feature is needed; the paths that depend on byte order test std::endian
+// and otherwise walk bytes.
 
 #include <bit>
 #include <cstddef>

@@ -366,12 +366,17 @@ TEST(DataplaneSocket, ReceiveBuffersStayPostedBetweenBursts) {
     EXPECT_EQ(counters.rx_no_buffer.get(), 1u);
     EXPECT_FALSE(io.rx_drained());
 
-    io.free(held);
+    io.free(held3[0]);
     ASSERT_EQ(io.rx_burst(got, 4), 1u);
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(got[0]->data), got[0]->len), "f");
+    // Every packet carries its sender's address, whichever slot and burst it came through.
+    EXPECT_NE(held->remote.port, 0);
+    for (const pkt_buf* b : {got[0], held3[1], held3[2], held2[0], held2[1]})
+        EXPECT_EQ(b->remote, held->remote);
+    io.free(held);
     io.free(got[0]);
-    for (pkt_buf* b : held3)
-        io.free(b);
+    io.free(held3[1]);
+    io.free(held3[2]);
     for (pkt_buf* b : held2)
         io.free(b);
     EXPECT_EQ(io.pool().available() + io.rx_posted(), 6u);
