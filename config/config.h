@@ -37,6 +37,8 @@ struct sip_section {
     uint32_t t1_ms = 500;
     uint32_t t2_ms = 4000;
     uint32_t t4_ms = 5000;
+    /// Timer C: how long a B-leg INVITE waits for its final response after its last provisional.
+    uint32_t timer_c_ms = 181000;
     /// What Tandem calls itself in Server/User-Agent headers.
     std::string user_agent = "Tandem";
 };

@@ -193,7 +193,7 @@ config build(const toml::table& root, const std::string& source, const load_opti
         {"sip", "api", "dataplane", "dpdk", "scenario", "routing", "policy", "limits", "log"});
 
     if (const auto* t = r.section(root, "sip")) {
-        r.check_keys(*t, "sip", {"listen", "t1_ms", "t2_ms", "t4_ms", "user_agent"});
+        r.check_keys(*t, "sip", {"listen", "t1_ms", "t2_ms", "t4_ms", "timer_c_ms", "user_agent"});
         std::vector<std::string> listen;
         r.read(*t, "sip", "listen", listen);
         if (t->get("listen") != nullptr) {
@@ -208,6 +208,7 @@ config build(const toml::table& root, const std::string& source, const load_opti
         r.read(*t, "sip", "t1_ms", c.sip.t1_ms, 10, 60000);
         r.read(*t, "sip", "t2_ms", c.sip.t2_ms, 100, 600000);
         r.read(*t, "sip", "t4_ms", c.sip.t4_ms, 100, 600000);
+        r.read(*t, "sip", "timer_c_ms", c.sip.timer_c_ms, 1000, 3600000);
         r.read(*t, "sip", "user_agent", c.sip.user_agent);
         if (c.sip.t2_ms < c.sip.t1_ms)
             r.fail(t->source(), "'sip.t2_ms' must not be below 'sip.t1_ms'");

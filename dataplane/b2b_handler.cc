@@ -22,6 +22,7 @@ sip::b2b::engine_config make_engine_config(const config::config& cfg, uint32_t s
     e.txn.t1_ms = cfg.sip.t1_ms;
     e.txn.t2_ms = cfg.sip.t2_ms;
     e.txn.t4_ms = cfg.sip.t4_ms;
+    e.txn.timer_c_ms = cfg.sip.timer_c_ms;
     const uint32_t calls = std::max<uint32_t>(16, (cfg.limits.max_calls + shards - 1) / shards);
     e.max_calls = calls;
     // A call holds at most a few transactions at once; non-INVITE server transactions linger

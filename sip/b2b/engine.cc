@@ -372,7 +372,7 @@ struct engine::impl final : txn::action_sink {
     void b_invite_failed(uint32_t ci, int code) noexcept;
     void relay_request(uint32_t ci, bool from_a, dialog_id from, const message& m, txn_id t,
                        const endpoint& dest, std::span<const header_text> extra = {}) noexcept;
-    void relay_response(uint32_t ci, size_t k, const message& m, bool need_ack) noexcept;
+    void relay_response(uint32_t ci, size_t k, txn_id t, const message& m, bool need_ack) noexcept;
     void relay_failed(uint32_t ci, size_t k, int code) noexcept;
     void send_bye(uint32_t ci, bool on_a, int max_forwards = 70) noexcept;
     void send_cancel_b(uint32_t ci) noexcept;
@@ -616,7 +616,8 @@ void engine::impl::on_event(const txn::action& a) noexcept {
     if (r == role_b_invite) {
         b_invite_failed(ci, code);
     } else if (r == role_b_cancel) {
-        // No answer to the CANCEL: the INVITE transaction's own timeout ends the B-leg.
+        // No answer to the CANCEL: the INVITE transaction ends 64*T1 after it (cancelled()),
+        // and its timeout ends the B-leg.
     } else if (r == role_bye_a || r == role_bye_b) {
         (r == role_bye_a ? c->a : c->b) = leg_state::terminated;
         maybe_free(ci);
@@ -1054,7 +1055,7 @@ void engine::impl::on_response(const message& m) noexcept {
     if (role == role_b_invite) {
         b_invite_response(ci, m, r.need_ack);
     } else if (role >= role_relay && role < role_relay + k_relays) {
-        relay_response(ci, role - role_relay, m, r.need_ack);
+        relay_response(ci, role - role_relay, r.txn, m, r.need_ack);
     } else if ((role == role_bye_a || role == role_bye_b) && m.status_code() >= 200) {
         (role == role_bye_a ? c->a : c->b) = leg_state::terminated;
         maybe_free(ci);
@@ -1293,6 +1294,10 @@ void engine::impl::send_cancel_b(uint32_t ci) noexcept {
     // RFC 3261 s9.1: Request-URI, Call-ID, From, To, CSeq number and top Via of the INVITE,
     // which its client transaction still holds.
     const txn::transaction* tx = _txn.find(c.b_invite);
+    // Whether or not the CANCEL can go out, the INVITE now ends by itself 64*T1 from here
+    // without a final response (RFC 3261 s9.1): a callee that rang and went silent does not
+    // hold the call.
+    (void)_txn.cancelled(c.b_invite, _now);
     const message* inv = tx != nullptr && tx->msg != txn::no_msg ? reparse(tx->msg) : nullptr;
     if (inv == nullptr) return;
     const size_t fi = inv->find(header_id::from), ti = inv->find(header_id::to);
@@ -1317,14 +1322,19 @@ void engine::impl::send_ack_non2xx(call& c, txn_id t, const message& resp) noexc
     // RFC 3261 s17.1.1.3: same Request-URI, Call-ID, From, CSeq number and top Via as the
     // INVITE, the To of the response. The transaction keeps it for retransmitted finals.
     const txn::transaction* tx = _txn.find(t);
-    std::string_view ruri = c.b_ruri_len != 0 ? c.b_ruri() : std::string_view();
     std::string_view branch = resp.top_via() ? resp.top_via()->branch : std::string_view();
     if (tx == nullptr || branch.empty()) return;
-    if (ruri.empty()) {
-        // No call behind it: the Request-URI is not known any more; the To URI is what the
-        // far end answered for.
-        ruri = resp.to()->uri;
+    // The Request-URI of the INVITE the transaction sent (the B-leg's target, or for a relayed
+    // re-INVITE the dialog's remote target on either leg): the request line Tandem wrote,
+    // "INVITE <uri> SIP/2.0".
+    std::string_view ruri;
+    if (tx->msg != txn::no_msg) {
+        const std::string_view line(_store.data(tx->msg), _store.length(tx->msg));
+        const size_t b = line.find(' ');
+        const size_t e = b == std::string_view::npos ? b : line.find(' ', b + 1);
+        if (e != std::string_view::npos) ruri = line.substr(b + 1, e - b - 1);
     }
+    if (ruri.empty()) ruri = c.b_ruri_len != 0 ? c.b_ruri() : resp.to()->uri;
     uint64_t h = build(true, [&](message_builder& b) {
         b.request_line("ACK", ruri);
         b.prechecked_header_parts("Via", {{_via, _via_len}, branch, ";rport"});
@@ -1511,7 +1521,9 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
         (void)_txn.respond(c.a_invite, static_cast<uint16_t>(code), h, c.a_src, _now, *this, a_tag);
         return;
     }
-    _wheel.cancel(c.timer);
+    // The first final response ends the ring timeout. Once the call is answered the same timer
+    // holds its talk-time limit, which a retransmitted 2xx or a second fork's 2xx must not disarm.
+    if (c.timer.data == cookie(ci, role_ring)) _wheel.cancel(c.timer);
     if (code < 300) {
         dialog_source src;
         b_params(src, c, m);
@@ -1766,10 +1778,26 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
     r.resp_dest = dest;
 }
 
-void engine::impl::relay_response(uint32_t ci, size_t k, const message& m, bool need_ack) noexcept {
+void engine::impl::relay_response(uint32_t ci, size_t k, txn_id t, const message& m,
+                                  bool need_ack) noexcept {
     call& c = _calls[ci];
     relay& r = c.relays[k];
-    if (!r.used || r.awaiting_ack) return;
+    if (!r.used || !(r.client == t)) {
+        // A relayed re-INVITE that has ended: its slot is free or holds a later request, while
+        // its client transaction still passes 2xx retransmissions up for 64*T1 (RFC 6026
+        // Accepted). Never relay one (it would answer whatever request holds the slot now):
+        // re-send the ACK its first 2xx got.
+        for (const dialog_id d : {c.a_dialog, c.b_dialog}) {
+            const dialog::dialog* dl = d.valid() ? _dialogs.get(d) : nullptr;
+            if (dl == nullptr || dl->call_id() != *m.call_id()) continue;
+            const uint64_t ack = _dialogs.ack_for_2xx(d, m.cseq()->number);
+            if (ack != txn::no_msg)
+                resend_ack(*dl, m.cseq()->number, ack,
+                           dialog_destination(*dl, d == c.a_dialog ? c.a_src : c.b_peer));
+        }
+        return;
+    }
+    if (r.awaiting_ack) return;
     const int code = m.status_code();
     if (code == 100) return;
     if (need_ack) send_ack_non2xx(c, r.client, m);

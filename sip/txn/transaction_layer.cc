@@ -35,8 +35,8 @@ void add_method(util::siphash13& h, method_id m, std::string_view name) noexcept
 transaction_layer::transaction_layer(const txn_config& cfg, const util::hash_key& key, tick_t now)
     : _cfg(cfg), _key(key), _t1(cfg.ticks(cfg.t1_ms)), _t2(cfg.ticks(cfg.t2_ms)),
       _t4(cfg.ticks(cfg.t4_ms)), _td(cfg.ticks(cfg.timer_d_ms)),
-      _t64(cfg.ticks(uint64_t{64} * cfg.t1_ms)), _pool(cfg.max_transactions),
-      _table(cfg.max_transactions), _wheel(now) {}
+      _t64(cfg.ticks(uint64_t{64} * cfg.t1_ms)), _tc(cfg.ticks(cfg.timer_c_ms)),
+      _pool(cfg.max_transactions), _table(cfg.max_transactions), _wheel(now) {}
 
 namespace {
 
@@ -191,6 +191,14 @@ void transaction_layer::release(transaction& t, uint32_t index, uint64_t& msg,
     msg = no_msg;
 }
 
+void transaction_layer::discard(uint64_t msg, action_sink& out) const noexcept {
+    if (msg == no_msg) return;
+    action a;
+    a.kind = action_kind::release;
+    a.msg = msg;
+    out.emit(a);
+}
+
 void transaction_layer::terminate(uint32_t index, action_sink& out) noexcept {
     transaction& t = _pool[index];
     _wheel.cancel(t.retx);
@@ -323,7 +331,12 @@ response_result transaction_layer::on_response(const response_key& resp, const u
             t.status = s;
             r.disposition = response_disposition::deliver;
             if (s < 200) {
-                _wheel.cancel(t.main); // timer B only runs in Calling (figure 5)
+                // Timer B only runs in Calling (figure 5); each provisional (re)starts timer C,
+                // unless a CANCEL has set the transaction's end (cancelled()).
+                if (!t.cancelled) {
+                    _wheel.cancel(t.main);
+                    arm(t, index, true, _tc, now);
+                }
                 t.state = txn_state::proceeding;
             } else if (s < 300) {
                 // RFC 6026: Accepted, timer M = 64*T1; the TU ACKs the 2xx itself.
@@ -332,9 +345,9 @@ response_result transaction_layer::on_response(const response_key& resp, const u
                 t.state = txn_state::accepted;
                 arm(t, index, true, _t64, now);
             } else {
-                // s17.1.1.2: Completed, ACK from inside the transaction, timer D.
+                // s17.1.1.2: Completed, ACK from inside the transaction, timer D. The request
+                // stays until the TU's ACK (send_ack): the ACK repeats its Request-URI.
                 _wheel.cancel(t.main);
-                release(t, index, t.msg, out);
                 t.state = txn_state::completed;
                 arm(t, index, true, t.reliable ? 0 : _td, now);
                 r.need_ack = true;
@@ -379,17 +392,20 @@ start_result transaction_layer::start_client(const client_request& req, uint64_t
     start_result r;
     if (req.method == method_id::ack) {
         r.status = txn_status::bad_state; // ACK has no client transaction (s17.1.1.3)
+        discard(msg, out);
         return r;
     }
     const util::digest128 key = client_key(req.method, req.method_name, req.branch);
     const uint32_t index = _pool.alloc();
     if (index == util::pool<transaction>::npos) {
         ++_full_count;
+        discard(msg, out);
         return r;
     }
     if (_table.insert(key.lo, index) != util::insert_status::ok) {
         _pool.free(index);
         ++_full_count;
+        discard(msg, out);
         return r;
     }
     transaction& t = _pool[index];
@@ -417,13 +433,32 @@ start_result transaction_layer::start_client(const client_request& req, uint64_t
     return r;
 }
 
+txn_status transaction_layer::cancelled(txn_id id, tick_t now) noexcept {
+    transaction* t = get(id);
+    if (t == nullptr) return txn_status::stale;
+    if (t->kind != txn_kind::client_invite ||
+        (t->state != txn_state::calling && t->state != txn_state::proceeding))
+        return txn_status::bad_state;
+    // RFC 3261 s9.1: with no final response 64*T1 after the CANCEL, the INVITE is given up.
+    // In Calling timer B (64*T1 from the INVITE) comes sooner; a later provisional does not
+    // restart timer C.
+    t->cancelled = true;
+    if (t->state == txn_state::proceeding) {
+        _wheel.cancel(t->main);
+        arm(*t, id.index, true, _t64, now);
+    }
+    return txn_status::ok;
+}
+
 txn_status transaction_layer::send_ack(txn_id id, uint64_t msg, tick_t now, action_sink& out) {
     (void)now;
     transaction* t = get(id);
-    if (t == nullptr) return txn_status::stale;
-    if (t->kind != txn_kind::client_invite || t->state != txn_state::completed)
-        return txn_status::bad_state;
+    if (t == nullptr || t->kind != txn_kind::client_invite || t->state != txn_state::completed) {
+        discard(msg, out);
+        return t == nullptr ? txn_status::stale : txn_status::bad_state;
+    }
     release(*t, id.index, t->ack_msg, out);
+    release(*t, id.index, t->msg, out); // the INVITE, kept for the TU to build this ACK
     t->ack_msg = msg;
     send(*t, id.index, msg, out);
     if (t->reliable) terminate(id.index, out); // timer D is zero on reliable transports
@@ -434,17 +469,24 @@ txn_status transaction_layer::respond(txn_id id, uint16_t status, uint64_t msg,
                                       const endpoint& dest, tick_t now, action_sink& out,
                                       std::string_view to_tag) {
     transaction* tp = get(id);
-    if (tp == nullptr) return txn_status::stale;
+    if (tp == nullptr) {
+        discard(msg, out);
+        return txn_status::stale;
+    }
     transaction& t = *tp;
     const uint32_t index = id.index;
-    if (status < 100 || status > 699) return txn_status::bad_state;
+    const auto refuse = [&] {
+        discard(msg, out);
+        return txn_status::bad_state;
+    };
+    if (status < 100 || status > 699) return refuse();
 
     if (t.kind == txn_kind::server_invite) {
         if (t.state == txn_state::accepted) {
             // RFC 6026 s7.1: the TU's 2xx retransmissions pass through Accepted.
-            if (status < 200 || status >= 300) return txn_status::bad_state;
+            if (status < 200 || status >= 300) return refuse();
         } else if (t.state != txn_state::proceeding) {
-            return txn_status::bad_state;
+            return refuse();
         }
         release(t, index, t.msg, out);
         t.msg = msg;
@@ -473,9 +515,8 @@ txn_status transaction_layer::respond(txn_id id, uint16_t status, uint64_t msg,
         return txn_status::ok;
     }
 
-    if (t.kind != txn_kind::server_non_invite) return txn_status::bad_state;
-    if (t.state != txn_state::trying && t.state != txn_state::proceeding)
-        return txn_status::bad_state;
+    if (t.kind != txn_kind::server_non_invite) return refuse();
+    if (t.state != txn_state::trying && t.state != txn_state::proceeding) return refuse();
     release(t, index, t.msg, out);
     t.msg = msg;
     t.peer = dest;
@@ -529,8 +570,9 @@ void transaction_layer::on_timer(uint32_t index, bool main, tick_t now, action_s
             arm(t, index, false, t.interval, now);
             return;
         }
-        if (t.state == txn_state::calling) emit(t, index, action_kind::timeout, 408, out); // B
-        terminate(index, out); // B, D or M
+        if (t.state == txn_state::calling || t.state == txn_state::proceeding)
+            emit(t, index, action_kind::timeout, 408, out); // B, C, or the end after a CANCEL
+        terminate(index, out);                              // B, C, D or M
         return;
     case txn_kind::client_non_invite:
         if (!main) { // timer E

@@ -59,6 +59,7 @@ struct transaction {
     bool reliable = false;
     bool rfc2543 = false;
     bool has_resp_to_tag = false;
+    bool cancelled = false; ///< client INVITE: the TU sent a CANCEL (cancelled())
 };
 
 /// What `on_request` did with an incoming request.
@@ -170,12 +171,22 @@ public:
 
     /// Starts a client transaction: sends `msg` (one reference taken) to `dest` now and
     /// retransmits it per timers A/E. `user` is echoed in every action and result for it.
+    /// Every call that takes a message takes its reference even when it fails (a full table,
+    /// a stale id, a wrong state): the message is then released at once, so a caller never
+    /// releases a message it handed over.
     [[nodiscard]] start_result start_client(const client_request& req, uint64_t msg,
                                             const endpoint& dest, uint64_t user, tick_t now,
                                             action_sink& out);
 
+    /// Client INVITE: the TU has sent a CANCEL for it. Without a final response within 64*T1
+    /// from now (RFC 3261 s9.1) the transaction times out (408 to the TU) and ends; provisional
+    /// responses no longer restart timer C.
+    [[nodiscard]] txn_status cancelled(txn_id id, tick_t now) noexcept;
+
     /// Client INVITE after a non-2xx final (`need_ack`): sends the ACK the TU built (one
-    /// reference taken) and keeps it to answer retransmitted final responses.
+    /// reference taken) and keeps it to answer retransmitted final responses. Until then the
+    /// transaction still holds its INVITE (`transaction::msg`), whose Request-URI the ACK must
+    /// repeat; this releases it.
     [[nodiscard]] txn_status send_ack(txn_id id, uint64_t msg, tick_t now, action_sink& out);
 
     /// The TU responds on a server transaction: sends `msg` (one reference taken) to `dest`.
@@ -221,6 +232,8 @@ private:
     void arm(transaction& t, uint32_t index, bool main, uint64_t ticks, tick_t now) noexcept;
     void send(const transaction& t, uint32_t index, uint64_t msg, action_sink& out) const noexcept;
     void release(transaction& t, uint32_t index, uint64_t& msg, action_sink& out) const noexcept;
+    /// A message handed in with a call that failed: its reference released all the same.
+    void discard(uint64_t msg, action_sink& out) const noexcept;
     void emit(const transaction& t, uint32_t index, action_kind k, uint16_t status,
               action_sink& out) const noexcept;
     void terminate(uint32_t index, action_sink& out) noexcept;
@@ -228,7 +241,7 @@ private:
 
     txn_config _cfg;
     util::hash_key _key;
-    uint64_t _t1, _t2, _t4, _td, _t64;
+    uint64_t _t1, _t2, _t4, _td, _t64, _tc;
     util::pool<transaction> _pool;
     util::open_table _table;
     util::timer_wheel _wheel;

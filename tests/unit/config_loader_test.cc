@@ -109,6 +109,10 @@ TEST_F(ConfigLoader, WrongTypesAreRejected) {
               "test.toml:2:11: 'dataplane.workers' must be an integer");
     EXPECT_EQ(error_of("[dataplane]\nworkers = 0\n"),
               "test.toml:2:11: 'dataplane.workers' = 0 is out of range [1, 128]");
+    EXPECT_EQ(error_of("[sip]\ntimer_c_ms = 500\n"),
+              "test.toml:2:14: 'sip.timer_c_ms' = 500 is out of range [1000, 3600000]");
+    EXPECT_EQ(load("[sip]\ntimer_c_ms = 240000\n").sip.timer_c_ms, 240000u);
+    EXPECT_EQ(load("").sip.timer_c_ms, 181000u);
     EXPECT_EQ(error_of("[sip]\nlisten = \"udp:127.0.0.1:5060\"\n"),
               "test.toml:2:10: 'sip.listen' must be an array of strings");
     EXPECT_EQ(error_of("[dataplane]\nbackend = \"netmap\"\n"),

@@ -177,6 +177,44 @@ TEST(SipTxnClientInvite, Non2xxCompletedAcksInsideAndAbsorbsRetransmissionsUntil
     EXPECT_EQ(rec.count(action_kind::timeout), 0u);
 }
 
+// Timer C (RFC 3261 s16.6 step 11): after a provisional, a final response is due within
+// timer C of the last provisional; a callee that rings and goes silent times out like timer B.
+TEST(SipTxnClientInvite, TimerCAfterTheLastProvisionalTimesOut) {
+    transaction_layer l(cfg(), key);
+    recorder rec;
+    auto s = l.start_client(creq(method_id::invite), 7, peer, 0, 0, rec);
+    ASSERT_EQ(s.status, txn_status::ok);
+    rec.now = 1000;
+    (void)l.on_response(resp(180, method_id::invite), 1000, rec);
+    run_to(l, rec, 50000);
+    rec.now = 50000;
+    (void)l.on_response(resp(183, method_id::invite), 50000, rec); // restarts timer C
+    run_to(l, rec, 50000 + 181000 + 10);
+    EXPECT_EQ(rec.times(action_kind::timeout), ticks{50000 + 181000});
+    EXPECT_EQ(rec.times(action_kind::terminated), ticks{50000 + 181000});
+    EXPECT_EQ(rec.times(action_kind::release, 7), ticks{50000 + 181000});
+}
+
+// RFC 3261 s9.1: an INVITE the TU has CANCELled ends 64*T1 after the CANCEL without a final
+// response; provisionals no longer restart timer C.
+TEST(SipTxnClientInvite, CancelledInviteEndsSixtyFourT1AfterTheCancel) {
+    transaction_layer l(cfg(), key);
+    recorder rec;
+    auto s = l.start_client(creq(method_id::invite), 7, peer, 0, 0, rec);
+    rec.now = 1000;
+    (void)l.on_response(resp(180, method_id::invite), 1000, rec);
+    EXPECT_EQ(l.cancelled(s.txn, 2000), txn_status::ok);
+    rec.now = 10000;
+    (void)l.on_response(resp(180, method_id::invite), 10000, rec);
+    run_to(l, rec, 40000);
+    EXPECT_EQ(rec.times(action_kind::timeout), ticks{2000 + 32000});
+    EXPECT_EQ(rec.times(action_kind::terminated), ticks{2000 + 32000});
+    // Only a client INVITE still waiting for its final response can be cancelled.
+    EXPECT_EQ(l.cancelled(s.txn, 40000), txn_status::stale);
+    auto bye = l.start_client(creq(method_id::bye), 8, peer, 0, 40000, rec);
+    EXPECT_EQ(l.cancelled(bye.txn, 40000), txn_status::bad_state);
+}
+
 TEST(SipTxnClientInvite, ReliableTransportNoRetransmissionsAndTimerDZero) {
     transaction_layer l(cfg(), key);
     recorder rec;
@@ -354,7 +392,55 @@ TEST(SipTxnClientNonInvite, AckHasNoClientTransaction) {
     recorder rec;
     EXPECT_EQ(l.start_client(creq(method_id::ack), 7, peer, 0, 0, rec).status,
               txn_status::bad_state);
-    EXPECT_TRUE(rec.log.empty());
+    // Nothing sent; the message handed over is released, as by every call that fails.
+    ASSERT_EQ(rec.log.size(), 1u);
+    EXPECT_EQ(rec.log[0].a.kind, action_kind::release);
+    EXPECT_EQ(rec.log[0].a.msg, 7u);
+}
+
+// A call that takes a message takes its reference even when it fails: the caller never
+// releases what it handed over (the engine leaked a BYE's buffer on a full table before).
+TEST(SipTxnOwnership, FailedCallsReleaseTheMessageTheyWereGiven) {
+    transaction_layer l(cfg(1), key);
+    recorder rec;
+    ASSERT_EQ(l.start_client(creq(method_id::invite), 7, peer, 0, 0, rec).status, txn_status::ok);
+    rec.clear();
+    EXPECT_EQ(l.start_client(creq(method_id::bye), 8, peer, 0, 0, rec).status, txn_status::full);
+    EXPECT_EQ(rec.times(action_kind::release, 8).size(), 1u);
+    EXPECT_EQ(rec.count(action_kind::send), 0u);
+    // A stale id, and a response the transaction's state refuses.
+    EXPECT_EQ(l.respond(txn_id{}, 200, 9, peer, 0, rec), txn_status::stale);
+    EXPECT_EQ(rec.times(action_kind::release, 9).size(), 1u);
+    auto srv = l.on_request(req(method_id::invite, "z9hG4bK-s"), false, 0, rec);
+    ASSERT_EQ(srv.disposition, request_disposition::table_full); // one slot, the INVITE holds it
+    transaction_layer l2(cfg(), key);
+    auto s2 = l2.on_request(req(method_id::options, "z9hG4bK-o"), false, 0, rec);
+    ASSERT_EQ(s2.disposition, request_disposition::new_transaction);
+    ASSERT_EQ(l2.respond(s2.txn, 200, 10, peer, 0, rec), txn_status::ok);
+    EXPECT_EQ(l2.respond(s2.txn, 200, 11, peer, 0, rec), txn_status::bad_state); // completed
+    EXPECT_EQ(rec.times(action_kind::release, 11).size(), 1u);
+    EXPECT_EQ(rec.times(action_kind::send, 11).size(), 0u);
+    // send_ack on a transaction that is not a completed client INVITE.
+    EXPECT_EQ(l2.send_ack(s2.txn, 12, 0, rec), txn_status::bad_state);
+    EXPECT_EQ(rec.times(action_kind::release, 12).size(), 1u);
+}
+
+// The ACK for a non-2xx final repeats the INVITE's Request-URI (s17.1.1.3): the transaction
+// keeps its INVITE until the TU's send_ack, then releases it.
+TEST(SipTxnClientInvite, KeepsTheInviteUntilTheAckForANon2xxFinal) {
+    transaction_layer l(cfg(), key);
+    recorder rec;
+    auto s = l.start_client(creq(method_id::invite), 7, peer, 0, 0, rec);
+    ASSERT_EQ(s.status, txn_status::ok);
+    rec.now = 100;
+    auto r = l.on_response(resp(486, method_id::invite), 100, rec);
+    ASSERT_TRUE(r.need_ack);
+    EXPECT_EQ(rec.times(action_kind::release, 7).size(), 0u);
+    ASSERT_NE(l.find(s.txn), nullptr);
+    EXPECT_EQ(l.find(s.txn)->msg, 7u);
+    ASSERT_EQ(l.send_ack(s.txn, 8, 100, rec), txn_status::ok);
+    EXPECT_EQ(rec.times(action_kind::release, 7), ticks{100});
+    EXPECT_EQ(rec.times(action_kind::send, 8), ticks{100});
 }
 
 // ---- Server INVITE (figure 7, RFC 6026 figure 5)
