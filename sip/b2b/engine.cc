@@ -115,7 +115,9 @@ struct call {
     bool b_provisional = false;  // the B-leg INVITE got a provisional response
     bool cancel_pending = false; // the caller cancelled; CANCEL/BYE the B-leg as soon as possible
     bool decided = false;        // the scenario bridged or rejected
-    bool a_100rel = false;       // the caller supports reliable provisionals
+    bool failed_counted =
+        false;             // in engine_stats::calls_failed (once, even if its final is re-tried)
+    bool a_100rel = false; // the caller supports reliable provisionals
     bool a_100rel_required = false;
     uint32_t duration_s = 0;
     const header_policy* policy = nullptr;
@@ -368,6 +370,11 @@ struct engine::impl final : txn::action_sink {
     void hangup(uint32_t ci) noexcept;
     void cancel_from_a(uint32_t ci) noexcept;
     void end_from(uint32_t ci, bool from_a, int max_forwards) noexcept;
+    void give_up_unanswered(uint32_t ci) noexcept;
+    bool answerable_400(uint64_t h) noexcept;
+    void answer(txn_id t, int code, uint64_t h, const endpoint& dest,
+                std::string_view to_tag = {}) noexcept;
+    void count_failed(call& c) noexcept;
     void b_invite_response(uint32_t ci, const message& m, bool need_ack) noexcept;
     void b_invite_failed(uint32_t ci, int code) noexcept;
     void relay_request(uint32_t ci, bool from_a, dialog_id from, const message& m, txn_id t,
@@ -719,8 +726,9 @@ void engine::impl::on_tick(tick_t now) noexcept {
 void engine::impl::on_unparsable(const char* data, size_t len, const parse_result& r,
                                  const endpoint& src) noexcept {
     ++_stats.parse_errors;
-    // A response, or something that is not even a start line, cannot be answered: drop it.
-    if (len < 8 || std::memcmp(data, "SIP/2.0 ", 8) == 0) {
+    // A response, or something that is not even a start line, cannot be answered: drop it; so
+    // is an ACK, which never gets a response (RFC 3261 s17).
+    if (len < 8 || std::memcmp(data, "SIP/2.0 ", 8) == 0 || std::memcmp(data, "ACK ", 4) == 0) {
         ++_stats.dropped;
         return;
     }
@@ -774,8 +782,26 @@ void engine::impl::on_unparsable(const char* data, size_t len, const parse_resul
         return b.finish();
     });
     if (h == msg_store::npos) return;
+    // The lines were copied from past the point where the parser gave up, unchecked: send the
+    // 400 only if it parses and its Via, From, To, Call-ID and CSeq pass their grammars, as the
+    // far end's parser will want (else it is dropped: a garbage 400 helps nobody).
+    if (!answerable_400(h)) {
+        ++_stats.dropped;
+        _store.unref(h);
+        return;
+    }
     send_now(h, src);
     _store.unref(h);
+}
+
+bool engine::impl::answerable_400(uint64_t h) noexcept {
+    const message* m = reparse(h);
+    if (m == nullptr || m->size() != _store.length(h)) return false;
+    for (size_t i = 0; i < m->header_count(); ++i) {
+        via_value v;
+        if (m->header(i).id == header_id::via && !parse_via_value(m->value(i), v)) return false;
+    }
+    return m->from().ok() && m->to().ok() && m->call_id().ok() && m->cseq().ok();
 }
 
 void engine::impl::on_request(const message& m, const endpoint& src) noexcept {
@@ -911,7 +937,7 @@ void engine::impl::on_new_request(const message& m, const txn::request_result& r
             b.header("Server", _cfg.user_agent);
             return b.finish();
         });
-        if (h != msg_store::npos) (void)_txn.respond(r.txn, 200, h, dest, _now, *this);
+        answer(r.txn, 200, h, dest);
         return;
     }
     case sip::method::bye:
@@ -934,7 +960,7 @@ void engine::impl::on_new_request(const message& m, const txn::request_result& r
             b.header("Server", _cfg.user_agent);
             return b.finish();
         });
-        if (h != msg_store::npos) (void)_txn.respond(r.txn, 405, h, dest, _now, *this);
+        answer(r.txn, 405, h, dest);
         return;
     }
     }
@@ -1086,7 +1112,7 @@ uint32_t engine::impl::new_call(const message& m, txn_id t, const endpoint& src)
             b.header("Server", _cfg.user_agent);
             return b.finish();
         });
-        if (h != msg_store::npos) (void)_txn.respond(t, 503, h, dest, _now, *this);
+        answer(t, 503, h, dest);
         return UINT32_MAX;
     }
     uint32_t ci = _calls.alloc();
@@ -1215,7 +1241,8 @@ void engine::impl::reject(uint32_t ci, int code, std::string_view reason) noexce
     call& c = _calls[ci];
     c.decided = true;
     if (c.a_final_sent) return;
-    if (respond_a(ci, code, reason, {}, nullptr)) ++_stats.calls_failed;
+    (void)respond_a(ci, code, reason, {}, nullptr);
+    count_failed(c);
     c.a = leg_state::terminated;
     if (c.b == leg_state::establishing) {
         // Still ringing on B: cancel it; the call ends when B's INVITE is over.
@@ -1242,7 +1269,7 @@ void engine::impl::cancel_from_a(uint32_t ci) noexcept {
     call& c = _calls[ci];
     if (c.a_final_sent) return; // too late: the call was answered; the caller will BYE
     respond_a(ci, 487, "Request Terminated", {}, nullptr);
-    ++_stats.calls_failed;
+    count_failed(c);
     c.a = leg_state::terminated;
     if (c.b == leg_state::establishing) {
         c.cancel_pending = true;
@@ -1253,8 +1280,46 @@ void engine::impl::cancel_from_a(uint32_t ci) noexcept {
     maybe_free(ci);
 }
 
+// A call that ends unanswered counts once: its final response may fail for want of a buffer and
+// be sent again by a later path (a timer, the PRACK timeout), which must not count it again.
+void engine::impl::count_failed(call& c) noexcept {
+    if (c.failed_counted) return;
+    c.failed_counted = true;
+    ++_stats.calls_failed;
+}
+
+void engine::impl::give_up_unanswered(uint32_t ci) noexcept {
+    call& c = _calls[ci];
+    // CANCEL the callee (once it has sent a provisional, RFC 3261 s9.1), 480 to the caller.
+    respond_a(ci, 480, "Temporarily Unavailable", {}, nullptr);
+    count_failed(c);
+    c.a = leg_state::terminated;
+    end_early_dialogs(ci);
+    if (c.b == leg_state::establishing) {
+        c.b = leg_state::terminating;
+        if (c.b_provisional) {
+            send_cancel_b(ci);
+        } else {
+            c.cancel_pending = true;
+        }
+    }
+    maybe_free(ci);
+}
+
 void engine::impl::end_from(uint32_t ci, bool from_a, int max_forwards) noexcept {
     call& c = _calls[ci];
+    if (!c.a_final_sent && c.a != leg_state::terminated) {
+        // A BYE in an early dialog: the call was never answered, so it ends as a CANCEL would
+        // end it. The caller may send one (RFC 3261 s15): 487 to its INVITE, CANCEL to the
+        // callee. The callee must not, but one that does has given up ringing: 480 to the
+        // caller, CANCEL to its own INVITE.
+        if (from_a) {
+            cancel_from_a(ci);
+        } else {
+            give_up_unanswered(ci);
+        }
+        return;
+    }
     (from_a ? c.a : c.b) = leg_state::terminated;
     leg_state& other = from_a ? c.b : c.a;
     if (other == leg_state::established || other == leg_state::establishing) {
@@ -1667,7 +1732,7 @@ void engine::impl::b_invite_failed(uint32_t ci, int code) noexcept {
         }
         const message* src = rx_is_failure(code) ? _rx : nullptr;
         respond_a(ci, out, reason, {}, src);
-        ++_stats.calls_failed;
+        count_failed(c);
         c.a = leg_state::terminated;
         end_early_dialogs(ci);
     }
@@ -1677,21 +1742,9 @@ void engine::impl::b_invite_failed(uint32_t ci, int code) noexcept {
 void engine::impl::on_call_timer(uint32_t ci, uint8_t r) noexcept {
     call& c = _calls[ci];
     if (r == role_ring) {
-        // No answer in time: CANCEL the callee, 480 to the caller.
+        // No answer in time.
         if (c.a_final_sent) return;
-        respond_a(ci, 480, "Temporarily Unavailable", {}, nullptr);
-        ++_stats.calls_failed;
-        c.a = leg_state::terminated;
-        end_early_dialogs(ci);
-        if (c.b == leg_state::establishing) {
-            c.b = leg_state::terminating;
-            if (c.b_provisional) {
-                send_cancel_b(ci);
-            } else {
-                c.cancel_pending = true;
-            }
-        }
-        maybe_free(ci);
+        give_up_unanswered(ci);
     } else if (r == role_duration) {
         hangup(ci);
     }
@@ -1727,7 +1780,7 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
                     b.header("Server", _cfg.user_agent);
                     return b.finish();
                 });
-                if (h != msg_store::npos) (void)_txn.respond(t, 491, h, dest, _now, *this);
+                answer(t, 491, h, dest);
                 return;
             }
         }
@@ -1742,7 +1795,7 @@ void engine::impl::relay_request(uint32_t ci, bool from_a, dialog_id from, const
             b.header_uint("Retry-After", 1);
             return b.finish();
         });
-        if (h != msg_store::npos) (void)_txn.respond(t, 500, h, dest, _now, *this);
+        answer(t, 500, h, dest);
         return;
     }
     if (meth == sip::method::invite) respond(t, m, 100, "Trying", dest);
@@ -1810,7 +1863,16 @@ void engine::impl::relay_response(uint32_t ci, size_t k, txn_id t, const message
     const endpoint dest = r.resp_dest;
     uint64_t h = build_response(*req, code, m.reason_phrase(), req->to()->tag, &m, c.policy,
                                 r.method == sip::method::invite || r.method == sip::method::update);
-    if (h == msg_store::npos) return;
+    if (h == msg_store::npos) {
+        if (code < 200) return;
+        // No buffer to relay the final response: the request ends unanswered on its side
+        // (its transaction ends when its client has given up) and frees its slot.
+        (void)_txn.abandon(r.server, _now);
+        _store.unref(r.copy);
+        r = relay{};
+        maybe_free(ci);
+        return;
+    }
     const bool wait_ack =
         code >= 200 && code < 300 && r.method == sip::method::invite && fd != nullptr;
     if (wait_ack) {
@@ -2042,8 +2104,17 @@ void engine::impl::respond(txn_id t, const message& req, int code, std::string_v
         const auto& to = req.to();
         to_tag = to && to->has_tag ? to->tag : stateless_tag(req, tag_buf);
     }
-    uint64_t h = build_response(req, code, reason, to_tag, src, p, contact);
-    if (h == msg_store::npos) return;
+    answer(t, code, build_response(req, code, reason, to_tag, src, p, contact), dest, to_tag);
+}
+
+void engine::impl::answer(txn_id t, int code, uint64_t h, const endpoint& dest,
+                          std::string_view to_tag) noexcept {
+    if (h == msg_store::npos) {
+        // No buffer for the response. A server transaction must not wait for ever for a final
+        // one that cannot come: it ends when its client has given up (abandon).
+        if (code >= 200) (void)_txn.abandon(t, _now);
+        return;
+    }
     (void)_txn.respond(t, static_cast<uint16_t>(code), h, dest, _now, *this, to_tag);
 }
 
@@ -2056,7 +2127,12 @@ bool engine::impl::respond_a(uint32_t ci, int code, std::string_view reason,
     char tag_buf[24];
     if (to_tag.empty() && code > 100) to_tag = stateless_tag(*a, tag_buf);
     uint64_t h = build_response(*a, code, reason, to_tag, src, c.policy, code < 300);
-    if (h == msg_store::npos) return false;
+    if (h == msg_store::npos) {
+        // No buffer for the final response: the caller's INVITE is not held for ever (a later
+        // path may still answer it meanwhile).
+        if (code >= 200) (void)_txn.abandon(c.a_invite, _now);
+        return false;
+    }
     (void)_txn.respond(c.a_invite, static_cast<uint16_t>(code), h, c.a_src, _now, *this, to_tag);
     if (code >= 200) {
         c.a_final_sent = true;

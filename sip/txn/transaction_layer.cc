@@ -433,6 +433,21 @@ start_result transaction_layer::start_client(const client_request& req, uint64_t
     return r;
 }
 
+txn_status transaction_layer::abandon(txn_id id, tick_t now) noexcept {
+    transaction* t = get(id);
+    if (t == nullptr) return txn_status::stale;
+    const bool waiting =
+        (t->kind == txn_kind::server_invite && t->state == txn_state::proceeding) ||
+        (t->kind == txn_kind::server_non_invite &&
+         (t->state == txn_state::trying || t->state == txn_state::proceeding));
+    if (!waiting) return txn_status::bad_state;
+    // Retransmissions of the request are still absorbed (re-sent the last provisional, if
+    // any) until the client has given up on it too: 64*T1, its timer B or F.
+    _wheel.cancel(t->main);
+    arm(*t, id.index, true, _t64, now);
+    return txn_status::ok;
+}
+
 txn_status transaction_layer::cancelled(txn_id id, tick_t now) noexcept {
     transaction* t = get(id);
     if (t == nullptr) return txn_status::stale;

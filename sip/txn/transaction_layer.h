@@ -178,6 +178,11 @@ public:
                                             const endpoint& dest, uint64_t user, tick_t now,
                                             action_sink& out);
 
+    /// Server transaction still waiting for its final response, which the TU cannot give (no
+    /// buffer to build it in): it keeps absorbing retransmissions of the request and ends
+    /// 64*T1 from now, when the client has given up too, instead of never.
+    [[nodiscard]] txn_status abandon(txn_id id, tick_t now) noexcept;
+
     /// Client INVITE: the TU has sent a CANCEL for it. Without a final response within 64*T1
     /// from now (RFC 3261 s9.1) the transaction times out (408 to the TU) and ends; provisional
     /// responses no longer restart timer C.

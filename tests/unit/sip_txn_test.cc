@@ -398,6 +398,35 @@ TEST(SipTxnClientNonInvite, AckHasNoClientTransaction) {
     EXPECT_EQ(rec.log[0].a.msg, 7u);
 }
 
+// A server transaction whose final response the TU cannot build (no buffer) is abandoned: it
+// still absorbs the request's retransmissions, then ends 64*T1 later instead of never.
+TEST(SipTxnServer, AbandonedTransactionAbsorbsRetransmissionsThenEnds) {
+    transaction_layer l(cfg(), key);
+    recorder rec;
+    auto inv = l.on_request(req(method_id::invite, "z9hG4bK-i"), false, 0, rec);
+    ASSERT_EQ(inv.disposition, request_disposition::new_transaction);
+    ASSERT_EQ(l.respond(inv.txn, 100, 5, peer, 0, rec), txn_status::ok);
+    auto bye = l.on_request(req(method_id::bye, "z9hG4bK-b"), false, 0, rec);
+    ASSERT_EQ(bye.disposition, request_disposition::new_transaction);
+    rec.now = 1000;
+    EXPECT_EQ(l.abandon(inv.txn, 1000), txn_status::ok);
+    EXPECT_EQ(l.abandon(bye.txn, 1000), txn_status::ok);
+    EXPECT_EQ(l.on_request(req(method_id::invite, "z9hG4bK-i"), false, 2000, rec).disposition,
+              request_disposition::retransmission);
+    EXPECT_EQ(l.on_request(req(method_id::bye, "z9hG4bK-b"), false, 2000, rec).disposition,
+              request_disposition::retransmission);
+    run_to(l, rec, 1000 + 32000 + 5);
+    EXPECT_EQ(rec.times(action_kind::terminated), (ticks{1000 + 32000, 1000 + 32000}));
+    EXPECT_EQ(rec.count(action_kind::timeout), 0u);
+    EXPECT_EQ(l.find(inv.txn), nullptr);
+    // Only a server transaction still owing its final response can be abandoned.
+    auto opt = l.on_request(req(method_id::options, "z9hG4bK-o"), false, 40000, rec);
+    ASSERT_EQ(l.respond(opt.txn, 200, 6, peer, 40000, rec), txn_status::ok);
+    EXPECT_EQ(l.abandon(opt.txn, 40000), txn_status::bad_state);
+    auto cli = l.start_client(creq(method_id::invite), 7, peer, 0, 40000, rec);
+    EXPECT_EQ(l.abandon(cli.txn, 40000), txn_status::bad_state);
+}
+
 // A call that takes a message takes its reference even when it fails: the caller never
 // releases what it handed over (the engine leaked a BYE's buffer on a full table before).
 TEST(SipTxnOwnership, FailedCallsReleaseTheMessageTheyWereGiven) {
