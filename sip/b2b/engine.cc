@@ -115,9 +115,8 @@ struct call {
     bool b_provisional = false;  // the B-leg INVITE got a provisional response
     bool cancel_pending = false; // the caller cancelled; CANCEL/BYE the B-leg as soon as possible
     bool decided = false;        // the scenario bridged or rejected
-    bool failed_counted =
-        false;             // in engine_stats::calls_failed (once, even if its final is re-tried)
-    bool a_100rel = false; // the caller supports reliable provisionals
+    bool failed_counted = false; // counted in engine_stats::calls_failed (once only)
+    bool a_100rel = false;       // the caller supports reliable provisionals
     bool a_100rel_required = false;
     uint32_t duration_s = 0;
     const header_policy* policy = nullptr;
