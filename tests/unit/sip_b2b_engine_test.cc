@@ -1080,3 +1080,83 @@ TEST_F(B2bEngine, AckWithABodyIsKeptUntilTimerMAndResentByteForByte) {
     EXPECT_EQ(eng->buffers_in_use(), 0u);
     EXPECT_EQ(eng->calls_active(), 1u);
 }
+
+// A callee that rang, took the CANCEL and never sent the 487: the B-leg INVITE ends 64*T1 after
+// the CANCEL (RFC 3261 s9.1) and the call with it (it was held for ever before).
+TEST_F(B2bEngine, CancelledCalleeThatNeverAnswersIsGivenUpAfterSixtyFourT1) {
+    deliver(invite("call-cs@client.example", "z9hG4bK-cs"), k_caller);
+    (void)take(k_caller);
+    msg b_inv = take(k_callee);
+    deliver(response(b_inv, 180, "Ringing", "b-tag-cs"), k_callee);
+    (void)take(k_caller);
+    advance(60000); // ring timeout: 480 to the caller, CANCEL to the callee
+    EXPECT_EQ(take(k_caller)->status_code(), 480);
+    msg cancel = take(k_callee);
+    ASSERT_EQ(cancel->method(), method::cancel);
+    deliver(response(cancel, 200, "OK", ""), k_callee); // and then nothing
+    net.out.clear();
+    EXPECT_EQ(eng->calls_active(), 1u);
+    advance(32000 + 100);
+    EXPECT_EQ(eng->calls_active(), 0u);
+    expect_all_released();
+}
+
+// RFC 3261 s15: the caller may BYE an early dialog. The call ends as a CANCEL would end it:
+// 200 to the BYE, 487 to the INVITE, CANCEL to the callee (before: only the 200, and both
+// INVITE transactions were left open).
+TEST_F(B2bEngine, ByeInAnEarlyDialogEndsTheCallAsACancel) {
+    deliver(invite("call-eb@client.example", "z9hG4bK-eb"), k_caller);
+    (void)take(k_caller);
+    msg b_inv = take(k_callee);
+    deliver(response(b_inv, 180, "Ringing", "b-tag-eb"), k_callee);
+    msg ringing = take(k_caller);
+    ASSERT_EQ(ringing->status_code(), 180);
+    deliver(in_dialog("BYE", "sip:127.0.0.1:5060", "SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-eb2",
+                      "\"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1",
+                      "<sip:bob@127.0.0.1>;tag=" + ringing.to_tag(), "call-eb@client.example", 11),
+            k_caller);
+    msg bye_ok = take(k_caller);
+    EXPECT_EQ(bye_ok->status_code(), 200);
+    EXPECT_EQ(bye_ok->cseq()->method, method::bye);
+    msg term = take(k_caller);
+    EXPECT_EQ(term->status_code(), 487);
+    EXPECT_EQ(term->cseq()->method, method::invite);
+    msg cancel = take(k_callee);
+    ASSERT_EQ(cancel->method(), method::cancel);
+    EXPECT_EQ(cancel->top_via()->branch, b_inv->top_via()->branch);
+    deliver(response(cancel, 200, "OK", ""), k_callee);
+    deliver(response(b_inv, 487, "Request Terminated", "b-tag-eb"), k_callee);
+    EXPECT_EQ(take(k_callee)->method(), method::ack);
+    expect_idle();
+    EXPECT_EQ(eng->calls_active(), 0u);
+    expect_all_released();
+}
+
+namespace {
+// Bridges to the callee and limits every call to `seconds` of talk time.
+class limited_scenario final : public scenario {
+public:
+    void on_initial_invite(engine& e, call_handle call, const message&) override {
+        ASSERT_TRUE(e.bridge(call, "sip:bob@127.0.0.3:5070"));
+        e.limit_duration(call, seconds);
+    }
+    uint32_t seconds = 5;
+};
+} // namespace
+
+// The talk-time limit (prepaid, fraud) survives the callee re-sending its 200: an ordinary UDP
+// retransmission used to disarm it, and the call then never ended.
+TEST_F(B2bEngine, RetransmittedAnswerKeepsTheTalkTimeLimit) {
+    limited_scenario limited;
+    eng = std::make_unique<engine>(base_config(), net, limited, policy, k_key, now);
+    auto [b_inv, ok] = answered_call("call-tl@client.example");
+    deliver(response(b_inv, 200, "OK", "b-tag-1", k_sdp_b), k_callee); // a retransmission
+    msg ack = take(k_callee);                                          // re-sent ACK
+    EXPECT_EQ(ack->method(), method::ack);
+    expect_idle();
+    advance(5000 + 100);
+    msg bye_a = take(k_caller);
+    msg bye_b = take(k_callee);
+    EXPECT_EQ(bye_a->method(), method::bye);
+    EXPECT_EQ(bye_b->method(), method::bye);
+}
