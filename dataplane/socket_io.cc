@@ -24,8 +24,8 @@ struct socket_io::scratch {
     std::vector<iovec> iovs;
     std::vector<sockaddr_storage> addrs;
     // Receive: slot i's header points at its address and iovec once and for all (and keeps the
-    // address room, restored after each packet); slots
-    // [0, rx_posted) hold buffers posted for the next recvmmsg (`rx_bufs[i]`, its iovec set).
+    // address room, restored after each packet); slots [0, rx_posted) hold buffers posted for
+    // the next recvmmsg (`rx_bufs[i]`, its iovec set).
     // Received packets take theirs away and the next burst tops the slots up again, so a burst
     // that got one packet costs one allocation, not `burst` allocations, frees and header
     // set-ups.

@@ -371,7 +371,9 @@ struct engine::impl final : txn::action_sink {
     void end_from(uint32_t ci, bool from_a, int max_forwards) noexcept;
     void give_up_unanswered(uint32_t ci) noexcept;
     bool answerable_400(uint64_t h) noexcept;
-    void answer(txn_id t, int code, uint64_t h, const endpoint& dest,
+    // Hands a built response to its server transaction; false when `h` is npos (then a final
+    // response's transaction is abandoned).
+    bool answer(txn_id t, int code, uint64_t h, const endpoint& dest,
                 std::string_view to_tag = {}) noexcept;
     void count_failed(call& c) noexcept;
     void b_invite_response(uint32_t ci, const message& m, bool need_ack) noexcept;
@@ -1389,15 +1391,9 @@ void engine::impl::send_ack_non2xx(call& c, txn_id t, const message& resp) noexc
     std::string_view branch = resp.top_via() ? resp.top_via()->branch : std::string_view();
     if (tx == nullptr || branch.empty()) return;
     // The Request-URI of the INVITE the transaction sent (the B-leg's target, or for a relayed
-    // re-INVITE the dialog's remote target on either leg): the request line Tandem wrote,
-    // "INVITE <uri> SIP/2.0".
-    std::string_view ruri;
-    if (tx->msg != txn::no_msg) {
-        const std::string_view line(_store.data(tx->msg), _store.length(tx->msg));
-        const size_t b = line.find(' ');
-        const size_t e = b == std::string_view::npos ? b : line.find(' ', b + 1);
-        if (e != std::string_view::npos) ruri = line.substr(b + 1, e - b - 1);
-    }
+    // re-INVITE the dialog's remote target on either leg), which it keeps until this ACK.
+    const message* inv = tx->msg != txn::no_msg ? reparse(tx->msg) : nullptr;
+    std::string_view ruri = inv != nullptr ? inv->request_uri() : std::string_view();
     if (ruri.empty()) ruri = c.b_ruri_len != 0 ? c.b_ruri() : resp.to()->uri;
     uint64_t h = build(true, [&](message_builder& b) {
         b.request_line("ACK", ruri);
@@ -2106,15 +2102,16 @@ void engine::impl::respond(txn_id t, const message& req, int code, std::string_v
     answer(t, code, build_response(req, code, reason, to_tag, src, p, contact), dest, to_tag);
 }
 
-void engine::impl::answer(txn_id t, int code, uint64_t h, const endpoint& dest,
+bool engine::impl::answer(txn_id t, int code, uint64_t h, const endpoint& dest,
                           std::string_view to_tag) noexcept {
     if (h == msg_store::npos) {
         // No buffer for the response. A server transaction must not wait for ever for a final
         // one that cannot come: it ends when its client has given up (abandon).
         if (code >= 200) (void)_txn.abandon(t, _now);
-        return;
+        return false;
     }
     (void)_txn.respond(t, static_cast<uint16_t>(code), h, dest, _now, *this, to_tag);
+    return true;
 }
 
 bool engine::impl::respond_a(uint32_t ci, int code, std::string_view reason,
@@ -2125,14 +2122,12 @@ bool engine::impl::respond_a(uint32_t ci, int code, std::string_view reason,
     if (a == nullptr) return false;
     char tag_buf[24];
     if (to_tag.empty() && code > 100) to_tag = stateless_tag(*a, tag_buf);
-    uint64_t h = build_response(*a, code, reason, to_tag, src, c.policy, code < 300);
-    if (h == msg_store::npos) {
-        // No buffer for the final response: the caller's INVITE is not held for ever (a later
-        // path may still answer it meanwhile).
-        if (code >= 200) (void)_txn.abandon(c.a_invite, _now);
+    // Without a buffer for it, the caller's INVITE is abandoned (a later path may still answer
+    // it meanwhile).
+    if (!answer(c.a_invite, code,
+                build_response(*a, code, reason, to_tag, src, c.policy, code < 300), c.a_src,
+                to_tag))
         return false;
-    }
-    (void)_txn.respond(c.a_invite, static_cast<uint16_t>(code), h, c.a_src, _now, *this, to_tag);
     if (code >= 200) {
         c.a_final_sent = true;
         _store.unref(c.a_copy);

@@ -333,10 +333,7 @@ response_result transaction_layer::on_response(const response_key& resp, const u
             if (s < 200) {
                 // Timer B only runs in Calling (figure 5); each provisional (re)starts timer C,
                 // unless a CANCEL has set the transaction's end (cancelled()).
-                if (!t.cancelled) {
-                    _wheel.cancel(t.main);
-                    arm(t, index, true, _tc, now);
-                }
+                if (!t.cancelled) arm(t, index, true, _tc, now);
                 t.state = txn_state::proceeding;
             } else if (s < 300) {
                 // RFC 6026: Accepted, timer M = 64*T1; the TU ACKs the 2xx itself.
@@ -443,7 +440,6 @@ txn_status transaction_layer::abandon(txn_id id, tick_t now) noexcept {
     if (!waiting) return txn_status::bad_state;
     // Retransmissions of the request are still absorbed (re-sent the last provisional, if
     // any) until the client has given up on it too: 64*T1, its timer B or F.
-    _wheel.cancel(t->main);
     arm(*t, id.index, true, _t64, now);
     return txn_status::ok;
 }
@@ -458,10 +454,7 @@ txn_status transaction_layer::cancelled(txn_id id, tick_t now) noexcept {
     // In Calling timer B (64*T1 from the INVITE) comes sooner; a later provisional does not
     // restart timer C.
     t->cancelled = true;
-    if (t->state == txn_state::proceeding) {
-        _wheel.cancel(t->main);
-        arm(*t, id.index, true, _t64, now);
-    }
+    if (t->state == txn_state::proceeding) arm(*t, id.index, true, _t64, now);
     return txn_status::ok;
 }
 
