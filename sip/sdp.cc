@@ -359,6 +359,12 @@ sdp_result sdp_view::parse(std::string_view body) noexcept {
             m.port_count = 1;
             m.has_port_count = false;
             m.format_count = 0;
+            // RFC 4566 s5: no whitespace after '='. A leading space would make the media
+            // field empty, and a lenient reading (media = the next token) is not what every
+            // far end would read: refuse rather than rewrite an ambiguous m= line.
+            if (!value.empty() && value[0] == ' ') {
+                return fail(sdp_status::invalid, "m= starts with a space", pos);
+            }
             std::string_view t[3];
             bool more = false;
             if (split_spaces(value, t, 3, more) < 3 || !more) {

@@ -474,6 +474,9 @@ TEST(SipSdp, RejectsMalformedWithReasonAndOffset) {
         {"v=0\r\no=- 1 1 IN IP4 a\r\n\r\ns=x\r\n", sdp_status::invalid, 23},
         {"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio 70000 RTP/AVP 0\r\n", sdp_status::invalid, 23},
         {"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio 7 RTP/AVP\r\n", sdp_status::invalid, 23},
+        // A space after "m=" (RFC 4566 s5 forbids it): the fields would be ambiguous.
+        {"v=0\r\no=- 1 1 IN IP4 a\r\nm= audio 7 RTP/AVP 0\r\n", sdp_status::invalid, 23},
+        {"v=0\r\no=- 1 1 IN IP4 a\r\nm= 0 8 18 101\r\n", sdp_status::invalid, 23},
         {"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio 7 RTP/AVP 0\r\nt=0 0\r\n", sdp_status::invalid, 44},
         {"v=0\r\no=- 1 1 IN IP4 a\r\nc=IN IP4\r\n", sdp_status::invalid, 23},
         {"v=0\r\no=- 1 1 IN IP4 a\r\nc=IN IP4 a\r\nc=IN IP4 b\r\n", sdp_status::invalid, 35},
