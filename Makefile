@@ -46,7 +46,8 @@ test: build
 	meson test -C $(BUILD) --print-errorlogs --num-processes $(JOBS)
 
 # Micro-benchmarks, the end-to-end CPS harness against Kamailio, the DPDK backend's ramp (exit 77:
-# skipped where namespaces or DPDK are missing), then the README's tables.
+# skipped where namespaces or DPDK are missing), the issues' targets checked against the figures
+# (bench/targets.py), then the README's tables.
 bench: build
 ifeq ($(PGO),1)
 	./tools/pgo.sh --if-stale $(BUILD)
@@ -55,6 +56,7 @@ endif
 	./bench/micro.sh $(BUILD)
 	TANDEM_BIN=$(BUILD)/tandem ./bench/cps/run.sh
 	TANDEM_BIN=$(BUILD)/tandem ./bench/cps/dpdk.sh || [ $$? -eq 77 ]
+	python3 bench/targets.py
 	python3 bench/update_readme.py
 
 # The harness's smoke run (a few seconds per system): checks that it works, not the numbers.

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Turns Google Benchmark JSON files into the Markdown table the README includes."""
 import datetime
-import json
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "cps"))
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "cps"))
+sys.path.insert(0, here)
+import gbench  # noqa: E402
+from gbench import by_name, ns  # noqa: E402
 from report import cpu_model  # noqa: E402  (one definition, shared with the CPS report)
 
 src, dst, command = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -13,29 +16,7 @@ build_kind = sys.argv[4] if len(sys.argv) > 4 else "release build"
 
 
 def load(name):
-    path = os.path.join(src, name + ".json")
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
-
-
-def by_name(doc):
-    """One run per benchmark: with repetitions, the run of median CPU time (a real run, so its
-    counters stay consistent with its time)."""
-    runs = {}
-    for b in (doc or {}).get("benchmarks", []):
-        if b.get("run_type", "iteration") == "iteration":
-            runs.setdefault(b["name"], []).append(b)
-    return {name: sorted(rs, key=lambda r: r["cpu_time"])[(len(rs) - 1) // 2]
-            for name, rs in runs.items()}
-
-
-def ns(b):
-    unit = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
-    return b["cpu_time"] * unit
-
-
+    return gbench.load(src, name)
 
 
 rows = []

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Copies the measured tables (bench/results/micro.md, cps.md and cps-dpdk.md) into README.md between the
-benchmark markers, so that no figure in the README is typed by hand."""
+"""Copies the measured tables (bench/results/targets.md, micro.md, cps.md and cps-dpdk.md) into
+README.md between the benchmark markers, so that no figure in the README is typed by hand."""
 import os
 import re
 import sys
@@ -8,7 +8,8 @@ import sys
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 readme = os.path.join(root, "README.md")
 parts = []
-for name, title in (("micro.md", "Micro-benchmarks (`bench/micro.sh`)"),
+for name, title in (("targets.md", "Against the targets (`bench/targets.py`)"),
+                    ("micro.md", "Micro-benchmarks (`bench/micro.sh`)"),
                     ("cps.md", "End to end, calls per second (`bench/cps/run.sh`)"),
                     ("cps-dpdk.md", "DPDK backend, calls per second (`bench/cps/dpdk.sh`)")):
     path = os.path.join(root, "bench", "results", name)
