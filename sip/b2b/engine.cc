@@ -1593,6 +1593,14 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
                                          for (auto& f : c.forks)
                                              if (f.used && f.b == gone) f.b = dialog_id{};
                                      });
+        if (res.outcome == dialog::uac_outcome::ignored) {
+            // A 2xx without a To tag (RFC 2543 style, s12.1.2): the dialog layer forms no dialog
+            // from it, so the B-leg can be neither bridged nor ACKed and hung up in a dialog. It
+            // fails like an invalid answer (502: failover, or the failure to the caller); its
+            // retransmissions find the leg no longer establishing and are dropped.
+            if (c.b == leg_state::establishing) b_invite_failed(ci, 502);
+            return;
+        }
         if (res.outcome == dialog::uac_outcome::retransmitted_2xx) {
             // Re-send our ACK if the caller has acknowledged already; else keep waiting.
             uint64_t ack = _dialogs.ack_for_2xx(res.id, c.b_cseq);
@@ -1719,6 +1727,8 @@ void engine::impl::b_invite_failed(uint32_t ci, int code) noexcept {
             reason = "Request Timeout";
         } else if (code == 503) {
             reason = "Service Unavailable";
+        } else if (code == 502 && !rx_is_failure(code)) {
+            reason = "Bad Gateway"; // the callee's answer was unusable
         }
         if (reason.empty()) {
             // The far end's reason phrase: the failing response is still in _rx when there is

@@ -1160,3 +1160,22 @@ TEST_F(B2bEngine, RetransmittedAnswerKeepsTheTalkTimeLimit) {
     EXPECT_EQ(bye_a->method(), method::bye);
     EXPECT_EQ(bye_b->method(), method::bye);
 }
+
+// A callee's 200 without a To tag (RFC 2543 style) forms no dialog: the B-leg fails with 502
+// and the caller hears it. It was taken for "the caller has given up": the caller's INVITE was
+// never answered and its server transaction and buffer stayed for ever (found by the engine
+// fuzzer).
+TEST_F(B2bEngine, AnswerWithoutAToTagFailsTheBLegWith502) {
+    deliver(invite("call-nt@client.example", "z9hG4bK-nt"), k_caller);
+    EXPECT_EQ(take(k_caller)->status_code(), 100);
+    msg b_inv = take(k_callee);
+    deliver(response(b_inv, 200, "OK", "", k_sdp_b), k_callee);
+    msg failed = take(k_caller);
+    EXPECT_EQ(failed->status_code(), 502);
+    EXPECT_EQ(failed->cseq()->method, method::invite);
+    deliver(response(b_inv, 200, "OK", "", k_sdp_b), k_callee); // its retransmission: dropped
+    expect_idle();
+    advance(64 * 500 + 100);
+    EXPECT_EQ(eng->calls_active(), 0u);
+    expect_all_released();
+}
