@@ -1596,9 +1596,12 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
         if (res.outcome == dialog::uac_outcome::ignored) {
             // A 2xx without a To tag (RFC 2543 style, s12.1.2): the dialog layer forms no dialog
             // from it, so the B-leg can be neither bridged nor ACKed and hung up in a dialog. It
-            // fails like an invalid answer (502: failover, or the failure to the caller); its
-            // retransmissions find the leg no longer establishing and are dropped.
-            if (c.b == leg_state::establishing) b_invite_failed(ci, 502);
+            // ends the INVITE like an invalid answer (502: failover, or the failure to the
+            // caller; after a CANCEL, just the end of the leg). Once the leg is over, or when
+            // another 2xx already answered it, such a response is dropped.
+            if (!c.b_dialog.valid() &&
+                (c.b == leg_state::establishing || c.b == leg_state::terminating))
+                b_invite_failed(ci, 502);
             return;
         }
         if (res.outcome == dialog::uac_outcome::retransmitted_2xx) {

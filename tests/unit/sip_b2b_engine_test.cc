@@ -101,6 +101,19 @@ std::string invite(const std::string& call_id, const std::string& branch, int ma
     return with_body(s, k_sdp);
 }
 
+// The caller's CANCEL of the INVITE invite(call_id, branch) sent.
+std::string cancel_for(const std::string& call_id, const std::string& branch) {
+    return "CANCEL sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 127.0.0.2:5061;branch=" +
+           branch +
+           ";rport\r\n"
+           "Max-Forwards: 70\r\n"
+           "From: \"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1\r\n"
+           "To: <sip:bob@127.0.0.1>\r\n"
+           "Call-ID: " +
+           call_id + "\r\nCSeq: 10 CANCEL\r\nContent-Length: 0\r\n\r\n";
+}
+
 // A response a UAS writes to `req`: its Via, From, To (plus tag), Call-ID and CSeq.
 std::string response(const msg& req, int code, std::string_view reason, std::string_view to_tag,
                      std::string_view body = "", std::string_view extra = "",
@@ -387,15 +400,7 @@ TEST_F(B2bEngine, CancelBeforeAnswer) {
     msg b_inv = take(k_callee);
     deliver(response(b_inv, 180, "Ringing", "b-tag-c"), k_callee);
     (void)take(k_caller);
-    std::string cancel = "CANCEL sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
-                         "Via: SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-c1;rport\r\n"
-                         "Max-Forwards: 70\r\n"
-                         "From: \"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1\r\n"
-                         "To: <sip:bob@127.0.0.1>\r\n"
-                         "Call-ID: call-c@client.example\r\n"
-                         "CSeq: 10 CANCEL\r\n"
-                         "Content-Length: 0\r\n\r\n";
-    deliver(cancel, k_caller);
+    deliver(cancel_for("call-c@client.example", "z9hG4bK-c1"), k_caller);
     msg c_ok = take(k_caller);
     EXPECT_EQ(c_ok->status_code(), 200);
     EXPECT_EQ(c_ok->cseq()->method, method::cancel);
@@ -428,12 +433,7 @@ TEST_F(B2bEngine, AnswerRacingCancelIsAckedAndHungUp) {
     msg b_inv = take(k_callee);
     deliver(response(b_inv, 180, "Ringing", "b-tag-r"), k_callee);
     (void)take(k_caller);
-    std::string cancel = "CANCEL sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
-                         "Via: SIP/2.0/UDP 127.0.0.2:5061;branch=z9hG4bK-r1;rport\r\n"
-                         "From: \"Alice\" <sip:alice@127.0.0.2>;tag=a-tag-1\r\n"
-                         "To: <sip:bob@127.0.0.1>\r\nCall-ID: call-r@client.example\r\n"
-                         "CSeq: 10 CANCEL\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
-    deliver(cancel, k_caller);
+    deliver(cancel_for("call-r@client.example", "z9hG4bK-r1"), k_caller);
     (void)take(k_caller); // 200 CANCEL
     (void)take(k_caller); // 487
     (void)take(k_callee); // CANCEL
@@ -1177,5 +1177,19 @@ TEST_F(B2bEngine, AnswerWithoutAToTagFailsTheBLegWith502) {
     expect_idle();
     advance(64 * 500 + 100);
     EXPECT_EQ(eng->calls_active(), 0u);
+    expect_all_released();
+}
+
+// The same after the caller's CANCEL and before any provisional: the leg ends with it.
+TEST_F(B2bEngine, AnswerWithoutAToTagAfterACancelEndsTheCall) {
+    deliver(invite("call-nc@client.example", "z9hG4bK-nc"), k_caller);
+    EXPECT_EQ(take(k_caller)->status_code(), 100);
+    msg b_inv = take(k_callee);
+    deliver(cancel_for("call-nc@client.example", "z9hG4bK-nc"), k_caller);
+    EXPECT_EQ(take(k_caller)->status_code(), 200);
+    EXPECT_EQ(take(k_caller)->status_code(), 487);
+    deliver(response(b_inv, 200, "OK", "", k_sdp_b), k_callee);
+    EXPECT_EQ(eng->calls_active(), 0u);
+    advance(64 * 500 + 100);
     expect_all_released();
 }
