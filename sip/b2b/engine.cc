@@ -383,6 +383,7 @@ struct engine::impl final : txn::action_sink {
     void relay_response(uint32_t ci, size_t k, txn_id t, const message& m, bool need_ack) noexcept;
     void relay_failed(uint32_t ci, size_t k, int code) noexcept;
     void send_bye(uint32_t ci, bool on_a, int max_forwards = 70) noexcept;
+    void ack_and_bye_b(uint32_t ci, dialog_id answered) noexcept;
     void send_cancel_b(uint32_t ci) noexcept;
     void send_ack_non2xx(call& c, txn_id t, const message& resp) noexcept;
     // The text a dialog is created from, as views into one message and into these buffers
@@ -1643,19 +1644,26 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
         fork_map* f = fork_for_b(c, res.id);
         if (c.cancel_pending || c.a_final_sent || f == nullptr) {
             // The caller gave up while the callee answered: ACK and BYE the B-leg.
-            c.cancel_pending = false;
-            c.b = leg_state::established;
-            if (const dialog::dialog* dl = _dialogs.get(res.id)) {
-                char branch[util::id_generator::max_branch];
-                std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
-                uint64_t ack = build_in_dialog(*dl, "ACK", c.b_cseq, br, nullptr, 70, nullptr);
-                if (ack != msg_store::npos) {
-                    send_now(ack, dialog_destination(*dl, c.b_peer));
-                    _store.unref(ack);
-                }
-            }
-            send_bye(ci, false);
-            maybe_free(ci);
+            ack_and_bye_b(ci, res.id);
+            return;
+        }
+        const message* a = reparse(c.a_copy);
+        if (a == nullptr) return;
+        // The 2xx to the caller, re-sent until its ACK (RFC 3261 s13.3.1.4).
+        std::string_view sdp;
+        if (m.body().empty() && c.a_answer != msg_store::npos) {
+            sdp = {_store.data(c.a_answer), _store.length(c.a_answer)};
+        }
+        const uint64_t h =
+            build_response(*a, code, m.reason_phrase(), f->tag(), &m, c.policy, true, {}, sdp);
+        if (h == msg_store::npos) {
+            // No buffer for it: the call cannot be answered. The caller's INVITE is abandoned
+            // (a later path may still send it a final response) and the callee's answer is
+            // ACKed and hung up, as when the caller has given up.
+            (void)answer(c.a_invite, code, h, c.a_src, f->tag());
+            count_failed(c);
+            c.a = leg_state::terminated;
+            ack_and_bye_b(ci, res.id);
             return;
         }
         // The A-leg dialog: confirm the early one this fork showed, or create it now.
@@ -1664,34 +1672,23 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
         } else {
             f->a = create_a_dialog(ci, f->tag(), dialog::dialog_state::confirmed);
             if (!f->a.valid()) {
+                _store.unref(h);
                 reject(ci, 500, "Server Internal Error");
                 return;
             }
         }
-        const message* a = reparse(c.a_copy);
-        if (a == nullptr) return;
         c.a_dialog = f->a;
         end_early_dialogs(ci);
         c.b = leg_state::established;
         c.a = leg_state::establishing; // until the caller's ACK
         ++_stats.calls_answered;
-        // The 2xx to the caller, re-sent until its ACK (RFC 3261 s13.3.1.4).
-        std::string_view answer;
-        if (m.body().empty() && c.a_answer != msg_store::npos) {
-            answer = {_store.data(c.a_answer), _store.length(c.a_answer)};
+        if (const dialog::dialog* ad = _dialogs.get(c.a_dialog)) {
+            _store.ref(h); // one reference for the transaction, one for the re-sender
+            (void)_uas2xx.start(ad->call_id(), ad->local_tag(), c.a_cseq, h, c.a_src,
+                                cookie(ci, role_2xx_a), _now, *this);
         }
-        uint64_t h =
-            build_response(*a, code, m.reason_phrase(), f->tag(), &m, c.policy, true, {}, answer);
-        if (h != msg_store::npos) {
-            const dialog::dialog* ad = _dialogs.get(c.a_dialog);
-            if (ad != nullptr) {
-                _store.ref(h); // one reference for the transaction, one for the re-sender
-                (void)_uas2xx.start(ad->call_id(), ad->local_tag(), c.a_cseq, h, c.a_src,
-                                    cookie(ci, role_2xx_a), _now, *this);
-            }
-            (void)_txn.respond(c.a_invite, static_cast<uint16_t>(code), h, c.a_src, _now, *this,
-                               f->tag());
-        }
+        (void)_txn.respond(c.a_invite, static_cast<uint16_t>(code), h, c.a_src, _now, *this,
+                           f->tag());
         c.a_final_sent = true;
         _store.unref(c.a_copy);
         c.a_copy = msg_store::npos;
@@ -1705,6 +1702,25 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
     // decide between failover and relaying the failure.
     if (need_ack) send_ack_non2xx(c, c.b_invite, m);
     b_invite_failed(ci, code);
+}
+
+// The B-leg answered a call that will not be bridged (the caller gave up, or its 2xx cannot be
+// built): ACK the answer and hang the leg up.
+void engine::impl::ack_and_bye_b(uint32_t ci, dialog_id answered) noexcept {
+    call& c = _calls[ci];
+    c.cancel_pending = false;
+    c.b = leg_state::established;
+    if (const dialog::dialog* dl = _dialogs.get(answered)) {
+        char branch[util::id_generator::max_branch];
+        std::string_view br(branch, _ids.make_branch(branch, sizeof(branch)));
+        uint64_t ack = build_in_dialog(*dl, "ACK", c.b_cseq, br, nullptr, 70, nullptr);
+        if (ack != msg_store::npos) {
+            send_now(ack, dialog_destination(*dl, c.b_peer));
+            _store.unref(ack);
+        }
+    }
+    send_bye(ci, false);
+    maybe_free(ci);
 }
 
 void engine::impl::b_invite_failed(uint32_t ci, int code) noexcept {

@@ -1193,3 +1193,29 @@ TEST_F(B2bEngine, AnswerWithoutAToTagAfterACancelEndsTheCall) {
     advance(64 * 500 + 100);
     expect_all_released();
 }
+
+// With no buffer for the caller's 200 the call cannot be answered: the callee's answer is ACKed
+// and hung up, the call counts as failed, and the caller's INVITE transaction ends after 64*T1.
+// The 2xx path used to mark the caller answered anyway: its INVITE stayed open for ever.
+TEST_F(B2bEngine, NoBufferForTheCallersAnswerHangsUpTheCallee) {
+    engine_config cfg = base_config();
+    cfg.buffers[2] = 0; // no buffer for a 200 over 2 KiB
+    eng = std::make_unique<engine>(cfg, net, *scen, policy, k_key, now);
+    deliver(invite("call-nb@client.example", "z9hG4bK-nb"), k_caller);
+    EXPECT_EQ(take(k_caller)->status_code(), 100);
+    msg b_inv = take(k_callee);
+    std::string big_sdp(k_sdp_b);
+    for (int i = 0; i < 150; ++i)
+        big_sdp += "a=x-padding:" + std::to_string(i) + "\r\n";
+    deliver(response(b_inv, 200, "OK", "b-tag-nb", big_sdp), k_callee);
+    EXPECT_EQ(take(k_callee)->method(), method::ack);
+    msg bye = take(k_callee);
+    ASSERT_EQ(bye->method(), method::bye);
+    EXPECT_TRUE(net.out.empty()) << "nothing for the caller";
+    EXPECT_EQ(eng->stats().calls_answered, 0u);
+    EXPECT_EQ(eng->stats().calls_failed, 1u);
+    deliver(response(bye, 200, "OK", ""), k_callee);
+    EXPECT_EQ(eng->calls_active(), 0u);
+    advance(64 * 500 + 100);
+    expect_all_released();
+}
