@@ -1594,15 +1594,21 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
                                          for (auto& f : c.forks)
                                              if (f.used && f.b == gone) f.b = dialog_id{};
                                      });
-        if (res.outcome == dialog::uac_outcome::ignored) {
-            // A 2xx without a To tag (RFC 2543 style, s12.1.2): the dialog layer forms no dialog
-            // from it, so the B-leg can be neither bridged nor ACKed and hung up in a dialog. It
-            // ends the INVITE like an invalid answer (502: failover, or the failure to the
-            // caller; after a CANCEL, just the end of the leg). Once the leg is over, or when
-            // another 2xx already answered it, such a response is dropped.
+        if (res.outcome == dialog::uac_outcome::ignored ||
+            (res.outcome == dialog::uac_outcome::refused && !c.b_dialog.valid())) {
+            // No dialog for this answer: a 2xx without a To tag (RFC 2543 style, s12.1.2), or
+            // one the dialog table has no room for. The B-leg can be neither bridged nor ACKed
+            // and hung up in a dialog: it ends like a failed INVITE (502 for the tagless answer,
+            // 503 when the table is full, 500 when the dialog is too large: failover, or the
+            // failure to the caller; after a CANCEL, just the end of the leg). Once the leg is
+            // over such a response is dropped.
             if (!c.b_dialog.valid() &&
-                (c.b == leg_state::establishing || c.b == leg_state::terminating))
-                b_invite_failed(ci, 502);
+                (c.b == leg_state::establishing || c.b == leg_state::terminating)) {
+                const int failure = res.outcome == dialog::uac_outcome::ignored ? 502
+                                    : res.status == dialog::dialog_status::full ? 503
+                                                                                : 500;
+                b_invite_failed(ci, failure);
+            }
             return;
         }
         if (res.outcome == dialog::uac_outcome::retransmitted_2xx) {
@@ -1642,8 +1648,9 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
         }
         c.b_dialog = res.id;
         fork_map* f = fork_for_b(c, res.id);
-        if (c.cancel_pending || c.a_final_sent || f == nullptr) {
-            // The caller gave up while the callee answered: ACK and BYE the B-leg.
+        if (c.cancel_pending || c.a_final_sent || c.a == leg_state::terminated || f == nullptr) {
+            // The caller gave up while the callee answered (its final response may have found no
+            // buffer, so a_final_sent alone does not tell): ACK and BYE the B-leg.
             ack_and_bye_b(ci, res.id);
             return;
         }
@@ -1748,6 +1755,8 @@ void engine::impl::b_invite_failed(uint32_t ci, int code) noexcept {
             reason = "Service Unavailable";
         } else if (code == 502 && !rx_is_failure(code)) {
             reason = "Bad Gateway"; // the callee's answer was unusable
+        } else if (code == 500 && !rx_is_failure(code)) {
+            reason = "Server Internal Error"; // no room for the callee's dialog
         }
         if (reason.empty()) {
             // The far end's reason phrase: the failing response is still in _rx when there is

@@ -1219,3 +1219,49 @@ TEST_F(B2bEngine, NoBufferForTheCallersAnswerHangsUpTheCallee) {
     advance(64 * 500 + 100);
     expect_all_released();
 }
+
+// The caller's CANCEL whose 487 finds no buffer still ends the caller's side: an answer from the
+// callee crossing Tandem's CANCEL is ACKed and hung up, never bridged. It was bridged (a 200 to
+// the caller whose INVITE had been given up, the call counted both failed and answered).
+TEST_F(B2bEngine, AnswerAfterACancelWithoutABufferForThe487IsHungUp) {
+    engine_config cfg = base_config();
+    cfg.buffers[1] = 3; // the caller's INVITE, its 100 Trying and the callee's INVITE
+    cfg.buffers[2] = 0;
+    eng = std::make_unique<engine>(cfg, net, *scen, policy, k_key, now);
+    // A long Via parameter makes every response to the caller bigger than 512 bytes.
+    const std::string branch = "z9hG4bK-nc2;x-pad=" + std::string(400, 'x');
+    deliver(invite("call-nc2@client.example", branch), k_caller);
+    EXPECT_EQ(take(k_caller)->status_code(), 100);
+    msg b_inv = take(k_callee);
+    deliver(cancel_for("call-nc2@client.example", branch), k_caller); // no buffer for 200, 487
+    deliver(response(b_inv, 180, "Ringing", "b-tag-nc2"), k_callee);
+    EXPECT_EQ(take(k_callee)->method(), method::cancel);
+    expect_idle();
+    deliver(response(b_inv, 200, "OK", "b-tag-nc2", k_sdp_b), k_callee); // crosses the CANCEL
+    EXPECT_EQ(take(k_callee)->method(), method::ack);
+    msg bye = take(k_callee);
+    EXPECT_EQ(bye->method(), method::bye);
+    expect_idle();
+    EXPECT_EQ(eng->stats().calls_answered, 0u);
+    EXPECT_EQ(eng->stats().calls_failed, 1u);
+    deliver(response(bye, 200, "OK", ""), k_callee);
+    EXPECT_EQ(eng->calls_active(), 0u);
+    advance(64 * 500 + 100);
+    expect_all_released();
+}
+
+// An answer the dialog table has no room for (here: a route set too long for a dialog's text)
+// fails the B-leg with 500 to the caller; the call was left half open for ever.
+TEST_F(B2bEngine, AnswerWithNoRoomForItsDialogFailsTheBLeg) {
+    deliver(invite("call-big@client.example", "z9hG4bK-big"), k_caller);
+    EXPECT_EQ(take(k_caller)->status_code(), 100);
+    msg b_inv = take(k_callee);
+    const std::string route = "Record-Route: <sip:" + std::string(1500, 'r') + ".example;lr>\r\n";
+    deliver(response(b_inv, 200, "OK", "b-tag-big", k_sdp_b, route), k_callee);
+    msg failed = take(k_caller);
+    EXPECT_EQ(failed->status_code(), 500);
+    expect_idle();
+    EXPECT_EQ(eng->calls_active(), 0u);
+    advance(64 * 500 + 100);
+    expect_all_released();
+}
