@@ -205,6 +205,20 @@ protected:
         EXPECT_TRUE(s.dest == to) << "sent to port " << s.dest.port << ":\n" << s.bytes;
         return msg(s.bytes);
     }
+    // The callee's answer to a call that is not bridged: ACKed and hung up, nothing for the
+    // caller, the call counted failed (never answered); then nothing is left.
+    void expect_answer_hung_up_unbridged() {
+        EXPECT_EQ(take(k_callee)->method(), method::ack);
+        msg bye = take(k_callee);
+        ASSERT_EQ(bye->method(), method::bye);
+        expect_idle();
+        EXPECT_EQ(eng->stats().calls_answered, 0u);
+        EXPECT_EQ(eng->stats().calls_failed, 1u);
+        deliver(response(bye, 200, "OK", ""), k_callee);
+        EXPECT_EQ(eng->calls_active(), 0u);
+        advance(64 * 500 + 100);
+        expect_all_released();
+    }
     void expect_idle() {
         EXPECT_TRUE(net.out.empty()) << net.out.size() << " unexpected, first:\n"
                                      << (net.out.empty() ? "" : net.out.front().bytes);
@@ -1208,16 +1222,7 @@ TEST_F(B2bEngine, NoBufferForTheCallersAnswerHangsUpTheCallee) {
     for (int i = 0; i < 150; ++i)
         big_sdp += "a=x-padding:" + std::to_string(i) + "\r\n";
     deliver(response(b_inv, 200, "OK", "b-tag-nb", big_sdp), k_callee);
-    EXPECT_EQ(take(k_callee)->method(), method::ack);
-    msg bye = take(k_callee);
-    ASSERT_EQ(bye->method(), method::bye);
-    EXPECT_TRUE(net.out.empty()) << "nothing for the caller";
-    EXPECT_EQ(eng->stats().calls_answered, 0u);
-    EXPECT_EQ(eng->stats().calls_failed, 1u);
-    deliver(response(bye, 200, "OK", ""), k_callee);
-    EXPECT_EQ(eng->calls_active(), 0u);
-    advance(64 * 500 + 100);
-    expect_all_released();
+    expect_answer_hung_up_unbridged();
 }
 
 // The caller's CANCEL whose 487 finds no buffer still ends the caller's side: an answer from the
@@ -1238,16 +1243,7 @@ TEST_F(B2bEngine, AnswerAfterACancelWithoutABufferForThe487IsHungUp) {
     EXPECT_EQ(take(k_callee)->method(), method::cancel);
     expect_idle();
     deliver(response(b_inv, 200, "OK", "b-tag-nc2", k_sdp_b), k_callee); // crosses the CANCEL
-    EXPECT_EQ(take(k_callee)->method(), method::ack);
-    msg bye = take(k_callee);
-    EXPECT_EQ(bye->method(), method::bye);
-    expect_idle();
-    EXPECT_EQ(eng->stats().calls_answered, 0u);
-    EXPECT_EQ(eng->stats().calls_failed, 1u);
-    deliver(response(bye, 200, "OK", ""), k_callee);
-    EXPECT_EQ(eng->calls_active(), 0u);
-    advance(64 * 500 + 100);
-    expect_all_released();
+    expect_answer_hung_up_unbridged();
 }
 
 // An answer the dialog table has no room for (here: a route set too long for a dialog's text)
