@@ -1648,9 +1648,10 @@ void engine::impl::b_invite_response(uint32_t ci, const message& m, bool need_ac
         }
         c.b_dialog = res.id;
         fork_map* f = fork_for_b(c, res.id);
-        if (c.cancel_pending || c.a_final_sent || c.a == leg_state::terminated || f == nullptr) {
-            // The caller gave up while the callee answered (its final response may have found no
-            // buffer, so a_final_sent alone does not tell): ACK and BYE the B-leg.
+        if (c.a_final_sent || c.a == leg_state::terminated || f == nullptr) {
+            // The caller gave up while the callee answered (a CANCEL, a BYE or a timeout ended
+            // its side, whose final response may have found no buffer, so a_final_sent alone
+            // does not tell): ACK and BYE the B-leg.
             ack_and_bye_b(ci, res.id);
             return;
         }
